@@ -1,0 +1,26 @@
+import type { Config } from 'jest';
+
+const transform: Config['transform'] = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
+};
+const moduleNameMapper = {
+  '^@devhooks/(core|engine)$': '<rootDir>/packages/$1/src',
+};
+const common = { rootDir: __dirname, transform, moduleNameMapper, testEnvironment: 'node' };
+
+const config: Config = {
+  // Picks the Redis every test file shares: REDIS_URL / DEVHOOKS_REDIS_URL, else 127.0.0.1:6379, else a
+  // testcontainers Redis. Each file then isolates itself with its own key prefix.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  testTimeout: 30_000,
+  projects: [
+    { ...common, displayName: 'core', testMatch: ['<rootDir>/packages/core/**/*.test.ts'] },
+    { ...common, displayName: 'engine', testMatch: ['<rootDir>/packages/engine/**/*.test.ts'] },
+    { ...common, displayName: 'api', testMatch: ['<rootDir>/apps/api/**/*.test.ts'] },
+    { ...common, displayName: 'worker', testMatch: ['<rootDir>/apps/worker/**/*.test.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+  ],
+};
+
+export default config;

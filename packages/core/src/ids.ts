@@ -1,0 +1,40 @@
+/** Identifiers: random ids for things people create, derived ids for things the service creates. */
+import { createHash, randomBytes } from 'node:crypto';
+
+const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+function base36(bytes: Buffer, length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += ALPHABET[bytes[i] % 36];
+  return out;
+}
+
+/** `org_…`, `key_…`, `wh_…`: 20 random base-36 characters (about 103 bits). */
+export function newId(kind: 'org' | 'key' | 'wh' | 'evt'): string {
+  return `${kind}_${base36(randomBytes(20), 20)}`;
+}
+
+/** A new API key: shown once, stored only as its hash. */
+export function newApiKey(): string {
+  return `dh_${randomBytes(30).toString('base64url')}`;
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/**
+ * A delivery's id, derived from what it carries and where it goes, so a re-read stream entry or
+ * a re-built batch yields the same id (and the same retry job) rather than a second one.
+ */
+export function deliveryId(firstEntryId: string, webhookId: string, eventCount = 1): string {
+  const h = createHash('sha256').update(`${firstEntryId}\u0000${webhookId}\u0000${eventCount}`).digest();
+  return `dlv_${base36(h, 24)}`;
+}
+
+/** The `webhook-id` (message id) of a batch: derived from its stream entry ids, so stable for the same events. */
+export function batchMessageId(entryIds: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const id of entryIds) h.update(id).update('\u0000');
+  return `msg_${base36(h.digest(), 24)}`;
+}

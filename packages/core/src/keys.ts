@@ -1,0 +1,89 @@
+/**
+ * Every Redis key, stream and queue name the service uses, in one place.
+ *
+ * All names carry a Redis Cluster hash tag:
+ * - `{prefix}` for the control plane (orgs, keys, webhooks, delivery log, BullMQ's retry queue);
+ * - `{prefix:sN}` for event-path shard N (the event stream, its backlog counter and the duplicate
+ *   window), so the ingest script touches a single slot.
+ * Nothing else in the code base builds a key by hand.
+ */
+
+export const CONSUMER_GROUP = 'workers';
+export const RETRY_QUEUE = 'retries';
+
+export interface ShardKeys {
+  /** The event stream (XADD by the API, XREADGROUP by workers). */
+  stream: string;
+  /** Count of accepted events not yet acknowledged by a worker (the backlog bound of §1). */
+  backlog: string;
+  /** Duplicate-window key of an event id given by a producer. */
+  dedupe(org: string, eventId: string): string;
+}
+
+export interface Keys {
+  prefix: string;
+  /** The control-plane hash tag, also BullMQ's `prefix` option. */
+  tag: string;
+  shard(n: number): ShardKeys;
+  /** HASH org id → org JSON. */
+  orgs: string;
+  /** HASH key id → key JSON (name, role, created_at, hash) for one org. */
+  orgKeys(org: string): string;
+  /** STRING: API key hash → `{id, org_id, role, name}`. */
+  apiKey(hash: string): string;
+  /** HASH webhook id → webhook JSON for one org. */
+  orgWebhooks(org: string): string;
+  /** HASH org id → webhook version, bumped on every webhook change (workers reload on change). */
+  webhookVersions: string;
+  /** STRING webhook id → org id. */
+  webhookOrg(webhook: string): string;
+  /** HASH webhook id → ms since its deliveries have all been failing (cleared on success). */
+  failingSince: string;
+  /** STRING delivery JSON (kept DEVHOOKS_LOG_TTL). */
+  delivery(id: string): string;
+  /** ZSET delivery id → created ms, one per webhook: the delivery log index. */
+  webhookDeliveries(webhook: string): string;
+  /** LIST the worker pushes a ping's first-attempt result to. */
+  pingResult(delivery: string): string;
+  /** STRING a worker's lease for the periodic stream trim (one worker at a time). */
+  trimLease: string;
+  /** HASH counters kept for metrics across processes (accepted, duplicates, ...). */
+  stats: string;
+}
+
+export function redisKeys(prefix: string): Keys {
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(prefix)) {
+    throw new Error(`prefix "${prefix}" must be 1–64 of A-Za-z0-9._:-`);
+  }
+  const tag = `{${prefix}}`;
+  return {
+    prefix,
+    tag,
+    shard(n: number): ShardKeys {
+      const s = `{${prefix}:s${n}}`;
+      return {
+        stream: `${s}:events`,
+        backlog: `${s}:backlog`,
+        dedupe: (org, eventId) => `${s}:dd:${org}:${eventId}`,
+      };
+    },
+    orgs: `${tag}:orgs`,
+    orgKeys: (org) => `${tag}:org:${org}:keys`,
+    apiKey: (hash) => `${tag}:apikey:${hash}`,
+    orgWebhooks: (org) => `${tag}:org:${org}:webhooks`,
+    webhookVersions: `${tag}:webhook-versions`,
+    webhookOrg: (webhook) => `${tag}:webhook:${webhook}:org`,
+    failingSince: `${tag}:failing-since`,
+    delivery: (id) => `${tag}:delivery:${id}`,
+    webhookDeliveries: (webhook) => `${tag}:webhook:${webhook}:deliveries`,
+    pingResult: (delivery) => `${tag}:ping:${delivery}`,
+    trimLease: `${tag}:trim-lease`,
+    stats: `${tag}:stats`,
+  };
+}
+
+/** Every key of a prefix matches this SCAN pattern (used by tests to clean up). */
+export function keyPattern(prefix: string): string[] {
+  const esc = prefix.replace(/[*?[\]\\]/g, '\\$&');
+  return [`{${esc}}*`, `{${esc}:s*}*`];
+}

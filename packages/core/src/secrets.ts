@@ -1,0 +1,44 @@
+/** Webhook secrets per signing scheme (contract §3): generation and validation. */
+import { randomBytes } from 'node:crypto';
+import type { Signing } from './schemas';
+
+export const STANDARD_SECRET_PREFIX = 'whsec_';
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const HEX = /^(?:[0-9a-fA-F]{2}){1,64}$/;
+
+/** A fresh `standard` secret: `whsec_` + base64 of 32 random bytes. */
+export function generateStandardSecret(): string {
+  return STANDARD_SECRET_PREFIX + randomBytes(32).toString('base64');
+}
+
+/** Why `secret` is not valid for `signing`, or undefined when it is. */
+export function secretProblem(signing: Signing, secret: string): string | undefined {
+  switch (signing) {
+    case 'standard': {
+      if (!secret.startsWith(STANDARD_SECRET_PREFIX)) return 'must start with whsec_ (standard signing)';
+      const b64 = secret.slice(STANDARD_SECRET_PREFIX.length);
+      if (!BASE64.test(b64) || b64.length === 0) return 'must be whsec_ followed by base64';
+      const n = Buffer.from(b64, 'base64').length;
+      if (n < 24 || n > 64) return `must encode 24 to 64 bytes after whsec_ (it encodes ${n})`;
+      return undefined;
+    }
+    case 'mender':
+      return HEX.test(secret) ? undefined : 'must be hex of even length, 2 to 128 digits (mender signing)';
+    case 'mist': {
+      const n = [...secret].length;
+      return n >= 1 && n <= 256 ? undefined : 'must be 1 to 256 characters (mist signing)';
+    }
+  }
+}
+
+/** The HMAC key bytes a secret stands for under its scheme. */
+export function signingKey(signing: Signing, secret: string): Buffer {
+  switch (signing) {
+    case 'standard':
+      return Buffer.from(secret.slice(STANDARD_SECRET_PREFIX.length), 'base64');
+    case 'mender':
+      return Buffer.from(secret, 'hex');
+    case 'mist':
+      return Buffer.from(secret, 'utf8');
+  }
+}

@@ -1,0 +1,189 @@
+/** Webhook bodies (contract §3): field rules, normalization, and the public view. */
+import { validators, WEBHOOK_READ_ONLY_FIELDS, type Signing } from './schemas';
+import { generateStandardSecret, secretProblem } from './secrets';
+import { SIGNATURE_HEADERS } from './signatures';
+import type { Topic } from './topics';
+import { ajvDetails, joinPointer, type ErrorDetail } from './validation';
+
+export const MAX_HEADERS_BYTES = 4096;
+export const MAX_METADATA_BYTES = 4096;
+export const MAX_URL_LENGTH = 2048;
+
+/** A webhook as stored (the secret included: the service signs with it). */
+export interface Webhook {
+  id: string;
+  org_id: string;
+  name: string;
+  url: string;
+  topics: Topic[];
+  site_id?: string;
+  group_id?: string;
+  headers: Record<string, string>;
+  signing: Signing;
+  secret?: string;
+  enabled: boolean;
+  single_event_per_message: boolean;
+  metadata?: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  disabled_reason?: string;
+}
+
+/** What a read returns: never the secret, only whether there is one. */
+export type WebhookView = Omit<Webhook, 'secret'> & { has_secret: boolean };
+
+export function webhookView(w: Webhook): WebhookView {
+  const { secret, ...rest } = w;
+  const view: WebhookView = { ...rest, has_secret: !!secret };
+  return view;
+}
+
+/** The fields a body sets (read-only fields removed). */
+export type WebhookFields = Omit<Webhook, 'id' | 'org_id' | 'created_at' | 'updated_at' | 'disabled_reason'>;
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// eslint-disable-next-line no-control-regex
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const FORBIDDEN_HEADERS = new Set<string>([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  // hop-by-hop headers: meaningless on one request, and they would confuse the connection pool
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-connection',
+  ...SIGNATURE_HEADERS,
+]);
+
+export function headerProblem(name: string): string | undefined {
+  if (!TOKEN.test(name)) return 'is not a valid HTTP header name';
+  const n = name.toLowerCase();
+  if (FORBIDDEN_HEADERS.has(n)) return 'is set by devhooks and cannot be overridden';
+  if (n.startsWith('webhook-')) return 'webhook-* headers are reserved for devhooks';
+  return undefined;
+}
+
+/** Syntax of a target URL: absolute http(s), no credentials, at most 2048 characters. */
+export function urlProblem(url: string): string | undefined {
+  if (url.length > MAX_URL_LENGTH) return `must be at most ${MAX_URL_LENGTH} characters`;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'must be an absolute http or https URL';
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'must be an absolute http or https URL';
+  if (!u.hostname) return 'must name a host';
+  if (u.username || u.password) return 'must not carry credentials; put them in headers instead';
+  return undefined;
+}
+
+type Mode = 'create' | 'replace' | 'patch';
+
+export type WebhookCheck =
+  | { ok: true; fields: WebhookFields; generatedSecret?: string }
+  | { ok: false; details: ErrorDetail[] };
+
+/**
+ * Checks a webhook body and merges it: `create` from nothing, `replace` (PUT) over `existing`
+ * keeping its secret when none is given, `patch` (PATCH) changing only the fields present.
+ * `null` (or `""` for the secret) clears an optional field.
+ */
+export function checkWebhookBody(body: unknown, mode: Mode, existing?: Webhook, index?: number): WebhookCheck {
+  const at = (path: string, message: string): ErrorDetail =>
+    index === undefined ? { path, message } : { index, path, message };
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return { ok: false, details: [at('', 'must be a webhook object')] };
+  }
+  const validate = mode === 'patch' ? validators.webhookPatch : validators.webhookCreate;
+  if (!validate(body)) return { ok: false, details: ajvDetails(validate.errors, index) };
+  const b = { ...(body as Record<string, unknown>) };
+  for (const f of WEBHOOK_READ_ONLY_FIELDS) delete b[f];
+  if (mode === 'patch' && Object.keys(b).length === 0) {
+    return { ok: false, details: [at('', 'names no field to change')] };
+  }
+
+  const details: ErrorDetail[] = [];
+  const base: Partial<WebhookFields> = mode === 'patch' && existing ? { ...existing } : {};
+  const has = (k: string) => Object.prototype.hasOwnProperty.call(b, k);
+  const pick = <K extends keyof WebhookFields>(k: K, dflt?: WebhookFields[K]): WebhookFields[K] | undefined =>
+    has(k) ? (b[k] as WebhookFields[K]) : mode === 'patch' ? base[k] : dflt;
+
+  const name = pick('name')!;
+  const url = pick('url')!;
+  const topics = pick('topics')!;
+  const signing = pick('signing', 'standard')!;
+  const enabled = pick('enabled', true)!;
+  const single = pick('single_event_per_message', false)!;
+  const site = has('site_id') ? (b.site_id as string | null) : mode === 'patch' ? base.site_id : undefined;
+  const group = has('group_id') ? (b.group_id as string | null) : mode === 'patch' ? base.group_id : undefined;
+  const headers = (has('headers') ? b.headers : mode === 'patch' ? base.headers : undefined) as
+    | Record<string, string>
+    | null
+    | undefined;
+  const metadata = (has('metadata') ? b.metadata : mode === 'patch' ? base.metadata : undefined) as
+    | Record<string, unknown>
+    | null
+    | undefined;
+
+  if (has('url')) {
+    const p = urlProblem(url);
+    if (p) details.push(at('/url', p));
+  }
+
+  if (headers && has('headers')) {
+    const seen = new Set<string>();
+    let bytes = 0;
+    for (const [k, v] of Object.entries(headers)) {
+      const path = joinPointer('/headers', k);
+      const p = headerProblem(k);
+      if (p) details.push(at(path, p));
+      else if (seen.has(k.toLowerCase())) details.push(at(path, 'is given twice (header names ignore case)'));
+      if (!HEADER_VALUE.test(v)) details.push(at(path, 'value must not contain control characters or line breaks'));
+      seen.add(k.toLowerCase());
+      bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+    }
+    if (bytes > MAX_HEADERS_BYTES) details.push(at('/headers', `must be at most ${MAX_HEADERS_BYTES} bytes in all (names and values), not ${bytes}`));
+  }
+
+  if (metadata && has('metadata')) {
+    const n = Buffer.byteLength(JSON.stringify(metadata));
+    if (n > MAX_METADATA_BYTES) details.push(at('/metadata', `must be at most ${MAX_METADATA_BYTES} bytes as JSON, not ${n}`));
+  }
+
+  // Secret: given, kept, generated or cleared.
+  let secret: string | undefined;
+  let generatedSecret: string | undefined;
+  const given = has('secret') ? (b.secret as string | null) : undefined;
+  if (given !== undefined && given !== null && given !== '') {
+    const p = secretProblem(signing, given);
+    if (p) details.push(at('/secret', p));
+    secret = given;
+  } else if (given === null || given === '') {
+    // explicit "no secret": standard webhooks always sign, so they get a fresh one
+    if (signing === 'standard') secret = generatedSecret = generateStandardSecret();
+  } else {
+    const old = existing?.secret;
+    if (mode !== 'create' && old && !secretProblem(signing, old)) secret = old;
+    else if (signing === 'standard') secret = generatedSecret = generateStandardSecret();
+  }
+
+  if (details.length) return { ok: false, details };
+  const fields: WebhookFields = {
+    name,
+    url,
+    topics,
+    headers: headers ?? {},
+    signing,
+    enabled,
+    single_event_per_message: single,
+  };
+  if (site != null) fields.site_id = site;
+  if (group != null) fields.group_id = group;
+  if (metadata != null) fields.metadata = metadata;
+  if (secret !== undefined) fields.secret = secret;
+  return generatedSecret ? { ok: true, fields, generatedSecret } : { ok: true, fields };
+}
