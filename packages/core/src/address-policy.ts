@@ -7,6 +7,8 @@
  */
 import ipaddr from 'ipaddr.js';
 
+const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR('2000::/3');
+
 export interface AddressVerdict {
   allowed: boolean;
   /** ipaddr.js's name of the range, e.g. `loopback`, `private`, `uniqueLocal`, `unicast`. */
@@ -24,6 +26,11 @@ export function checkAddress(ip: string): AddressVerdict {
     addr = (addr as ipaddr.IPv6).toIPv4Address();
   }
   const range = addr.range();
+  // ipaddr.js calls everything outside its named ranges "unicast"; for IPv6 only 2000::/3 is
+  // globally routable (the rest, e.g. IPv4-compatible ::a.b.c.d, is reserved or unassigned)
+  if (range === 'unicast' && addr.kind() === 'ipv6' && !(addr as ipaddr.IPv6).match(GLOBAL_UNICAST_V6)) {
+    return { allowed: false, range: 'reserved' };
+  }
   return { allowed: range === 'unicast', range };
 }
 

@@ -12,3 +12,5 @@ export * from './signatures';
 export * from './topics';
 export * from './validation';
 export * from './webhooks';
+export * from './version';
+export * from './env';

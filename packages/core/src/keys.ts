@@ -33,6 +33,8 @@ export interface Keys {
   apiKey(hash: string): string;
   /** HASH webhook id → webhook JSON for one org. */
   orgWebhooks(org: string): string;
+  /** HASH webhook id → `disabled_reason`, set when the service disables a webhook (410, failing 5 days). */
+  orgWebhookState(org: string): string;
   /** HASH org id → webhook version, bumped on every webhook change (workers reload on change). */
   webhookVersions: string;
   /** STRING webhook id → org id. */
@@ -47,13 +49,12 @@ export interface Keys {
   pingResult(delivery: string): string;
   /** STRING a worker's lease for the periodic stream trim (one worker at a time). */
   trimLease: string;
-  /** HASH counters kept for metrics across processes (accepted, duplicates, ...). */
-  stats: string;
 }
 
 export function redisKeys(prefix: string): Keys {
-  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(prefix)) {
-    throw new Error(`prefix "${prefix}" must be 1–64 of A-Za-z0-9._:-`);
+  // no ':' in a prefix: `{a:s1}` must never be both prefix a's shard 1 and prefix a:s1's tag
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(prefix)) {
+    throw new Error(`prefix "${prefix}" must be 1–64 of A-Za-z0-9._-`);
   }
   const tag = `{${prefix}}`;
   return {
@@ -71,6 +72,7 @@ export function redisKeys(prefix: string): Keys {
     orgKeys: (org) => `${tag}:org:${org}:keys`,
     apiKey: (hash) => `${tag}:apikey:${hash}`,
     orgWebhooks: (org) => `${tag}:org:${org}:webhooks`,
+    orgWebhookState: (org) => `${tag}:org:${org}:webhook-state`,
     webhookVersions: `${tag}:webhook-versions`,
     webhookOrg: (webhook) => `${tag}:webhook:${webhook}:org`,
     failingSince: `${tag}:failing-since`,
@@ -78,7 +80,6 @@ export function redisKeys(prefix: string): Keys {
     webhookDeliveries: (webhook) => `${tag}:webhook:${webhook}:deliveries`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
     trimLease: `${tag}:trim-lease`,
-    stats: `${tag}:stats`,
   };
 }
 

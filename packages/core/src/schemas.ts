@@ -125,14 +125,14 @@ const webhookProperties = {
   site_id: scopeId,
   group_id: scopeId,
   headers: {
-    type: 'object',
+    type: ['object', 'null'],
     additionalProperties: { type: 'string' },
   },
   signing: { type: 'string', enum: WEBHOOK_SIGNINGS },
   secret: { type: ['string', 'null'], maxLength: 1024 },
   enabled: { type: 'boolean' },
   single_event_per_message: { type: 'boolean' },
-  metadata: { type: 'object' },
+  metadata: { type: ['object', 'null'] },
   ...Object.fromEntries(WEBHOOK_READ_ONLY_FIELDS.map((f) => [f, {}])),
 };
 

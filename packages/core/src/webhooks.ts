@@ -166,8 +166,9 @@ export function checkWebhookBody(body: unknown, mode: Mode, existing?: Webhook, 
     // explicit "no secret": standard webhooks always sign, so they get a fresh one
     if (signing === 'standard') secret = generatedSecret = generateStandardSecret();
   } else {
+    // the old secret is kept only under the same scheme: a whsec_ string is no Mist secret
     const old = existing?.secret;
-    if (mode !== 'create' && old && !secretProblem(signing, old)) secret = old;
+    if (mode !== 'create' && old && existing?.signing === signing && !secretProblem(signing, old)) secret = old;
     else if (signing === 'standard') secret = generatedSecret = generateStandardSecret();
   }
 

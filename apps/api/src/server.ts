@@ -1,0 +1,97 @@
+/** The API: express wiring over the engine. `createApi` builds it; `main.ts` runs it. */
+import http from 'node:http';
+import express from 'express';
+import type { Registry } from 'prom-client';
+import { redisKeys } from '@devhooks/core';
+import {
+  checkTarget,
+  connectRedis,
+  createRetryQueue,
+  DeliveryStore,
+  OrgStore,
+  queueGauges,
+  WebhookStore,
+  type Logger,
+} from '@devhooks/engine';
+import { BOARD_PATH, boardRouter } from './board';
+import type { ApiConfig } from './config';
+import type { ApiDeps } from './deps';
+import { authenticate, rootOnly } from './http/auth';
+import { errorHandler, notFoundRoute } from './http/errors';
+import { jsonBody } from './http/json-body';
+import { apiMetrics, requestMetrics } from './http/metrics';
+import { deliveryRoutes } from './routes/deliveries';
+import { eventRoutes } from './routes/events';
+import { healthRoutes } from './routes/health';
+import { orgRoutes } from './routes/orgs';
+import { webhookRoutes } from './routes/webhooks';
+
+export interface Api {
+  app: express.Express;
+  deps: ApiDeps;
+  /** Listens on the configured host and port (0: any free port); resolves with the bound port. */
+  listen(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function createApi(config: ApiConfig, logger: Logger, registry: Registry, overrides: Partial<ApiDeps> = {}): Api {
+  const keys = redisKeys(config.prefix);
+  const redis = connectRedis(config.redisUrl, { name: 'devhooks-api' });
+  redis.on('error', (err) => logger.warn('redis error', { error: err.message }));
+  const queue = createRetryQueue(redis, keys, config.logTtlMs);
+  queueGauges(registry, redis, keys, queue);
+  const deps: ApiDeps = {
+    config,
+    logger,
+    redis,
+    keys,
+    orgs: new OrgStore(redis, keys),
+    webhooks: new WebhookStore(redis, keys),
+    deliveries: new DeliveryStore(redis, keys, { ttlMs: config.logTtlMs, maxPerWebhook: config.logMaxPerWebhook }),
+    queue,
+    metrics: apiMetrics(registry),
+    checkTarget: (url) => checkTarget(url),
+    ...overrides,
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestMetrics(deps.metrics));
+  app.use(healthRoutes(deps, registry));
+  app.use(BOARD_PATH, rootOnly(config.adminToken), boardRouter(queue));
+  const v1 = express.Router();
+  v1.use(jsonBody());
+  v1.use(authenticate(deps.orgs, config.adminToken));
+  v1.use(orgRoutes(deps), webhookRoutes(deps), eventRoutes(deps), deliveryRoutes(deps));
+  app.use('/', (req, res, next) => (req.path.startsWith('/v1/') || req.path === '/v1' ? v1(req, res, next) : next()));
+  app.use(notFoundRoute);
+  app.use(errorHandler(logger));
+
+  let server: http.Server | undefined;
+  return {
+    app,
+    deps,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server = http.createServer(app);
+        server.keepAliveTimeout = 65_000;
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          const addr = server!.address();
+          resolve(typeof addr === 'object' && addr ? addr.port : config.port);
+        });
+      }),
+    close: async () => {
+      if (server) {
+        await new Promise<void>((resolve) => {
+          server!.close(() => resolve());
+          server!.closeIdleConnections();
+        });
+      }
+      await queue.close().catch(() => undefined);
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}

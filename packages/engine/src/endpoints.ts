@@ -1,0 +1,121 @@
+/**
+ * Isolation between receivers: a bounded number of requests in flight per origin, a bounded queue
+ * behind them, and a circuit breaker that stops first attempts to an origin that keeps timing out
+ * or refusing connections, so one bad receiver never holds the slots the others need.
+ */
+
+export interface EndpointOptions {
+  /** Requests in flight per origin. */
+  concurrency: number;
+  /** Deliveries waiting for a slot per origin; past it, new ones go to the retry path. */
+  maxQueue: number;
+  /** Consecutive timeouts / connection failures that open the breaker. */
+  breakerThreshold: number;
+  /** First open period; doubles on each failed probe up to `breakerMaxCooldownMs`. */
+  breakerCooldownMs: number;
+  breakerMaxCooldownMs: number;
+}
+
+export const DEFAULT_ENDPOINT_OPTIONS: EndpointOptions = {
+  concurrency: 64,
+  maxQueue: 2_000,
+  breakerThreshold: 5,
+  breakerCooldownMs: 10_000,
+  breakerMaxCooldownMs: 300_000,
+};
+
+interface Endpoint {
+  active: number;
+  queue: Array<(go: boolean) => void>;
+  failures: number;
+  openUntil: number;
+  cooldown: number;
+  probing: boolean;
+}
+
+export type Admission = { ok: true; release: (unreachable: boolean) => void } | { ok: false; reason: 'circuit_open' | 'overloaded'; retryInMs: number };
+
+export class Endpoints {
+  private readonly map = new Map<string, Endpoint>();
+
+  constructor(
+    private readonly o: EndpointOptions = DEFAULT_ENDPOINT_OPTIONS,
+    private readonly onInFlight?: (origin: string, n: number) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private endpoint(origin: string): Endpoint {
+    let e = this.map.get(origin);
+    if (!e) {
+      e = { active: 0, queue: [], failures: 0, openUntil: 0, cooldown: this.o.breakerCooldownMs, probing: false };
+      this.map.set(origin, e);
+    }
+    return e;
+  }
+
+  /** Is the breaker open for this origin (no probe allowed right now)? */
+  isOpen(origin: string): boolean {
+    const e = this.map.get(origin);
+    return !!e && e.openUntil > 0 && (this.now() < e.openUntil || e.probing);
+  }
+
+  /**
+   * Waits for a slot. Refuses at once when the breaker is open (after its cooldown one probe goes
+   * through) or when too many deliveries already wait for this origin.
+   */
+  async admit(origin: string): Promise<Admission> {
+    const e = this.endpoint(origin);
+    const now = this.now();
+    let probe = false;
+    if (e.openUntil > 0) {
+      if (now < e.openUntil || e.probing) return { ok: false, reason: 'circuit_open', retryInMs: Math.max(1_000, e.openUntil - now) };
+      e.probing = probe = true;
+    }
+    if (!probe && e.active >= this.o.concurrency) {
+      if (e.queue.length >= this.o.maxQueue) return { ok: false, reason: 'overloaded', retryInMs: 1_000 };
+      const go = await new Promise<boolean>((resolve) => e.queue.push(resolve));
+      // the breaker opened while this one waited: it goes to the retry path instead
+      if (!go) return { ok: false, reason: 'circuit_open', retryInMs: Math.max(1_000, e.openUntil - this.now()) };
+    }
+    e.active++;
+    this.onInFlight?.(origin, e.active);
+    let released = false;
+    return {
+      ok: true,
+      release: (unreachable: boolean) => {
+        if (released) return;
+        released = true;
+        e.active--;
+        this.onInFlight?.(origin, e.active);
+        this.record(e, unreachable, probe);
+        const next = e.queue.shift();
+        if (next) next(true);
+        else if (e.active === 0 && e.openUntil === 0 && e.failures === 0) this.map.delete(origin);
+      },
+    };
+  }
+
+  private record(e: Endpoint, unreachable: boolean, probe: boolean): void {
+    if (probe) e.probing = false;
+    if (!unreachable) {
+      e.failures = 0;
+      e.openUntil = 0;
+      e.cooldown = this.o.breakerCooldownMs;
+      return;
+    }
+    e.failures++;
+    if (probe) {
+      e.cooldown = Math.min(e.cooldown * 2, this.o.breakerMaxCooldownMs);
+      e.openUntil = this.now() + e.cooldown;
+    } else if (e.failures >= this.o.breakerThreshold && e.openUntil === 0) {
+      e.openUntil = this.now() + e.cooldown;
+    } else return;
+    // open: everything waiting for this origin leaves for the retry path now
+    for (const waiter of e.queue.splice(0)) waiter(false);
+  }
+
+  /** Origins with requests in flight or waiting (metrics). */
+  snapshot(): Array<{ origin: string; active: number; queued: number; open: boolean }> {
+    return [...this.map.entries()].map(([origin, e]) => ({ origin, active: e.active, queued: e.queue.length, open: this.isOpen(origin) }));
+  }
+}

@@ -1,0 +1,106 @@
+/** Prometheus metrics (prom-client). Each process registers into its own registry. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Keys } from '@devhooks/core';
+
+export function createRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry, prefix: 'devhooks_process_' });
+  return registry;
+}
+
+export interface WorkerMetrics {
+  attempts: Counter<'outcome'>;
+  latency: Histogram;
+  attemptDuration: Histogram;
+  inFlight: Gauge<'origin'>;
+  inMemory: Gauge;
+  webhooksDisabled: Counter<'reason'>;
+}
+
+export function workerMetrics(registry: Registry): WorkerMetrics {
+  return {
+    attempts: new Counter({
+      name: 'devhooks_delivery_attempts_total',
+      help: 'Delivery attempts by outcome (success, retry, fail, fail_disable)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'devhooks_delivery_latency_seconds',
+      help: 'From event accepted to delivered (successful attempts)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 36000, 86400],
+      registers: [registry],
+    }),
+    attemptDuration: new Histogram({
+      name: 'devhooks_attempt_duration_seconds',
+      help: 'One HTTP attempt, connect to last byte',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: 'devhooks_endpoint_in_flight',
+      help: 'Requests in flight per receiver origin',
+      labelNames: ['origin'],
+      registers: [registry],
+    }),
+    inMemory: new Gauge({
+      name: 'devhooks_worker_deliveries_in_progress',
+      help: 'Deliveries this worker holds (in flight, waiting for a slot or for their batch)',
+      registers: [registry],
+    }),
+    webhooksDisabled: new Counter({
+      name: 'devhooks_webhooks_disabled_total',
+      help: 'Webhooks the service disabled, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+  };
+}
+
+/** Gauges read from Redis at scrape time: the same numbers from any process. */
+export function queueGauges(registry: Registry, redis: Redis, keys: Keys, queue: Queue, shards = 1): void {
+  new Gauge({
+    name: 'devhooks_backlog_events',
+    help: 'Events accepted and not yet fanned out, per stream',
+    labelNames: ['stream'],
+    registers: [registry],
+    async collect() {
+      for (let s = 0; s < shards; s++) {
+        const k = keys.shard(s);
+        this.set({ stream: k.stream }, Number((await redis.get(k.backlog).catch(() => null)) ?? 0));
+      }
+    },
+  });
+  new Gauge({
+    name: 'devhooks_stream_entries',
+    help: 'Entries kept in the event stream (backlog plus retention for the delivery log)',
+    labelNames: ['stream'],
+    registers: [registry],
+    async collect() {
+      for (let s = 0; s < shards; s++) {
+        const k = keys.shard(s);
+        this.set({ stream: k.stream }, await redis.xlen(k.stream).catch(() => 0));
+      }
+    },
+  });
+  new Gauge({
+    name: 'devhooks_retries_pending',
+    help: 'Deliveries waiting for a retry (BullMQ delayed and waiting jobs)',
+    registers: [registry],
+    async collect() {
+      const c = await queue.getJobCounts('delayed', 'waiting', 'active', 'prioritized').catch(() => ({}) as Record<string, number>);
+      this.set(Object.values(c).reduce((a, b) => a + (b ?? 0), 0));
+    },
+  });
+  new Gauge({
+    name: 'devhooks_deliveries_failed',
+    help: 'Deliveries failed for good and kept for a manual retry (BullMQ failed jobs)',
+    registers: [registry],
+    async collect() {
+      this.set(await queue.getFailedCount().catch(() => 0));
+    },
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * Lua scripts. Each touches keys of a single hash slot (passed in KEYS), so they run unchanged on
+ * Redis Cluster.
+ */
+import type { Redis } from 'ioredis';
+import { FIELDS } from './stream-codec';
+
+/**
+ * Appends events, all or nothing, after checking the backlog bound and the duplicate window.
+ * KEYS: stream, backlog, dedupe keys (one per event given an id by its producer)
+ * ARGV: maxBacklog, dedupeTtlSeconds, n, then per event: dedupeKeyIndex (0: none) and the fields.
+ * Returns {-1, backlog} when over the bound, else one entry id per event ('' for a duplicate).
+ */
+const INGEST = `
+local backlog = tonumber(redis.call('GET', KEYS[2]) or '0')
+local max = tonumber(ARGV[1])
+if max > 0 and backlog >= max then return {-1, backlog} end
+local ttl = ARGV[2]
+local n = tonumber(ARGV[3])
+local width = ${FIELDS.length + 1}
+local ids = {}
+local accepted = 0
+for i = 0, n - 1 do
+  local base = 4 + i * width
+  local k = tonumber(ARGV[base])
+  local fresh = true
+  if k > 0 then
+    fresh = redis.call('SET', KEYS[k], '1', 'NX', 'EX', ttl)
+  end
+  if fresh then
+    ids[i + 1] = redis.call('XADD', KEYS[1], '*',
+      ${FIELDS.map((f, j) => `'${f}', ARGV[base + ${j + 1}]`).join(', ')})
+    accepted = accepted + 1
+  else
+    ids[i + 1] = ''
+  end
+end
+if accepted > 0 then redis.call('INCRBY', KEYS[2], accepted) end
+return ids
+`;
+
+/**
+ * Acknowledges stream entries and lowers the backlog by the number actually acknowledged, so a
+ * repeated acknowledgement never counts twice.
+ * KEYS: stream, backlog. ARGV: group, ids...
+ */
+const ACK = `
+local n = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+if n > 0 then
+  local left = redis.call('DECRBY', KEYS[2], n)
+  if left < 0 then redis.call('SET', KEYS[2], 0) end
+end
+return n
+`;
+
+/**
+ * Keeps a webhook's delivery log within its bound: drops index entries older than the TTL and the
+ * oldest beyond `max`, deleting their records.
+ * KEYS: index. ARGV: oldestScoreToKeep, max, recordKeyPrefix
+ */
+const TRIM_LOG = `
+local dropped = 0
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 1000)
+for _, id in ipairs(old) do redis.call('UNLINK', ARGV[3] .. id) end
+if #old > 0 then dropped = dropped + redis.call('ZREM', KEYS[1], unpack(old)) end
+local n = redis.call('ZCARD', KEYS[1])
+local max = tonumber(ARGV[2])
+if n > max then
+  local extra = redis.call('ZRANGE', KEYS[1], 0, math.min(n - max, 1000) - 1)
+  for _, id in ipairs(extra) do redis.call('UNLINK', ARGV[3] .. id) end
+  if #extra > 0 then dropped = dropped + redis.call('ZREM', KEYS[1], unpack(extra)) end
+end
+return dropped
+`;
+
+export interface Scripts {
+  ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
+  ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
+  trimLog(index: string, oldestScoreToKeep: number, max: number, recordPrefix: string): Promise<number>;
+}
+
+type WithScripts = Redis & {
+  dhIngest(numKeys: number, ...args: Array<string | number>): Promise<Array<string | number>>;
+  dhAck(...args: string[]): Promise<number>;
+  dhTrimLog(...args: Array<string | number>): Promise<number>;
+};
+
+export function scripts(redis: Redis): Scripts {
+  const r = redis as WithScripts;
+  if (!('dhIngest' in r)) {
+    redis.defineCommand('dhIngest', { lua: INGEST });
+    redis.defineCommand('dhAck', { lua: ACK, numberOfKeys: 2 });
+    redis.defineCommand('dhTrimLog', { lua: TRIM_LOG, numberOfKeys: 1 });
+  }
+  return {
+    ingest: (keys, args) => r.dhIngest(keys.length, ...keys, ...args),
+    ack: (stream, backlog, group, ids) => r.dhAck(stream, backlog, group, ...ids),
+    trimLog: (index, oldest, max, prefix) => r.dhTrimLog(index, oldest, max, prefix),
+  };
+}

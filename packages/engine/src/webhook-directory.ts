@@ -1,0 +1,80 @@
+/**
+ * The worker's view of webhooks: per org, the parsed webhooks and a match index, reloaded when the
+ * org's webhook version changes. One HMGET per read batch keeps it exact: a webhook disabled or
+ * deleted before an event is read never receives it.
+ */
+import type { Redis } from 'ioredis';
+import { signingKey, WebhookIndex, type Keys, type Webhook } from '@devhooks/core';
+import { WebhookStore } from './webhooks';
+
+export interface Target extends Webhook {
+  /** `scheme://host:port` of the url (connection pools and endpoint limits are per origin). */
+  origin: string;
+  /** Path and query of the url. */
+  path: string;
+  /** The decoded signing key, or undefined: no signature. */
+  key?: Buffer;
+}
+
+interface OrgView {
+  version: string;
+  byId: Map<string, Target>;
+  index: WebhookIndex<Target>;
+}
+
+export function toTarget(w: Webhook): Target {
+  const u = new URL(w.url);
+  const t: Target = { ...w, origin: u.origin, path: (u.pathname || '/') + u.search };
+  if (w.secret) t.key = signingKey(w.signing, w.secret);
+  return t;
+}
+
+export class WebhookDirectory {
+  private readonly orgs = new Map<string, OrgView>();
+  private readonly store: WebhookStore;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {
+    this.store = new WebhookStore(redis, keys);
+  }
+
+  /** Makes sure the views of `orgs` are current (one round trip, plus a reload per changed org). */
+  async refresh(orgs: Iterable<string>): Promise<void> {
+    const list = [...new Set(orgs)];
+    if (!list.length) return;
+    const versions = await this.redis.hmget(this.keys.webhookVersions, ...list);
+    await Promise.all(
+      list.map(async (org, i) => {
+        const v = versions[i] ?? '0';
+        const cur = this.orgs.get(org);
+        if (cur && cur.version === v) return;
+        const all = v === '0' ? [] : await this.store.list(org);
+        const targets: Target[] = [];
+        for (const w of all) {
+          try {
+            targets.push(toTarget(w));
+          } catch {
+            // an unparsable url cannot be stored through the API; skip it rather than stall the org
+          }
+        }
+        this.orgs.set(org, { version: v, byId: new Map(targets.map((t) => [t.id, t])), index: new WebhookIndex(targets) });
+      }),
+    );
+  }
+
+  index(org: string): WebhookIndex<Target> | undefined {
+    return this.orgs.get(org)?.index;
+  }
+
+  get(org: string, id: string): Target | undefined {
+    return this.orgs.get(org)?.byId.get(id);
+  }
+
+  /** Refreshes the org and returns the webhook. */
+  async fetch(org: string, id: string): Promise<Target | undefined> {
+    await this.refresh([org]);
+    return this.get(org, id);
+  }
+}

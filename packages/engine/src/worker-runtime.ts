@@ -1,0 +1,133 @@
+/**
+ * A worker process's engine: the stream consumer (fan-out and first attempts), the BullMQ retry
+ * worker, and upkeep, over their own Redis connections, with an orderly drain.
+ */
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import { redisKeys, scheduleHorizon, VERSION } from '@devhooks/core';
+import type { EngineContext } from './context';
+import { DeliveryStore } from './deliveries';
+import { Endpoints, type EndpointOptions } from './endpoints';
+import { StreamConsumer } from './fanout';
+import type { Logger } from './logger';
+import { maintain } from './maintenance';
+import { queueGauges, workerMetrics } from './metrics';
+import { connectRedis, waitForRedis } from './redis';
+import { createRetryQueue } from './retry-queue';
+import { createRetryWorker } from './retry-worker';
+import { Sender } from './sender';
+import { WebhookDirectory } from './webhook-directory';
+import { WebhookStore } from './webhooks';
+
+export interface WorkerRuntimeConfig {
+  redisUrl: string;
+  prefix: string;
+  allowPrivateTargets: boolean;
+  schedule: number[];
+  deliveryTimeoutMs: number;
+  batchWindowMs: number;
+  logTtlMs: number;
+  logMaxPerWebhook: number;
+  endpoint: EndpointOptions;
+  readCount: number;
+  maxInProgress: number;
+  claimIdleMs: number;
+  retryConcurrency: number;
+  disableAfterFailingMs: number;
+  /** Name in the consumer group; defaults to host-pid-random. */
+  consumerName?: string;
+}
+
+export interface WorkerRuntime {
+  consumer: string;
+  context: EngineContext;
+  /** Stops taking work and drains within the deadline; resolves true when nothing was left behind. */
+  stop(deadlineMs: number): Promise<boolean>;
+}
+
+const SHARD = 0;
+
+export async function startWorkerRuntime(cfg: WorkerRuntimeConfig, logger: Logger, registry: Registry): Promise<WorkerRuntime> {
+  const keys = redisKeys(cfg.prefix);
+  const consumer = cfg.consumerName ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const redis = connectRedis(cfg.redisUrl, { name: 'devhooks-worker' });
+  const reader = connectRedis(cfg.redisUrl, { name: 'devhooks-worker-stream', blocking: true });
+  const bullConnection = connectRedis(cfg.redisUrl, { name: 'devhooks-worker-retries', blocking: true });
+  await waitForRedis(redis, 30_000);
+
+  const metrics = workerMetrics(registry);
+  const queue = createRetryQueue(redis, keys, cfg.logTtlMs);
+  queueGauges(registry, redis, keys, queue);
+  const ctx: EngineContext = {
+    redis,
+    keys,
+    logger,
+    directory: new WebhookDirectory(redis, keys),
+    webhooks: new WebhookStore(redis, keys),
+    deliveries: new DeliveryStore(redis, keys, { ttlMs: cfg.logTtlMs, maxPerWebhook: cfg.logMaxPerWebhook }),
+    sender: new Sender({
+      timeoutMs: cfg.deliveryTimeoutMs,
+      allowPrivateTargets: cfg.allowPrivateTargets,
+      connectionsPerOrigin: cfg.endpoint.concurrency,
+    }),
+    endpoints: new Endpoints(cfg.endpoint, (origin, n) => {
+      if (n === 0) metrics.inFlight.remove({ origin });
+      else metrics.inFlight.set({ origin }, n);
+    }),
+    queue,
+    metrics,
+    schedule: cfg.schedule,
+    logTtlMs: cfg.logTtlMs,
+    batchWindowMs: cfg.batchWindowMs,
+    deliveryTimeoutMs: cfg.deliveryTimeoutMs,
+    userAgent: `devhooks/${VERSION}`,
+    disableAfterFailingMs: cfg.disableAfterFailingMs,
+  };
+
+  const stream = new StreamConsumer(ctx, reader, {
+    consumer,
+    shard: SHARD,
+    readCount: cfg.readCount,
+    maxInProgress: cfg.maxInProgress,
+    claimIdleMs: cfg.claimIdleMs,
+    blockMs: 1_000,
+    flushMs: 10,
+  });
+  const retries = createRetryWorker(ctx, bullConnection, {
+    concurrency: cfg.retryConcurrency,
+    lockDurationMs: cfg.deliveryTimeoutMs + 30_000,
+    shard: SHARD,
+  });
+
+  await stream.start();
+  void retries.run();
+  const retentionMs = Math.max(cfg.logTtlMs, scheduleHorizon(cfg.schedule) + 3_600_000);
+  const upkeep = setInterval(() => {
+    maintain(ctx, { shard: SHARD, consumer, retentionMs, deadConsumerMs: 24 * 3_600_000 }).catch((err) =>
+      logger.warn('upkeep failed', { error: (err as Error).message }),
+    );
+  }, 30_000);
+  upkeep.unref();
+  logger.info('worker started', { consumer, prefix: cfg.prefix });
+
+  return {
+    consumer,
+    context: ctx,
+    async stop(deadlineMs: number): Promise<boolean> {
+      clearInterval(upkeep);
+      const started = Date.now();
+      const closeRetries = (async () => {
+        const graceful = retries.close();
+        const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), deadlineMs).unref());
+        if ((await Promise.race([graceful.then(() => 'ok' as const), timer])) === 'timeout') await retries.close(true);
+      })();
+      const [{ drained }] = await Promise.all([stream.stop(deadlineMs), closeRetries]);
+      await ctx.sender.destroy().catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      await Promise.all([redis.quit(), bullConnection.quit()].map((p) => p.catch(() => undefined)));
+      logger.info('worker stopped', { consumer, drained, ms: Date.now() - started });
+      return drained;
+    },
+  };
+}
