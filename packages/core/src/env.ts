@@ -2,6 +2,7 @@
  * Reading configuration from the environment: each app declares the variables it reads as an
  * ajv schema over their raw string values; this checks them all at once and reports every problem.
  */
+import type { ValidateFunction } from 'ajv';
 import { ajv } from './schemas';
 import { ajvDetails } from './validation';
 
@@ -11,6 +12,8 @@ export const INTEGER_PATTERN = '^\\d+$';
 
 export type EnvSchema = { type: 'object'; properties: Record<string, object>; required?: string[] };
 
+const compiled = new WeakMap<EnvSchema, ValidateFunction>();
+
 /** The declared variables' raw values, or throws one error naming every bad one. */
 export function readEnv(schema: EnvSchema, env: Record<string, string | undefined>): Record<string, string | undefined> {
   const raw: Record<string, string> = {};
@@ -18,7 +21,8 @@ export function readEnv(schema: EnvSchema, env: Record<string, string | undefine
     const v = env[name];
     if (v !== undefined && v !== '') raw[name] = v;
   }
-  const validate = ajv.getSchema(JSON.stringify(schema)) ?? (ajv.addSchema(schema, JSON.stringify(schema)), ajv.getSchema(JSON.stringify(schema))!);
+  let validate = compiled.get(schema);
+  if (!validate) compiled.set(schema, (validate = ajv.compile(schema)));
   if (!validate(raw)) {
     const problems = ajvDetails(validate.errors).map((d) => `${d.path.slice(1) || 'environment'} ${d.message}`);
     throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);

@@ -7,7 +7,7 @@ import type { Keys } from '@devhooks/core';
 export function createRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry, prefix: 'devhooks_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'devhooks_' });
   return registry;
 }
 
@@ -20,8 +20,12 @@ export interface WorkerMetrics {
   webhooksDisabled: Counter<'reason'>;
 }
 
+const perRegistry = new WeakMap<Registry, WorkerMetrics>();
+
 export function workerMetrics(registry: Registry): WorkerMetrics {
-  return {
+  const existing = perRegistry.get(registry);
+  if (existing) return existing;
+  const m: WorkerMetrics = {
     attempts: new Counter({
       name: 'devhooks_delivery_attempts_total',
       help: 'Delivery attempts by outcome (success, retry, fail, fail_disable)',
@@ -58,10 +62,14 @@ export function workerMetrics(registry: Registry): WorkerMetrics {
       registers: [registry],
     }),
   };
+  perRegistry.set(registry, m);
+  return m;
 }
 
 /** Gauges read from Redis at scrape time: the same numbers from any process. */
 export function queueGauges(registry: Registry, redis: Redis, keys: Keys, queue: Queue, shards = 1): void {
+  // one set per registry (API and worker may share one in `npm start`)
+  if (registry.getSingleMetric('devhooks_backlog_events')) return;
   new Gauge({
     name: 'devhooks_backlog_events',
     help: 'Events accepted and not yet fanned out, per stream',

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: the API and one worker in one process, in the foreground; Ctrl-C stops both cleanly.
+ *
+ * - Redis: DEVHOOKS_REDIS_URL (default redis://127.0.0.1:6379). If nothing answers there, the URL
+ *   points at this machine and a `redis-server` binary is on PATH, starts one of its own (data
+ *   under ./data, AOF on, noeviction) and says so; it is stopped again on exit.
+ * - DEVHOOKS_ADMIN_TOKEN: when unset, one is generated and printed once.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const say = (line) => process.stdout.write(`devhooks: ${line}\n`);
+
+function answers(host, port, timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (ok) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('error', () => done(false));
+    s.once('connect', () => s.write('PING\r\n'));
+    s.once('data', (d) => done(/^(\+PONG|-NOAUTH)/.test(d.toString())));
+  });
+}
+
+async function ensureRedis(url) {
+  const u = new URL(url);
+  const host = u.hostname || '127.0.0.1';
+  const port = Number(u.port || 6379);
+  if (await answers(host, port)) return undefined;
+  const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host);
+  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
+  if (!local || !found) {
+    say(`nothing answers at ${url}${local ? ' and no redis-server is on PATH' : ''}: start Redis, or set DEVHOOKS_REDIS_URL`);
+    process.exit(1);
+  }
+  const dir = path.join(root, 'data');
+  mkdirSync(dir, { recursive: true });
+  const child = spawn(
+    found,
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--save', ''],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  for (let i = 0; i < 50 && !(await answers('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!(await answers('127.0.0.1', port))) {
+    say('redis-server did not come up');
+    child.kill();
+    process.exit(1);
+  }
+  say(`nothing answered at ${url}: started redis-server on 127.0.0.1:${port} (pid ${child.pid}, data in ./data, AOF on); it stops with devhooks`);
+  return child;
+}
+
+const env = process.env;
+const redisUrl = env.DEVHOOKS_REDIS_URL || 'redis://127.0.0.1:6379';
+const redis = await ensureRedis(redisUrl);
+if (!env.DEVHOOKS_ADMIN_TOKEN) {
+  env.DEVHOOKS_ADMIN_TOKEN = `dhroot_${randomBytes(24).toString('base64url')}`;
+  say(`no DEVHOOKS_ADMIN_TOKEN set; this run's root token (shown once): ${env.DEVHOOKS_ADMIN_TOKEN}`);
+}
+
+const { loadApiConfig, createApi } = await import('@devhooks/api');
+const { loadWorkerConfig, startWorker } = await import('@devhooks/worker');
+const { createLogger, createRegistry, evictionPolicy } = await import('@devhooks/engine');
+
+let apiConfig, workerConfig;
+try {
+  apiConfig = loadApiConfig(env);
+  workerConfig = loadWorkerConfig(env);
+} catch (err) {
+  say(err.message);
+  redis?.kill('SIGTERM');
+  process.exit(2);
+}
+const logger = createLogger('devhooks', apiConfig.logLevel);
+const registry = createRegistry('devhooks');
+const api = createApi(apiConfig, logger, registry);
+const policy = await evictionPolicy(api.deps.redis);
+if (policy && policy !== 'noeviction') {
+  say(`WARNING: Redis maxmemory-policy is "${policy}", not "noeviction": Redis may evict queued events under memory pressure.`);
+}
+const worker = await startWorker(workerConfig, logger, registry);
+const port = await api.listen();
+say(`API on http://${apiConfig.host}:${port} (dashboard: /admin/queues, metrics: /metrics, OpenAPI: /openapi.json); one worker running. Ctrl-C stops.`);
+
+let stopping = false;
+async function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  say(`${signal}: stopping (draining deliveries in flight)…`);
+  const force = setTimeout(() => process.exit(1), workerConfig.shutdownMs + 15_000);
+  force.unref();
+  await api.close();
+  await worker.stop();
+  if (redis) {
+    await new Promise((resolve) => {
+      redis.once('exit', resolve);
+      redis.kill('SIGTERM');
+    });
+  }
+  say('stopped');
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,0 +1,30 @@
+/** The Redis tests share (chosen by global-setup) and per-file key prefixes, so files run in parallel. */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import Redis from 'ioredis';
+import { keyPattern } from '@devhooks/core';
+import { deleteByPattern } from '@devhooks/engine';
+
+export function testRedisUrl(): string {
+  return process.env.DEVHOOKS_TEST_REDIS_URL ?? process.env.REDIS_URL ?? process.env.DEVHOOKS_REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
+/** A prefix of its own for one test file (and run): `t-<file>-<random>`. */
+export function testPrefix(file: string): string {
+  const base = path.basename(file).replace(/\.test\.ts$/, '').replace(/[^A-Za-z0-9]/g, '').slice(0, 24);
+  return `t-${base}-${randomBytes(4).toString('hex')}`;
+}
+
+export function testRedis(): Redis {
+  return new Redis(testRedisUrl(), { maxRetriesPerRequest: 3, connectionName: 'devhooks-test' });
+}
+
+/** Deletes every key of a prefix. */
+export async function cleanPrefix(prefix: string): Promise<void> {
+  const r = testRedis();
+  try {
+    await deleteByPattern(r, keyPattern(prefix));
+  } finally {
+    r.disconnect();
+  }
+}
