@@ -99,6 +99,16 @@ export class Receiver {
     });
   }
 
+  /** Resolves when `n` requests to `path` have arrived. */
+  async waitOn(path: string, n: number, timeoutMs = 20_000): Promise<Received[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.on(path).length < n) {
+      if (Date.now() > deadline) throw new Error(`receiver: ${this.on(path).length} of ${n} requests to ${path} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.on(path);
+  }
+
   /** Requests whose path is `path`. */
   on(path: string): Received[] {
     return this.requests.filter((r) => r.path === path);
