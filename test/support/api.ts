@@ -24,16 +24,16 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-export class TestApi {
+/** A small client of a running API (in-process or a real process) at `base`. */
+export class Client {
   constructor(
-    readonly api: Api,
     readonly base: string,
-    readonly config: ApiConfig,
+    readonly root = ROOT,
   ) {}
 
   async call<T = any>(method: string, path: string, o: CallOptions = {}): Promise<CallResult<T>> {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    const token = o.token === undefined ? ROOT : o.token;
+    const token = o.token === undefined ? this.root : o.token;
     if (token !== null) headers.authorization = `Bearer ${token}`;
     let body: string | Buffer | undefined;
     if (o.raw !== undefined) body = o.raw;
@@ -62,6 +62,16 @@ export class TestApi {
     const k = await this.call('POST', `/v1/orgs/${orgId}/keys`, { body: { name, role } });
     if (k.status !== 201) throw new Error(`key: ${k.status} ${k.text}`);
     return k.body.key;
+  }
+}
+
+export class TestApi extends Client {
+  constructor(
+    readonly api: Api,
+    base: string,
+    readonly config: ApiConfig,
+  ) {
+    super(base);
   }
 
   async close(): Promise<void> {

@@ -38,7 +38,7 @@ export function createApi(config: ApiConfig, logger: Logger, registry: Registry,
   const keys = redisKeys(config.prefix);
   const redis = connectRedis(config.redisUrl, { name: 'devhooks-api' });
   redis.on('error', (err) => logger.warn('redis error', { error: err.message }));
-  const queue = createRetryQueue(redis, keys, config.logTtlMs);
+  const queue = createRetryQueue(redis, keys, config.logTtlMs, (err) => logger.warn('retry queue error', { error: err.message }));
   queueGauges(registry, redis, keys, queue);
   const deps: ApiDeps = {
     config,

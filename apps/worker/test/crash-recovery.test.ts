@@ -2,7 +2,7 @@
  * Entries a dead consumer held are claimed by a live worker (XAUTOCLAIM); a re-read entry whose
  * delivery was already settled before the crash is not delivered, nor queued, again.
  */
-import { CONSUMER_GROUP, deliveryId } from '@devhooks/core';
+import { CONSUMER_GROUP, deliveryHour, deliveryId } from '@devhooks/core';
 import { Queue } from 'bullmq';
 import { eventually } from '../../../test/support/receiver';
 import { startStack, type Stack } from '../../../test/support/stack';
@@ -48,8 +48,9 @@ it('does not deliver or queue again a re-read entry whose delivery had settled',
   // the dead worker had delivered it and written its record, but died before acknowledging
   const id = deliveryId(entry, w.id, 1);
   const now = new Date().toISOString();
-  await s.redis.set(
-    s.keys.delivery(id),
+  await s.redis.hset(
+    s.keys.deliveries(deliveryHour(id)!),
+    id,
     JSON.stringify({
       id, org_id: s.org.id, webhook_id: w.id, event_ids: ['settled-1'], entry_ids: [entry], topic: 'deviceauth',
       message_id: 'settled-1', url: w.url, status: 'succeeded', attempts: 1, status_code: 200, error: null,

@@ -1,6 +1,6 @@
 /** Identifiers: random ids, API keys and their hashes, derived delivery and message ids. */
 import { createHash } from 'node:crypto';
-import { batchMessageId, deliveryId, hashApiKey, newApiKey, newId } from './ids';
+import { batchMessageId, deliveryHour, deliveryId, hashApiKey, newApiKey, newId } from './ids';
 
 describe('newId', () => {
   it.each(['org', 'key', 'wh', 'evt'] as const)('%s_ + 20 base-36 characters, distinct', (kind) => {
@@ -32,7 +32,7 @@ describe('newApiKey / hashApiKey', () => {
 });
 
 describe('deliveryId', () => {
-  const FORMAT = /^dlv_[0-9a-z]{24}$/;
+  const FORMAT = /^dlv_[0-9a-z]{1,11}_[0-9a-z]{20}$/;
 
   it('is deterministic and well-formed', () => {
     const a = deliveryId('1714564800000-0', 'wh_1', 3);
@@ -60,6 +60,17 @@ describe('deliveryId', () => {
     const ids = inputs.map(([e, w, n]) => deliveryId(e, w, n));
     for (const id of ids) expect(id).toMatch(FORMAT);
     expect(new Set(ids).size).toBe(inputs.length);
+  });
+
+  it('starts with the entry time, so deliveryHour finds the hour it was created in', () => {
+    const id = deliveryId('1714564800000-0', 'wh_1');
+    expect(id.startsWith(`dlv_${(1714564800000).toString(36)}_`)).toBe(true);
+    expect(deliveryHour(id)).toBe(Math.floor(1714564800000 / 3_600_000));
+    expect(deliveryHour(deliveryId('1714568399999-7', 'wh_1'))).toBe(Math.floor(1714564800000 / 3_600_000));
+  });
+
+  it.each(['', 'dlv_', 'dlv_abc', 'key_x_aaaaaaaaaaaaaaaaaaaa', 'dlv_!_aaaaaaaaaaaaaaaaaaaa'])('deliveryHour(%j) is undefined', (id) => {
+    expect(deliveryHour(id)).toBeUndefined();
   });
 
   it('no collisions over many stream entries × webhooks', () => {

@@ -25,11 +25,22 @@ export function hashApiKey(key: string): string {
 
 /**
  * A delivery's id, derived from what it carries and where it goes, so a re-read stream entry or
- * a re-built batch yields the same id (and the same retry job) rather than a second one.
+ * a re-built batch yields the same id (and the same retry job) rather than a second one. It starts
+ * with the entry's time (ms, base 36): the delivery log files records by hour from it.
  */
 export function deliveryId(firstEntryId: string, webhookId: string, eventCount = 1): string {
   const h = createHash('sha256').update(`${firstEntryId}\u0000${webhookId}\u0000${eventCount}`).digest();
-  return `dlv_${base36(h, 24)}`;
+  const ms = Number.parseInt(firstEntryId, 10) || 0;
+  return `dlv_${ms.toString(36)}_${base36(h, 20)}`;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** The hour (since the epoch) a delivery id was created in, or undefined for a malformed id. */
+export function deliveryHour(id: string): number | undefined {
+  const m = /^dlv_([0-9a-z]{1,11})_[0-9a-z]{20}$/.exec(id);
+  if (!m) return undefined;
+  return Math.floor(parseInt(m[1], 36) / HOUR_MS);
 }
 
 /** The `webhook-id` (message id) of a batch: derived from its stream entry ids, so stable for the same events. */

@@ -41,8 +41,12 @@ export interface Keys {
   webhookOrg(webhook: string): string;
   /** HASH webhook id → ms since its deliveries have all been failing (cleared on success). */
   failingSince: string;
-  /** STRING delivery JSON (kept DEVHOOKS_LOG_TTL). */
-  delivery(id: string): string;
+  /**
+   * HASH delivery id → delivery JSON, one per hour of creation (the hour is in the id, see
+   * `deliveryHour`): a worker writes a whole batch of records with one HSET, and each hour expires
+   * as a whole DEVHOOKS_LOG_TTL after it ends.
+   */
+  deliveries(hour: number): string;
   /** ZSET delivery id → created ms, one per webhook: the delivery log index. */
   webhookDeliveries(webhook: string): string;
   /** LIST the worker pushes a ping's first-attempt result to. */
@@ -76,7 +80,7 @@ export function redisKeys(prefix: string): Keys {
     webhookVersions: `${tag}:webhook-versions`,
     webhookOrg: (webhook) => `${tag}:webhook:${webhook}:org`,
     failingSince: `${tag}:failing-since`,
-    delivery: (id) => `${tag}:delivery:${id}`,
+    deliveries: (hour) => `${tag}:deliveries:${hour}`,
     webhookDeliveries: (webhook) => `${tag}:webhook:${webhook}:deliveries`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
     trimLease: `${tag}:trim-lease`,

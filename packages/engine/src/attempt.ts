@@ -136,7 +136,7 @@ export async function attemptDelivery(ctx: EngineContext, d: Delivery): Promise<
       result = await ctx.sender.send({ origin: d.target.origin, path: d.target.path, headers: requestHeaders(ctx, d, ts), body: d.body });
     } finally {
       // in finally: a throw must never leak the endpoint slot; unreachable results feed the breaker
-      admission.release(isUnreachable(result?.error));
+      admission.release(result?.durationMs ?? Date.now() - startedAt, isUnreachable(result?.error));
     }
   }
   return decide(ctx, d, record, result, startedAt);
@@ -164,7 +164,7 @@ function decide(ctx: EngineContext, d: Delivery, record: DeliveryRecord, result:
   record.error = result.error ?? (outcome === 'success' ? null : `http_${result.statusCode}`);
   record.updated_at = new Date(end).toISOString();
 
-  ctx.metrics.attempts.inc({ outcome });
+  ctx.metrics.attemptsBy(outcome).inc();
   ctx.metrics.attemptDuration.observe(result.durationMs / 1000);
 
   if (outcome === 'success') {

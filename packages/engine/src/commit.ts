@@ -106,6 +106,8 @@ export async function commit(ctx: EngineContext, e: Effects, shard = 0): Promise
     });
   }
 
+  for (const w of ctx.deliveries.dueForTrim(e.created)) await ctx.deliveries.trim(w);
+
   if (e.jobs.length) {
     await ctx.queue.addBulk(
       e.jobs.map((j) => ({

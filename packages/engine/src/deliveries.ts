@@ -3,7 +3,7 @@
  * sorted set of its deliveries by creation time, bounded in size.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { DeliveryTopic, Keys } from '@devhooks/core';
+import { deliveryHour, type DeliveryTopic, type Keys } from '@devhooks/core';
 import { scripts } from './scripts';
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
@@ -46,6 +46,7 @@ export interface DeliveryRecord {
 
 /** Most attempts one record keeps (manual retries could otherwise grow it without bound). */
 export const MAX_ATTEMPT_LOG = 30;
+const HOUR_MS = 3_600_000;
 
 /** The public shape of contract §3. */
 export type DeliveryView = Omit<DeliveryRecord, 'entry_ids' | 'attempt_log' | 'org_id'>;
@@ -77,26 +78,65 @@ export class DeliveryStore {
     private readonly log: LogOptions,
   ) {}
 
+  /** The hourly hash holding a delivery's record, or undefined for an id that is not ours. */
+  private bucketOf(id: string): { key: string; hour: number } | undefined {
+    const hour = deliveryHour(id);
+    return hour === undefined ? undefined : { key: this.keys.deliveries(hour), hour };
+  }
+
   async get(id: string): Promise<DeliveryRecord | undefined> {
-    const raw = await this.redis.get(this.keys.delivery(id));
+    const b = this.bucketOf(id);
+    if (!b) return undefined;
+    const raw = await this.redis.hget(b.key, id);
     return raw ? (JSON.parse(raw) as DeliveryRecord) : undefined;
   }
 
   async getMany(ids: string[]): Promise<Array<DeliveryRecord | undefined>> {
-    if (!ids.length) return [];
-    const raws = await this.redis.mget(...ids.map((id) => this.keys.delivery(id)));
-    return raws.map((r) => (r ? (JSON.parse(r) as DeliveryRecord) : undefined));
+    // auto-pipelined: one round trip however many
+    return Promise.all(ids.map((id) => this.get(id)));
   }
 
-  /** Queues the writes of records into a pipeline (the worker batches many per round trip). */
+  /** Which of `ids` have a record. */
+  async exist(ids: string[]): Promise<boolean[]> {
+    return Promise.all(
+      ids.map(async (id) => {
+        const b = this.bucketOf(id);
+        return !!b && (await this.redis.hexists(b.key, id)) === 1;
+      }),
+    );
+  }
+
+  /**
+   * Queues the writes of records into a pipeline: one HSET per hour bucket and, for new records,
+   * one ZADD per webhook, however many records (the worker commits hundreds at a time).
+   */
   queueWrite(p: ChainableCommander, records: DeliveryRecord[], isNew: boolean): void {
-    const ttlSec = Math.max(1, Math.ceil(this.log.ttlMs / 1000));
+    if (!records.length) return;
+    const buckets = new Map<number, string[]>();
     for (const r of records) {
-      p.set(this.keys.delivery(r.id), JSON.stringify(r), 'EX', ttlSec);
-      if (isNew) p.zadd(this.keys.webhookDeliveries(r.webhook_id), Date.parse(r.created_at), r.id);
+      const hour = deliveryHour(r.id);
+      if (hour === undefined) continue;
+      let args = buckets.get(hour);
+      if (!args) buckets.set(hour, (args = []));
+      args.push(r.id, JSON.stringify(r));
     }
-    if (isNew) {
-      for (const w of new Set(records.map((r) => r.webhook_id))) p.pexpire(this.keys.webhookDeliveries(w), this.log.ttlMs);
+    for (const [hour, args] of buckets) {
+      const key = this.keys.deliveries(hour);
+      p.hset(key, ...args);
+      // an hour's records all go DEVHOOKS_LOG_TTL after the hour ends
+      p.pexpireat(key, (hour + 1) * HOUR_MS + this.log.ttlMs);
+    }
+    if (!isNew) return;
+    const byWebhook = new Map<string, Array<string | number>>();
+    for (const r of records) {
+      let args = byWebhook.get(r.webhook_id);
+      if (!args) byWebhook.set(r.webhook_id, (args = []));
+      args.push(Date.parse(r.created_at), r.id);
+    }
+    for (const [w, args] of byWebhook) {
+      const index = this.keys.webhookDeliveries(w);
+      p.zadd(index, ...args);
+      p.pexpire(index, this.log.ttlMs + HOUR_MS);
     }
   }
 
@@ -106,13 +146,32 @@ export class DeliveryStore {
     await p.exec();
   }
 
-  /** Drops a webhook's deliveries beyond the TTL and the size bound. */
+  private readonly sinceTrim = new Map<string, number>();
+
+  /**
+   * Counts new records per webhook and says which webhooks are due a trim: every tenth of the
+   * bound, so the log never exceeds it by more than that between trims.
+   */
+  dueForTrim(records: DeliveryRecord[]): string[] {
+    const every = Math.max(100, Math.floor(this.log.maxPerWebhook / 10));
+    const due: string[] = [];
+    for (const r of records) {
+      const n = (this.sinceTrim.get(r.webhook_id) ?? 0) + 1;
+      if (n >= every) {
+        due.push(r.webhook_id);
+        this.sinceTrim.delete(r.webhook_id);
+      } else this.sinceTrim.set(r.webhook_id, n);
+    }
+    return due;
+  }
+
+  /** Drops a webhook's deliveries beyond the TTL and the size bound, records included. */
   async trim(webhookId: string, now = Date.now()): Promise<number> {
     return scripts(this.redis).trimLog(
       this.keys.webhookDeliveries(webhookId),
       now - this.log.ttlMs,
       this.log.maxPerWebhook,
-      this.keys.delivery(''),
+      this.keys.deliveries(0).slice(0, -1), // the buckets' common prefix
     );
   }
 

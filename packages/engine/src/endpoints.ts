@@ -1,14 +1,18 @@
 /**
- * Isolation between receivers: a bounded number of requests in flight per origin, a bounded queue
- * behind them, and a circuit breaker that stops first attempts to an origin that keeps timing out
- * or refusing connections, so one bad receiver never holds the slots the others need.
+ * Isolation between receivers: a bounded number of requests in flight per origin, a queue behind
+ * them bounded by how long a newcomer would wait, and a circuit breaker that stops attempts to an
+ * origin that keeps timing out or refusing connections. One bad receiver never holds the slots,
+ * or the worker's memory, that the others need; a fast receiver is never throttled by it.
  */
 
 export interface EndpointOptions {
   /** Requests in flight per origin. */
   concurrency: number;
-  /** Deliveries waiting for a slot per origin; past it, new ones go to the retry path. */
-  maxQueue: number;
+  /**
+   * Longest expected wait for a slot. A delivery that would wait longer (judged from the origin's
+   * recent attempt durations) goes to the retry path instead, without using up an attempt.
+   */
+  maxWaitMs: number;
   /** Consecutive timeouts / connection failures that open the breaker. */
   breakerThreshold: number;
   /** First open period; doubles on each failed probe up to `breakerMaxCooldownMs`. */
@@ -18,22 +22,31 @@ export interface EndpointOptions {
 
 export const DEFAULT_ENDPOINT_OPTIONS: EndpointOptions = {
   concurrency: 64,
-  maxQueue: 2_000,
+  maxWaitMs: 5_000,
   breakerThreshold: 5,
   breakerCooldownMs: 10_000,
   breakerMaxCooldownMs: 300_000,
 };
 
+/** Assumed attempt duration of an origin not yet seen (ms). */
+const INITIAL_DURATION_MS = 20;
+/** Weight of the newest sample in the moving average of attempt durations. */
+const EWMA = 0.1;
+
 interface Endpoint {
   active: number;
   queue: Array<(go: boolean) => void>;
+  /** Moving average of attempt durations (ms). */
+  avgMs: number;
   failures: number;
   openUntil: number;
   cooldown: number;
   probing: boolean;
 }
 
-export type Admission = { ok: true; release: (unreachable: boolean) => void } | { ok: false; reason: 'circuit_open' | 'overloaded'; retryInMs: number };
+export type Admission =
+  | { ok: true; release: (durationMs: number, unreachable: boolean) => void }
+  | { ok: false; reason: 'circuit_open' | 'overloaded'; retryInMs: number };
 
 export class Endpoints {
   private readonly map = new Map<string, Endpoint>();
@@ -47,21 +60,22 @@ export class Endpoints {
   private endpoint(origin: string): Endpoint {
     let e = this.map.get(origin);
     if (!e) {
-      e = { active: 0, queue: [], failures: 0, openUntil: 0, cooldown: this.o.breakerCooldownMs, probing: false };
+      e = { active: 0, queue: [], avgMs: INITIAL_DURATION_MS, failures: 0, openUntil: 0, cooldown: this.o.breakerCooldownMs, probing: false };
       this.map.set(origin, e);
     }
     return e;
   }
 
-  /** Is the breaker open for this origin (no probe allowed right now)? */
-  isOpen(origin: string): boolean {
+  /** How long a delivery joining the queue now would wait for a slot (ms). */
+  expectedWaitMs(origin: string): number {
     const e = this.map.get(origin);
-    return !!e && e.openUntil > 0 && (this.now() < e.openUntil || e.probing);
+    if (!e) return 0;
+    return ((e.queue.length + 1) / this.o.concurrency) * e.avgMs;
   }
 
   /**
    * Waits for a slot. Refuses at once when the breaker is open (after its cooldown one probe goes
-   * through) or when too many deliveries already wait for this origin.
+   * through) or when the wait for a slot would be longer than `maxWaitMs`.
    */
   async admit(origin: string): Promise<Admission> {
     const e = this.endpoint(origin);
@@ -72,7 +86,8 @@ export class Endpoints {
       e.probing = probe = true;
     }
     if (!probe && e.active >= this.o.concurrency) {
-      if (e.queue.length >= this.o.maxQueue) return { ok: false, reason: 'overloaded', retryInMs: 1_000 };
+      const wait = this.expectedWaitMs(origin);
+      if (wait > this.o.maxWaitMs) return { ok: false, reason: 'overloaded', retryInMs: Math.ceil(Math.min(wait, 60_000)) };
       const go = await new Promise<boolean>((resolve) => e.queue.push(resolve));
       // the breaker opened while this one waited: it goes to the retry path instead
       if (!go) return { ok: false, reason: 'circuit_open', retryInMs: Math.max(1_000, e.openUntil - this.now()) };
@@ -82,15 +97,16 @@ export class Endpoints {
     let released = false;
     return {
       ok: true,
-      release: (unreachable: boolean) => {
+      release: (durationMs: number, unreachable: boolean) => {
         if (released) return;
         released = true;
         e.active--;
+        e.avgMs += EWMA * (durationMs - e.avgMs);
         this.onInFlight?.(origin, e.active);
         this.record(e, unreachable, probe);
         const next = e.queue.shift();
         if (next) next(true);
-        else if (e.active === 0 && e.openUntil === 0 && e.failures === 0) this.map.delete(origin);
+        else if (e.active === 0 && e.openUntil === 0 && e.failures === 0 && e.avgMs < 1_000) this.map.delete(origin);
       },
     };
   }
@@ -114,8 +130,14 @@ export class Endpoints {
     for (const waiter of e.queue.splice(0)) waiter(false);
   }
 
+  /** Is the breaker open for this origin (no probe allowed right now)? */
+  isOpen(origin: string): boolean {
+    const e = this.map.get(origin);
+    return !!e && e.openUntil > 0 && (this.now() < e.openUntil || e.probing);
+  }
+
   /** Origins with requests in flight or waiting (metrics). */
-  snapshot(): Array<{ origin: string; active: number; queued: number; open: boolean }> {
-    return [...this.map.entries()].map(([origin, e]) => ({ origin, active: e.active, queued: e.queue.length, open: this.isOpen(origin) }));
+  snapshot(): Array<{ origin: string; active: number; queued: number; open: boolean; avgMs: number }> {
+    return [...this.map.entries()].map(([origin, e]) => ({ origin, active: e.active, queued: e.queue.length, open: this.isOpen(origin), avgMs: e.avgMs }));
   }
 }

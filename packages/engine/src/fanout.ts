@@ -199,9 +199,9 @@ export class StreamConsumer {
     let toLaunch = singles;
     if (reclaimed && singles.length) {
       // a delivery with a record was already settled (or handed to the retry queue) before the crash
-      const existing = await this.ctx.redis.mget(...singles.map((d) => this.ctx.keys.delivery(d.id)));
+      const existing = await this.ctx.deliveries.exist(singles.map((d) => d.id));
       toLaunch = singles.filter((d, i) => {
-        if (existing[i] === null) return true;
+        if (!existing[i]) return true;
         this.release(d.entryIds, 1);
         return false;
       });
@@ -246,7 +246,8 @@ export class StreamConsumer {
   private settle(d: Delivery, out: AttemptOutcome): void {
     this.effects.settle(d, out, false);
     if (out.decision.kind !== 'succeeded') {
-      this.ctx.logger.info('delivery attempt', {
+      // attempts that failed are worth an operator's eye; deliveries merely put off are not
+      this.ctx.logger.log(out.outcome === 'deferred' ? 'debug' : 'info', out.outcome === 'deferred' ? 'delivery deferred' : 'delivery attempt', {
         delivery_id: d.id,
         webhook_id: d.target.id,
         event_id: d.events.length === 1 ? d.events[0].id : undefined,

@@ -13,6 +13,8 @@ export function createRegistry(service: string): Registry {
 
 export interface WorkerMetrics {
   attempts: Counter<'outcome'>;
+  /** The attempts counter's child for one outcome (cached: no label hashing on the hot path). */
+  attemptsBy(outcome: string): { inc(n?: number): void };
   latency: Histogram;
   attemptDuration: Histogram;
   inFlight: Gauge<'origin'>;
@@ -25,13 +27,20 @@ const perRegistry = new WeakMap<Registry, WorkerMetrics>();
 export function workerMetrics(registry: Registry): WorkerMetrics {
   const existing = perRegistry.get(registry);
   if (existing) return existing;
+  const attempts = new Counter({
+    name: 'devhooks_delivery_attempts_total',
+    help: 'Delivery attempts by outcome (success, retry, fail, fail_disable)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const children = new Map<string, { inc(n?: number): void }>();
   const m: WorkerMetrics = {
-    attempts: new Counter({
-      name: 'devhooks_delivery_attempts_total',
-      help: 'Delivery attempts by outcome (success, retry, fail, fail_disable)',
-      labelNames: ['outcome'],
-      registers: [registry],
-    }),
+    attempts,
+    attemptsBy(outcome) {
+      let c = children.get(outcome);
+      if (!c) children.set(outcome, (c = attempts.labels(outcome)));
+      return c;
+    },
     latency: new Histogram({
       name: 'devhooks_delivery_latency_seconds',
       help: 'From event accepted to delivered (successful attempts)',

@@ -24,12 +24,15 @@ export function retryJobOptions(logTtlMs: number): JobsOptions {
   };
 }
 
-export function createRetryQueue(connection: Redis, keys: Keys, logTtlMs: number): Queue<RetryJobData> {
-  return new Queue<RetryJobData>(RETRY_QUEUE, {
+export function createRetryQueue(connection: Redis, keys: Keys, logTtlMs: number, onError?: (err: Error) => void): Queue<RetryJobData> {
+  const queue = new Queue<RetryJobData>(RETRY_QUEUE, {
     connection,
     prefix: keys.tag,
     defaultJobOptions: retryJobOptions(logTtlMs),
   });
+  // an 'error' event without a listener would crash the process (e.g. closing while connecting)
+  queue.on('error', onError ?? (() => undefined));
+  return queue;
 }
 
 /**

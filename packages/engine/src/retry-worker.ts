@@ -76,7 +76,7 @@ export async function processRetry(ctx: EngineContext, job: Job<RetryJobData>, t
   const e = new Effects();
   e.settle(d, out, true);
   await commit(ctx, e, shard);
-  ctx.logger.info('delivery attempt', {
+  ctx.logger.log(out.outcome === 'deferred' ? 'debug' : 'info', out.outcome === 'deferred' ? 'delivery deferred' : 'delivery attempt', {
     delivery_id: rec.id,
     webhook_id: rec.webhook_id,
     attempt: out.record.attempts,

@@ -55,20 +55,23 @@ return n
 
 /**
  * Keeps a webhook's delivery log within its bound: drops index entries older than the TTL and the
- * oldest beyond `max`, deleting their records.
- * KEYS: index. ARGV: oldestScoreToKeep, max, recordKeyPrefix
+ * oldest beyond `max`, deleting their records from their hourly buckets (the hour is in the id).
+ * KEYS: index. ARGV: oldestScoreToKeep, max, bucketKeyPrefix
  */
 const TRIM_LOG = `
-local dropped = 0
-local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 1000)
-for _, id in ipairs(old) do redis.call('UNLINK', ARGV[3] .. id) end
-if #old > 0 then dropped = dropped + redis.call('ZREM', KEYS[1], unpack(old)) end
+local function drop(ids)
+  for _, id in ipairs(ids) do
+    local ms = tonumber(string.match(id, '^dlv_([0-9a-z]+)_'), 36)
+    if ms then redis.call('HDEL', ARGV[3] .. math.floor(ms / 3600000), id) end
+  end
+  if #ids > 0 then return redis.call('ZREM', KEYS[1], unpack(ids)) end
+  return 0
+end
+local dropped = drop(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 1000))
 local n = redis.call('ZCARD', KEYS[1])
 local max = tonumber(ARGV[2])
 if n > max then
-  local extra = redis.call('ZRANGE', KEYS[1], 0, math.min(n - max, 1000) - 1)
-  for _, id in ipairs(extra) do redis.call('UNLINK', ARGV[3] .. id) end
-  if #extra > 0 then dropped = dropped + redis.call('ZREM', KEYS[1], unpack(extra)) end
+  dropped = dropped + drop(redis.call('ZRANGE', KEYS[1], 0, math.min(n - max, 1000) - 1))
 end
 return dropped
 `;
@@ -76,7 +79,7 @@ return dropped
 export interface Scripts {
   ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
   ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
-  trimLog(index: string, oldestScoreToKeep: number, max: number, recordPrefix: string): Promise<number>;
+  trimLog(index: string, oldestScoreToKeep: number, max: number, bucketPrefix: string): Promise<number>;
 }
 
 type WithScripts = Redis & {

@@ -5,11 +5,17 @@
  */
 import dns from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
-import { Agent, buildConnector } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { checkAddress, isIpLiteral } from '@devhooks/core';
 
 export const RESPONSE_BODY_LIMIT = 4096;
 const RESPONSE_HEADERS_LIMIT = 4096;
+/** Response bytes read (and dropped) past the kept 4 KiB before the connection is closed instead. */
+const DRAIN_LIMIT = 1 << 20;
+
+class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
 
 export interface SendRequest {
   origin: string;
@@ -98,67 +104,98 @@ export class Sender {
     } as Agent.Options);
   }
 
-  async send(req: SendRequest): Promise<SendResult> {
+  /**
+   * One POST. Uses undici's dispatch API directly (no streams, no AbortController): the handler
+   * keeps the first 4 KiB of the response, drains the rest (aborting past 1 MiB), and a timer
+   * aborts the request at the deadline, whatever phase it is in.
+   */
+  send(req: SendRequest): Promise<SendResult> {
     const started = performance.now();
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new DOMException('attempt timed out', 'TimeoutError')), this.o.timeoutMs);
-    let statusCode: number | undefined;
-    let responseHeaders: Record<string, string> | undefined;
-    let retryAfter: string | undefined;
-    try {
-      const res = await this.agent.request({
-        origin: req.origin,
-        path: req.path,
-        method: 'POST',
-        headers: req.headers,
-        body: req.body,
-        signal: ac.signal,
-        headersTimeout: this.o.timeoutMs,
-        bodyTimeout: this.o.timeoutMs,
-      });
-      statusCode = res.statusCode;
-      responseHeaders = {};
-      let hbytes = 0;
-      for (const [k, v] of Object.entries(res.headers)) {
-        const value = Array.isArray(v) ? v.join(', ') : String(v ?? '');
-        hbytes += k.length + value.length;
-        if (hbytes > RESPONSE_HEADERS_LIMIT) break;
-        responseHeaders[k] = value;
-      }
-      retryAfter = responseHeaders['retry-after'];
+    return new Promise<SendResult>((resolve) => {
+      let controller: Dispatcher.DispatchController | undefined;
+      let done = false;
+      let statusCode: number | undefined;
+      let responseHeaders: Record<string, string> | undefined;
       const chunks: Buffer[] = [];
       let kept = 0;
-      for await (const chunk of res.body) {
-        const b = chunk as Buffer;
-        if (kept < RESPONSE_BODY_LIMIT) {
-          const part = b.subarray(0, RESPONSE_BODY_LIMIT - kept);
-          chunks.push(part);
-          kept += part.length;
-        }
-        if (kept >= RESPONSE_BODY_LIMIT) {
-          // the rest is not kept; let undici drain (or drop) it within the deadline
-          await res.body.dump({ limit: 1 << 20 }).catch(() => undefined);
-          break;
-        }
-      }
-      return {
-        statusCode,
-        durationMs: Math.round(performance.now() - started),
-        responseHeaders,
-        responseBody: Buffer.concat(chunks).toString('utf8'),
-        retryAfter,
+      let seen = 0;
+      const finish = (r: Omit<SendResult, 'durationMs'>) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve({ ...r, durationMs: Math.round(performance.now() - started) });
       };
-    } catch (err) {
-      const { code, message } = errorCode(ac.signal.aborted ? ac.signal.reason ?? err : err);
-      const r: SendResult = { error: code, errorMessage: message, durationMs: Math.round(performance.now() - started) };
-      if (statusCode !== undefined) {
-        r.statusCode = statusCode;
-        r.responseHeaders = responseHeaders;
+      const fail = (err: unknown) => {
+        const { code, message } = errorCode(err);
+        const r: Omit<SendResult, 'durationMs'> = { error: code, errorMessage: message };
+        if (statusCode !== undefined) {
+          r.statusCode = statusCode;
+          r.responseHeaders = responseHeaders;
+        }
+        finish(r);
+      };
+      const timer = setTimeout(() => {
+        const err = new TimeoutError(`no complete response within ${this.o.timeoutMs} ms`);
+        fail(err);
+        controller?.abort(err);
+      }, this.o.timeoutMs);
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart: (c) => {
+          controller = c;
+          if (done) c.abort(new TimeoutError('deadline passed before the request started'));
+        },
+        onResponseStart: (_c, status, headers) => {
+          statusCode = status;
+          responseHeaders = {};
+          let bytes = 0;
+          for (const k in headers) {
+            const v = headers[k];
+            const value = Array.isArray(v) ? v.join(', ') : String(v ?? '');
+            bytes += k.length + value.length;
+            if (bytes > RESPONSE_HEADERS_LIMIT) break;
+            responseHeaders[k] = value;
+          }
+        },
+        onResponseData: (c, chunk) => {
+          seen += chunk.length;
+          if (kept < RESPONSE_BODY_LIMIT) {
+            const part = chunk.length > RESPONSE_BODY_LIMIT - kept ? chunk.subarray(0, RESPONSE_BODY_LIMIT - kept) : chunk;
+            chunks.push(part);
+            kept += part.length;
+          }
+          // the rest is read and dropped, so the connection can be reused; past 1 MiB it is not worth it
+          if (seen > DRAIN_LIMIT) {
+            finishWithResponse();
+            c.abort(new Error('response body over 1 MiB: connection closed'));
+          }
+        },
+        onResponseEnd: () => finishWithResponse(),
+        onResponseError: (_c, err) => fail(err),
+      };
+      const finishWithResponse = () =>
+        finish({
+          statusCode,
+          responseHeaders,
+          responseBody: chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+          retryAfter: responseHeaders?.['retry-after'],
+        });
+      try {
+        this.agent.dispatch(
+          {
+            origin: req.origin,
+            path: req.path,
+            method: 'POST',
+            headers: req.headers,
+            body: req.body,
+            headersTimeout: this.o.timeoutMs,
+            bodyTimeout: this.o.timeoutMs,
+          },
+          handler,
+        );
+      } catch (err) {
+        fail(err);
       }
-      return r;
-    } finally {
-      clearTimeout(timer);
-    }
+    });
   }
 
   async close(): Promise<void> {

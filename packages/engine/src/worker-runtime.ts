@@ -57,7 +57,7 @@ export async function startWorkerRuntime(cfg: WorkerRuntimeConfig, logger: Logge
   await waitForRedis(redis, 30_000);
 
   const metrics = workerMetrics(registry);
-  const queue = createRetryQueue(redis, keys, cfg.logTtlMs);
+  const queue = createRetryQueue(redis, keys, cfg.logTtlMs, (err) => logger.warn('retry queue error', { error: err.message }));
   queueGauges(registry, redis, keys, queue);
   const ctx: EngineContext = {
     redis,

@@ -36,6 +36,8 @@ export function orgRoutes(d: ApiDeps): Router {
   r.get('/v1/orgs/:org_id', async (req, res) => {
     const c = callerOf(res);
     if (c.kind === 'key' && c.org_id !== req.params.org_id) throw notFound('org');
+    // a read: admin and viewer keys (contract §2: a producer key only sends events)
+    if (c.kind === 'key' && c.role === 'producer') throw forbidden('a producer key cannot do this (needs admin or viewer)');
     const org = await d.orgs.getOrg(req.params.org_id);
     if (!org) throw notFound('org');
     res.json(org);
