@@ -41,7 +41,7 @@ export class Client {
     if (body !== undefined && o.contentType !== null) headers['content-type'] = o.contentType ?? 'application/json';
     const res = await fetch(this.base + path, { method, headers, body });
     const text = await res.text();
-    let parsed: unknown = undefined;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {

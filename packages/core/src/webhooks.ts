@@ -42,7 +42,6 @@ export function webhookView(w: Webhook): WebhookView {
 export type WebhookFields = Omit<Webhook, 'id' | 'org_id' | 'created_at' | 'updated_at' | 'disabled_reason'>;
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// eslint-disable-next-line no-control-regex
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const FORBIDDEN_HEADERS = new Set<string>([
   'host',
