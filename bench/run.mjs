@@ -118,10 +118,12 @@ const devhooksEnv = (extra = {}) => ({
 async function startApi() {
   if (api?.proc.alive) return api;
   const port = await freePort();
+  // BENCH_API_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof-api") profiles the API
   const proc = new Proc(
     'api',
     'apps/api/dist/main.js',
     devhooksEnv({ DEVHOOKS_ADMIN_TOKEN: ADMIN_TOKEN, DEVHOOKS_PORT: String(port), DEVHOOKS_MAX_BACKLOG: '10000000' }),
+    (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean),
   );
   procs.push(proc);
   await proc.waitForOutput('api listening');

@@ -36,11 +36,16 @@ export function deliveryId(firstEntryId: string, webhookId: string, eventCount =
 
 const HOUR_MS = 3_600_000;
 
+/** When the first event of a delivery was accepted (ms), from its id; undefined for a malformed id. */
+export function deliveryMs(id: string): number | undefined {
+  const m = /^dlv_([0-9a-z]{1,11})_[0-9a-z]{20}$/.exec(id);
+  return m ? parseInt(m[1], 36) : undefined;
+}
+
 /** The hour (since the epoch) a delivery id was created in, or undefined for a malformed id. */
 export function deliveryHour(id: string): number | undefined {
-  const m = /^dlv_([0-9a-z]{1,11})_[0-9a-z]{20}$/.exec(id);
-  if (!m) return undefined;
-  return Math.floor(parseInt(m[1], 36) / HOUR_MS);
+  const ms = deliveryMs(id);
+  return ms === undefined ? undefined : Math.floor(ms / HOUR_MS);
 }
 
 /** The `webhook-id` (message id) of a batch: derived from its stream entry ids, so stable for the same events. */

@@ -3,7 +3,7 @@
  * sorted set of its deliveries by creation time, bounded in size.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
-import { deliveryHour, type DeliveryTopic, type Keys } from '@devhooks/core';
+import { deliveryHour, deliveryMs, type DeliveryTopic, type Keys } from '@devhooks/core';
 import { scripts } from './scripts';
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
@@ -131,7 +131,9 @@ export class DeliveryStore {
     for (const r of records) {
       let args = byWebhook.get(r.webhook_id);
       if (!args) byWebhook.set(r.webhook_id, (args = []));
-      args.push(Date.parse(r.created_at), r.id);
+      // scored by the time its first event was accepted (also in the id), like its hourly bucket,
+      // so the index and the records expire together
+      args.push(deliveryMs(r.id) ?? Date.parse(r.created_at), r.id);
     }
     for (const [w, args] of byWebhook) {
       const index = this.keys.webhookDeliveries(w);

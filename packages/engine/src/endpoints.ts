@@ -88,25 +88,30 @@ export class Endpoints {
     if (!probe && e.active >= this.o.concurrency) {
       const wait = this.expectedWaitMs(origin);
       if (wait > this.o.maxWaitMs) return { ok: false, reason: 'overloaded', retryInMs: Math.ceil(Math.min(wait, 60_000)) };
+      // a release hands its slot straight to the first waiter (still counted in `active`), so no
+      // newcomer can take it in between: the limit holds and waiters go in order
       const go = await new Promise<boolean>((resolve) => e.queue.push(resolve));
       // the breaker opened while this one waited: it goes to the retry path instead
       if (!go) return { ok: false, reason: 'circuit_open', retryInMs: Math.max(1_000, e.openUntil - this.now()) };
+    } else {
+      e.active++;
+      this.onInFlight?.(origin, e.active);
     }
-    e.active++;
-    this.onInFlight?.(origin, e.active);
     let released = false;
     return {
       ok: true,
       release: (durationMs: number, unreachable: boolean) => {
         if (released) return;
         released = true;
-        e.active--;
         e.avgMs += EWMA * (durationMs - e.avgMs);
-        this.onInFlight?.(origin, e.active);
         this.record(e, unreachable, probe);
         const next = e.queue.shift();
-        if (next) next(true);
-        else if (e.active === 0 && e.openUntil === 0 && e.failures === 0 && e.avgMs < 1_000) this.map.delete(origin);
+        if (next) {
+          next(true); // the slot passes on: `active` unchanged
+          return;
+        }
+        e.active--;
+        this.onInFlight?.(origin, e.active);
       },
     };
   }
@@ -136,7 +141,7 @@ export class Endpoints {
     return !!e && e.openUntil > 0 && (this.now() < e.openUntil || e.probing);
   }
 
-  /** Origins with requests in flight or waiting (metrics). */
+  /** Every origin seen: requests in flight, waiting, breaker state, average attempt time. */
   snapshot(): Array<{ origin: string; active: number; queued: number; open: boolean; avgMs: number }> {
     return [...this.map.entries()].map(([origin, e]) => ({ origin, active: e.active, queued: e.queue.length, open: this.isOpen(origin), avgMs: e.avgMs }));
   }

@@ -27,6 +27,16 @@ export const notFoundRoute: RequestHandler = (req, _res, next) => {
   next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`));
 };
 
+/** ioredis's ways of saying Redis cannot be reached right now. */
+function isRedisUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; message?: string };
+  return (
+    e?.name === 'MaxRetriesPerRequestError' ||
+    e?.code === 'ECONNREFUSED' ||
+    /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Reached the max retries/.test(e?.message ?? '')
+  );
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (res.headersSent) return;
@@ -39,6 +49,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const status = (err as { status?: number }).status;
     if (status && status >= 400 && status < 500) {
       res.status(status).json(errorBody('invalid_request', (err as Error).message));
+      return;
+    }
+    if (isRedisUnavailable(err)) {
+      logger.warn('Redis unavailable', { method: req.method, path: req.path, error: (err as Error).message });
+      res.set('Retry-After', '5');
+      res.status(503).json(errorBody('unavailable', 'storage is unavailable; nothing was changed, retry later'));
       return;
     }
     logger.error('request failed', { method: req.method, path: req.path, error: (err as Error).stack ?? String(err) });

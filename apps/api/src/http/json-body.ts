@@ -8,7 +8,8 @@ import { exceedsDepth, MAX_JSON_DEPTH } from '@devhooks/core';
 import { ApiError } from './errors';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: the decoder keeps a BOM, so exactly one is stripped below (a second one is not JSON)
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function isJsonType(ct: string | undefined): boolean {
   if (!ct) return false;

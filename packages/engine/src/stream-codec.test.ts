@@ -1,0 +1,124 @@
+/** How events are laid out in stream entries: a fixed field order, optional fields as '', round trips. */
+import type { StoredEvent } from '@devhooks/core';
+import { decodeEvent, encodeEvent, entryTime, FIELDS } from './stream-codec';
+
+/** `[field, value, ...]` as XRANGE / XREADGROUP return an entry written with FIELDS and encodeEvent. */
+function flat(e: StoredEvent): string[] {
+  const values = encodeEvent(e);
+  return FIELDS.flatMap((f, i) => [f, values[i]]);
+}
+
+const full: StoredEvent = {
+  org: 'org_1',
+  id: 'evt-1',
+  idGiven: true,
+  type: 'device-status-changed',
+  topic: 'deviceauth',
+  site_id: 'site-a',
+  group_id: 'group-b',
+  device_id: 'dev-c',
+  time: '2024-05-01T10:00:00Z',
+  data: JSON.stringify({ id: 'dev-c', status: 'accepted', note: 'ünïcødé , = "q"' }),
+};
+
+describe('encodeEvent', () => {
+  it('writes one value per field, in FIELDS order', () => {
+    expect(encodeEvent(full)).toEqual([
+      'org_1',
+      'evt-1',
+      'device-status-changed',
+      'site-a',
+      'group-b',
+      'dev-c',
+      '2024-05-01T10:00:00Z',
+      full.data,
+      '',
+    ]);
+    expect(encodeEvent(full)).toHaveLength(FIELDS.length);
+  });
+
+  it('writes absent optional fields as empty strings, so every entry has every field', () => {
+    const e: StoredEvent = { org: 'o', id: 'i', idGiven: false, type: 'audit', topic: 'audits', time: 't', data: '{}' };
+    const v = encodeEvent(e);
+    expect(v).toHaveLength(FIELDS.length);
+    expect(v[FIELDS.indexOf('s')]).toBe('');
+    expect(v[FIELDS.indexOf('g')]).toBe('');
+    expect(v[FIELDS.indexOf('v')]).toBe('');
+    expect(v[FIELDS.indexOf('w')]).toBe('');
+  });
+
+  it('field names are distinct', () => expect(new Set(FIELDS).size).toBe(FIELDS.length));
+});
+
+describe('decodeEvent', () => {
+  it('round-trips every field', () => {
+    expect(decodeEvent(flat(full))).toEqual(full);
+  });
+
+  it('derives the topic from the type', () => {
+    for (const [type, topic] of [
+      ['device-provisioned', 'deviceauth'],
+      ['devices-inventory-changed', 'inventory'],
+      ['device-inventory-changed', 'inventory'],
+      ['audit', 'audits'],
+      ['device-event', 'device-events'],
+      ['alarm', 'alarms'],
+      ['message', 'messages'],
+      ['ping', 'ping'],
+    ] as const) {
+      const e: StoredEvent = { org: 'o', id: 'i', idGiven: true, type, topic, time: 't', data: '{}' };
+      expect(decodeEvent(flat(e)).topic).toBe(topic);
+    }
+  });
+
+  it('leaves empty optional fields absent (not empty strings)', () => {
+    const e: StoredEvent = {
+      org: 'o',
+      id: 'i',
+      idGiven: true,
+      type: 'alarm',
+      topic: 'alarms',
+      time: 't',
+      data: '{"a":1}',
+    };
+    const d = decodeEvent(flat(e));
+    expect(d).toEqual(e);
+    expect('site_id' in d).toBe(false);
+    expect('group_id' in d).toBe(false);
+    expect('device_id' in d).toBe(false);
+    expect('webhook' in d).toBe(false);
+  });
+
+  it("keeps a ping's webhook", () => {
+    const ping: StoredEvent = {
+      org: 'o',
+      id: 'evt_x',
+      idGiven: true,
+      type: 'ping',
+      topic: 'ping',
+      time: '2024-01-01T00:00:00.000Z',
+      data: '{"id":"wh_1"}',
+      webhook: 'wh_1',
+    };
+    expect(decodeEvent(flat(ping))).toEqual(ping);
+  });
+
+  it('does not depend on the order of the fields in the entry', () => {
+    const pairs: string[][] = [];
+    const f = flat(full);
+    for (let i = 0; i < f.length; i += 2) pairs.push([f[i], f[i + 1]]);
+    expect(decodeEvent(pairs.reverse().flat())).toEqual(full);
+  });
+
+  it('ignores a trailing field without a value', () => {
+    expect(decodeEvent([...flat(full), 'x'])).toEqual(full);
+  });
+});
+
+describe('entryTime', () => {
+  it('is the milliseconds part of a stream id', () => {
+    expect(entryTime('1714557600000-0')).toBe(1714557600000);
+    expect(entryTime('1714557600000-42')).toBe(1714557600000);
+    expect(entryTime('0-1')).toBe(0);
+  });
+});
