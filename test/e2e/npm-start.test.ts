@@ -2,12 +2,10 @@
  * `npm start` (scripts/start.mjs): API and worker in one process, the root token generated and
  * printed when none is set, and Ctrl-C (SIGINT) stopping both cleanly with exit code 0.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { Client } from '../support/api';
-import { freePort, Proc } from '../support/processes';
+import { freePort, startNpmStart } from '../support/processes';
 import { Receiver } from '../support/receiver';
-import { cleanPrefix, testPrefix, testRedisUrl } from '../support/redis';
+import { cleanPrefix, testPrefix } from '../support/redis';
 
 jest.setTimeout(60_000);
 const prefix = testPrefix(__filename);
@@ -16,20 +14,8 @@ afterAll(() => cleanPrefix(prefix));
 it('runs the service, prints a generated root token once, and stops on SIGINT', async () => {
   const port = await freePort();
   const rx = await Receiver.start();
-  const proc = new Proc(
-    spawn(process.execPath, [path.resolve(__dirname, '../../scripts/start.mjs')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        DEVHOOKS_REDIS_URL: testRedisUrl(),
-        DEVHOOKS_PREFIX: prefix,
-        DEVHOOKS_PORT: String(port),
-        DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
+  const proc = await startNpmStart({ DEVHOOKS_PREFIX: prefix, DEVHOOKS_PORT: String(port), DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true' });
   try {
-    await proc.waitForOutput('one worker running');
     const token = /root token \(shown once\): (\S+)/.exec(proc.output)?.[1];
     expect(token).toMatch(/^dhroot_/);
     expect(proc.output.split(token!).length).toBe(2); // printed exactly once

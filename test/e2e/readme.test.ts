@@ -2,13 +2,13 @@
  * The README's walk-through works as written: its curl commands, run by bash against `npm start`'s
  * process and a loopback receiver (only the two ports are substituted).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, Proc } from '../support/processes';
+import { freePort, startNpmStart } from '../support/processes';
 import { Receiver } from '../support/receiver';
-import { cleanPrefix, testPrefix, testRedisUrl } from '../support/redis';
+import { cleanPrefix, testPrefix } from '../support/redis';
 
 jest.setTimeout(60_000);
 const prefix = testPrefix(__filename);
@@ -20,21 +20,13 @@ it('the walk-through delivers its event to the receiver', async () => {
   expect(block).toContain('POST $DEVHOOKS/v1/events');
   const port = await freePort();
   const rx = await Receiver.start();
-  const proc = new Proc(
-    spawn(process.execPath, [path.resolve(__dirname, '../../scripts/start.mjs')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        DEVHOOKS_REDIS_URL: testRedisUrl(),
-        DEVHOOKS_PREFIX: prefix,
-        DEVHOOKS_PORT: String(port),
-        DEVHOOKS_ADMIN_TOKEN: 'change-me',
-        DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
+  const proc = await startNpmStart({
+    DEVHOOKS_PREFIX: prefix,
+    DEVHOOKS_PORT: String(port),
+    DEVHOOKS_ADMIN_TOKEN: 'change-me',
+    DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
+  });
   try {
-    await proc.waitForOutput('one worker running');
     const script = block!.replace(/127\.0\.0\.1:8080/g, `127.0.0.1:${port}`).replace(/127\.0\.0\.1:9000/g, `127.0.0.1:${rx.port}`);
     const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], { env: { PATH: process.env.PATH ?? '' } });
     const [req] = await rx.waitFor(1);

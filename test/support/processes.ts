@@ -74,3 +74,15 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<P
   await proc.waitForOutput('worker started');
   return proc;
 }
+
+/** `npm start`'s script (scripts/start.mjs) with an environment; resolves once it serves. */
+export async function startNpmStart(env: Record<string, string>): Promise<Proc> {
+  const proc = new Proc(
+    spawn(process.execPath, [path.join(ROOT_DIR, 'scripts/start.mjs')], {
+      env: { PATH: process.env.PATH ?? '', DEVHOOKS_REDIS_URL: testRedisUrl(), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  await proc.waitForOutput('one worker running');
+  return proc;
+}
