@@ -90,8 +90,10 @@ export function createApi(config: ApiConfig, logger: Logger, registry: Registry,
           server!.closeIdleConnections();
         });
       }
-      await queue.close().catch(() => undefined);
-      await redis.quit().catch(() => undefined);
+      // quit politely while Redis answers; never wait on a Redis that is gone
+      const closing = Promise.all([queue.close().catch(() => undefined), redis.quit().catch(() => undefined)]);
+      const gaveUp = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 2_000).unref())]);
+      if (gaveUp) redis.disconnect(false);
     },
   };
 }

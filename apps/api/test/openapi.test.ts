@@ -287,7 +287,7 @@ describe("document", () => {
     expect(roles).toMatchObject({
       "POST /v1/orgs": ["root"],
       "GET /v1/orgs": ["root"],
-      "GET /v1/orgs/{org_id}": ["admin", "producer", "root", "viewer"],
+      "GET /v1/orgs/{org_id}": ["admin", "root", "viewer"],
       "POST /v1/orgs/{org_id}/keys": ["admin", "root"],
       "GET /v1/orgs/{org_id}/keys": ["admin", "root"],
       "DELETE /v1/orgs/{org_id}/keys/{key_id}": ["admin", "root"],

@@ -1,5 +1,5 @@
 /** Identifiers: random ids for things people create, derived ids for things the service creates. */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -29,7 +29,7 @@ export function hashApiKey(key: string): string {
  * with the entry's time (ms, base 36): the delivery log files records by hour from it.
  */
 export function deliveryId(firstEntryId: string, webhookId: string, eventCount = 1): string {
-  const h = createHash('sha256').update(`${firstEntryId}\u0000${webhookId}\u0000${eventCount}`).digest();
+  const h = hash('sha256', `${firstEntryId}\u0000${webhookId}\u0000${eventCount}`, 'buffer');
   const ms = Number.parseInt(firstEntryId, 10) || 0;
   return `dlv_${ms.toString(36)}_${base36(h, 20)}`;
 }

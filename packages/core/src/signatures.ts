@@ -20,7 +20,9 @@ export const SIGNATURE_HEADERS = [
 ] as const;
 
 export function signStandard(key: Buffer, msgId: string, timestamp: number, body: string | Buffer): string {
-  const mac = createHmac('sha256', key).update(`${msgId}.${timestamp}.`).update(body).digest('base64');
+  const mac = createHmac('sha256', key)
+    .update(typeof body === 'string' ? `${msgId}.${timestamp}.${body}` : Buffer.concat([Buffer.from(`${msgId}.${timestamp}.`), body]))
+    .digest('base64');
   return `v1,${mac}`;
 }
 

@@ -79,6 +79,10 @@ const ERROR_WORDS: Record<string, string> = {
   blocked_address: 'refused by the address policy before connecting',
 };
 
+/**
+ * A delivery's first record. `created_at` is when its (first) event was accepted: the delivery
+ * exists from then on, and the log is ordered, filtered (`since`/`until`) and kept by that time.
+ */
 export function newRecord(d: Delivery, now: number): DeliveryRecord {
   const at = new Date(now).toISOString();
   return {
@@ -94,7 +98,7 @@ export function newRecord(d: Delivery, now: number): DeliveryRecord {
     attempts: 0,
     status_code: null,
     error: null,
-    created_at: at,
+    created_at: new Date(d.acceptedAt).toISOString(),
     updated_at: at,
     next_attempt_at: at,
     attempt_log: [],

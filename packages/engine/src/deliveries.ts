@@ -131,8 +131,8 @@ export class DeliveryStore {
     for (const r of records) {
       let args = byWebhook.get(r.webhook_id);
       if (!args) byWebhook.set(r.webhook_id, (args = []));
-      // scored by the time its first event was accepted (also in the id), like its hourly bucket,
-      // so the index and the records expire together
+      // scored by created_at, the time its first event was accepted (also in the id, which files
+      // the record in its hourly bucket), so the index and the records expire together
       args.push(deliveryMs(r.id) ?? Date.parse(r.created_at), r.id);
     }
     for (const [w, args] of byWebhook) {

@@ -12,14 +12,19 @@ export function healthRoutes(d: ApiDeps, registry: Registry): Router {
   });
 
   r.get('/readyz', async (_req, res) => {
+    let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         d.redis.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('Redis did not answer within 1s')), 1_000).unref()),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('Redis did not answer within 1s')), 1_000);
+        }),
       ]);
       res.json({ status: 'ready' });
     } catch (err) {
       res.status(503).json({ error: { code: 'not_ready', message: `Redis is not answering: ${(err as Error).message}` } });
+    } finally {
+      clearTimeout(timer);
     }
   });
 

@@ -37,7 +37,7 @@ export function orgRoutes(d: ApiDeps): Router {
     const c = callerOf(res);
     if (c.kind === 'key' && c.org_id !== req.params.org_id) throw notFound('org');
     // a read: admin and viewer keys (contract §2: a producer key only sends events)
-    if (c.kind === 'key' && c.role === 'producer') throw forbidden('a producer key cannot do this (needs admin or viewer)');
+    if (c.kind === 'key' && c.role === 'producer') throw forbidden('a producer key cannot read the org');
     const org = await d.orgs.getOrg(req.params.org_id);
     if (!org) throw notFound('org');
     res.json(org);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import {
   ajvDetails,
+  capDetails,
   checkWebhookBody,
   deliveryId,
   pingData,
@@ -73,7 +74,9 @@ export function webhookRoutes(d: ApiDeps): Router {
       if (c.ok) checked.push({ fields: c.fields, secret: c.generatedSecret });
       else details.push(...c.details);
     });
-    if (details.length) throw badRequest(isBatch ? 'the batch has invalid webhooks; none was created' : 'invalid webhook', details);
+    if (details.length) {
+      throw badRequest(isBatch ? 'the batch has invalid webhooks; none was created' : 'invalid webhook', capDetails(details));
+    }
     await checkTargets(checked.map((c, i) => ({ url: c.fields.url, index: isBatch ? i : undefined })));
     const created = await d.webhooks.create(org, checked.map((c) => c.fields));
     for (const w of created) d.logger.info('webhook created', { org_id: org, webhook_id: w.id });
@@ -126,7 +129,7 @@ export function webhookRoutes(d: ApiDeps): Router {
     const existing = await load(org, req.params.id);
     if (req.body === undefined) throw badRequest('a JSON body (the whole webhook) is required');
     const c = checkWebhookBody(req.body, 'replace', existing);
-    if (!c.ok) throw badRequest('invalid webhook', c.details);
+    if (!c.ok) throw badRequest('invalid webhook', capDetails(c.details));
     await checkTargets([{ url: c.fields.url }]);
     const w = await d.webhooks.update(existing, c.fields, true);
     d.logger.info('webhook replaced', { org_id: org, webhook_id: w.id });
@@ -138,7 +141,7 @@ export function webhookRoutes(d: ApiDeps): Router {
     const existing = await load(org, req.params.id);
     if (req.body === undefined) throw badRequest('a JSON body with the fields to change is required');
     const c = checkWebhookBody(req.body, 'patch', existing);
-    if (!c.ok) throw badRequest('invalid webhook', c.details);
+    if (!c.ok) throw badRequest('invalid webhook', capDetails(c.details));
     const body = req.body as Record<string, unknown>;
     if ('url' in body) await checkTargets([{ url: c.fields.url }]);
     const w = await d.webhooks.update(existing, c.fields, 'enabled' in body);
