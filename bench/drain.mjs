@@ -4,6 +4,7 @@
  * it spends per delivery. For profiling the delivery path without the API competing for CPU.
  *
  *   node bench/drain.mjs [--events=50000] [--hooks=1] [--node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"]
+ *                        [--worker-env=DEVHOOKS_MAX_IN_PROGRESS=1000,...]
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -58,7 +59,9 @@ try {
   log(`drain: ${N} events × ${HOOKS} webhook(s) queued; starting the worker`);
   await receiver.reset({ track: true });
   const done = receiver.expect(N * HOOKS, 300_000);
-  const worker = new Proc('worker', 'apps/worker/dist/main.js', env, NODE_ARGS);
+  // --worker-env=NAME=value,NAME=value: extra worker settings (e.g. DEVHOOKS_MAX_IN_PROGRESS=1000)
+  const extra = Object.fromEntries(arg('worker-env', '').split(',').filter(Boolean).map((kv) => kv.split('=')));
+  const worker = new Proc('worker', 'apps/worker/dist/main.js', { ...env, ...extra }, NODE_ARGS);
   await worker.waitForOutput('worker started');
   const redisPid = Number((await redis.info('server')).match(/process_id:(\d+)/)?.[1]);
   const cpu0 = cpuSeconds(worker.pid);
@@ -86,6 +89,12 @@ try {
   );
   await sleep(500);
   await worker.stop();
+  const scavenges = (worker.output.match(/Scavenge/g) ?? []).length;
+  const marks = (worker.output.match(/Mark-Compact|Mark-sweep/g) ?? []).length;
+  if (scavenges || marks) {
+    console.log(JSON.stringify({ scavenges, mark_compacts: marks }));
+    console.log(worker.output.split('\n').filter((l) => /Scavenge|Mark/.test(l)).slice(-6).join('\n'));
+  }
 } finally {
   await api.stop();
   await receiver.stop();

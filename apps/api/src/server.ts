@@ -59,13 +59,17 @@ export function createApi(config: ApiConfig, logger: Logger, registry: Registry,
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestMetrics(deps.metrics));
+  // /v1: a JSON body and a caller, then the routes, events first (the hot path walks the fewest
+  // layers). Plain middleware rather than a nested router: measured, each router level costs
+  // kilobytes of allocation per request.
+  const isV1 = (path: string) => path.startsWith('/v1/') || path === '/v1';
+  const body = jsonBody();
+  const auth = authenticate(deps.orgs, config.adminToken);
+  app.use((req, res, next) => (isV1(req.path) ? body(req, res, next) : next()));
+  app.use((req, res, next) => (isV1(req.path) ? auth(req, res, next) : next()));
+  app.use(eventRoutes(deps), webhookRoutes(deps), deliveryRoutes(deps), orgRoutes(deps));
   app.use(healthRoutes(deps, registry));
   app.use(BOARD_PATH, rootOnly(config.adminToken), boardRouter(queue));
-  const v1 = express.Router();
-  v1.use(jsonBody());
-  v1.use(authenticate(deps.orgs, config.adminToken));
-  v1.use(orgRoutes(deps), webhookRoutes(deps), eventRoutes(deps), deliveryRoutes(deps));
-  app.use('/', (req, res, next) => (req.path.startsWith('/v1/') || req.path === '/v1' ? v1(req, res, next) : next()));
   app.use(notFoundRoute);
   app.use(errorHandler(logger));
 

@@ -79,7 +79,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       breakerMaxCooldownMs: 300_000,
     },
     readCount: 256,
-    maxInProgress: Math.max(100, num(e.DEVHOOKS_MAX_IN_PROGRESS, 10_000)),
+    maxInProgress: Math.max(100, num(e.DEVHOOKS_MAX_IN_PROGRESS, 2_000)),
     claimIdleMs,
     retryConcurrency: Math.max(1, num(e.DEVHOOKS_RETRY_CONCURRENCY, 100)),
     disableAfterFailingMs: 5 * 86_400_000,

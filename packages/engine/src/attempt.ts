@@ -79,12 +79,23 @@ const ERROR_WORDS: Record<string, string> = {
   blocked_address: 'refused by the address policy before connecting',
 };
 
+let lastMs = -1;
+let lastIso = '';
+/** ISO 8601 of a time in ms; thousands of deliveries settle per second, many in the same ms. */
+function isoAt(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 /**
  * A delivery's first record. `created_at` is when its (first) event was accepted: the delivery
  * exists from then on, and the log is ordered, filtered (`since`/`until`) and kept by that time.
  */
 export function newRecord(d: Delivery, now: number): DeliveryRecord {
-  const at = new Date(now).toISOString();
+  const at = isoAt(now);
   return {
     id: d.id,
     org_id: d.target.org_id,
@@ -98,23 +109,20 @@ export function newRecord(d: Delivery, now: number): DeliveryRecord {
     attempts: 0,
     status_code: null,
     error: null,
-    created_at: new Date(d.acceptedAt).toISOString(),
+    created_at: isoAt(d.acceptedAt),
     updated_at: at,
     next_attempt_at: at,
     attempt_log: [],
   };
 }
 
-/** The headers of one attempt; signatures only when the webhook has a secret. */
-export function requestHeaders(ctx: EngineContext, d: Delivery, timestamp: number): Record<string, string> {
-  return {
-    'content-type': 'application/json',
-    'user-agent': ctx.userAgent,
-    ...d.target.headers,
-    'webhook-id': d.messageId,
-    'webhook-timestamp': String(timestamp),
-    ...signatureHeaders(d.target.signing, d.target.key, d.messageId, timestamp, d.body),
-  };
+/** The headers of one attempt (undici's flat list); signatures only when the webhook has a secret. */
+export function requestHeaders(d: Delivery, timestamp: number): string[] {
+  const h = d.target.baseHeaders.slice();
+  h.push('webhook-id', d.messageId, 'webhook-timestamp', String(timestamp));
+  const sig = signatureHeaders(d.target.signing, d.target.key, d.messageId, timestamp, d.body);
+  for (const k in sig) h.push(k, sig[k]);
+  return h;
 }
 
 /** Makes one attempt and decides what follows; never throws for receiver-side problems. */
@@ -137,7 +145,7 @@ export async function attemptDelivery(ctx: EngineContext, d: Delivery): Promise<
   } else {
     const ts = Math.floor(startedAt / 1000);
     try {
-      result = await ctx.sender.send({ origin: d.target.origin, path: d.target.path, headers: requestHeaders(ctx, d, ts), body: d.body });
+      result = await ctx.sender.send({ origin: d.target.origin, path: d.target.path, headers: requestHeaders(d, ts), body: d.body });
     } finally {
       // in finally: a throw must never leak the endpoint slot; unreachable results feed the breaker
       admission.release(result?.durationMs ?? Date.now() - startedAt, isUnreachable(result?.error));
@@ -150,7 +158,7 @@ function decide(ctx: EngineContext, d: Delivery, record: DeliveryRecord, result:
   const end = Date.now();
   const outcome = classify({ statusCode: result.error ? undefined : result.statusCode, error: result.error });
   const attempt: AttemptRecord = {
-    at: new Date(startedAt).toISOString(),
+    at: isoAt(startedAt),
     status_code: result.statusCode ?? null,
     duration_ms: result.durationMs,
     error: result.error ?? null,
@@ -166,7 +174,7 @@ function decide(ctx: EngineContext, d: Delivery, record: DeliveryRecord, result:
   if (record.attempt_log.length > MAX_ATTEMPT_LOG) record.attempt_log.splice(0, record.attempt_log.length - MAX_ATTEMPT_LOG);
   record.status_code = result.statusCode ?? null;
   record.error = result.error ?? (outcome === 'success' ? null : `http_${result.statusCode}`);
-  record.updated_at = new Date(end).toISOString();
+  record.updated_at = isoAt(end);
 
   ctx.metrics.attemptsBy(outcome).inc();
   ctx.metrics.attemptDuration.observe(result.durationMs / 1000);

@@ -27,7 +27,6 @@ export interface EngineContext {
   logTtlMs: number;
   batchWindowMs: number;
   deliveryTimeoutMs: number;
-  userAgent: string;
   /** A webhook whose deliveries have all failed this long is disabled (contract: 5 days). */
   disableAfterFailingMs: number;
 }

@@ -92,18 +92,28 @@ export class DeliveryStore {
   }
 
   async getMany(ids: string[]): Promise<Array<DeliveryRecord | undefined>> {
-    // auto-pipelined: one round trip however many
-    return Promise.all(ids.map((id) => this.get(id)));
+    if (!ids.length) return [];
+    const p = this.redis.pipeline();
+    for (const id of ids) {
+      const b = this.bucketOf(id);
+      if (b) p.hget(b.key, id);
+      else p.echo(''); // keeps positions aligned; an unknown id has no record
+    }
+    const res = (await p.exec()) ?? [];
+    return res.map(([err, raw]) => (err || !raw ? undefined : (JSON.parse(raw as string) as DeliveryRecord)));
   }
 
   /** Which of `ids` have a record. */
   async exist(ids: string[]): Promise<boolean[]> {
-    return Promise.all(
-      ids.map(async (id) => {
-        const b = this.bucketOf(id);
-        return !!b && (await this.redis.hexists(b.key, id)) === 1;
-      }),
-    );
+    if (!ids.length) return [];
+    const p = this.redis.pipeline();
+    for (const id of ids) {
+      const b = this.bucketOf(id);
+      if (b) p.hexists(b.key, id);
+      else p.echo('0');
+    }
+    const res = (await p.exec()) ?? [];
+    return res.map(([err, n]) => !err && Number(n) === 1);
   }
 
   /**

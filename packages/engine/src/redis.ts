@@ -10,13 +10,20 @@ export interface RedisConnectOptions {
   blocking?: boolean;
   /** Fail the first commands instead of queueing them while offline (readiness probes). */
   lazy?: boolean;
+  /**
+   * ioredis auto-pipelining: batches commands issued in the same tick, but builds a Pipeline
+   * object per tick. Measured: it halves the API's scavenges when off (its hot path sends two
+   * commands a request), while the worker, which issues bursts of single commands, runs a few
+   * per cent faster with it on.
+   */
+  autoPipelining?: boolean;
 }
 
 export function connectRedis(url: string, o: RedisConnectOptions): Redis {
   const opts: RedisOptions = {
     connectionName: o.name,
     maxRetriesPerRequest: o.blocking ? null : 3,
-    enableAutoPipelining: !o.blocking,
+    enableAutoPipelining: !o.blocking && !!o.autoPipelining,
     lazyConnect: !!o.lazy,
     // reconnect with capped backoff: Redis restarts must not kill the process
     retryStrategy: (times) => Math.min(times * 200, 2_000),

@@ -2,6 +2,7 @@
  * Lua scripts. Each touches keys of a single hash slot (passed in KEYS), so they run unchanged on
  * Redis Cluster.
  */
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { FIELDS } from './stream-codec';
 
@@ -82,22 +83,35 @@ export interface Scripts {
   trimLog(index: string, oldestScoreToKeep: number, max: number, bucketPrefix: string): Promise<number>;
 }
 
-type WithScripts = Redis & {
-  dhIngest(numKeys: number, ...args: Array<string | number>): Promise<Array<string | number>>;
-  dhAck(...args: string[]): Promise<number>;
-  dhTrimLog(...args: Array<string | number>): Promise<number>;
-};
+/**
+ * A Lua script run by SHA (EVALSHA), loaded on NOSCRIPT. Not ioredis's defineCommand: inside a
+ * pipeline, and so under auto-pipelining, that sends the whole script text (EVAL) on every call.
+ */
+class LuaScript {
+  readonly sha: string;
+  constructor(private readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  async run(redis: Redis, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
+      await redis.script('LOAD', this.lua);
+      return redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const ingest = new LuaScript(INGEST);
+const ack = new LuaScript(ACK);
+const trimLog = new LuaScript(TRIM_LOG);
 
 export function scripts(redis: Redis): Scripts {
-  const r = redis as WithScripts;
-  if (!('dhIngest' in r)) {
-    redis.defineCommand('dhIngest', { lua: INGEST });
-    redis.defineCommand('dhAck', { lua: ACK, numberOfKeys: 2 });
-    redis.defineCommand('dhTrimLog', { lua: TRIM_LOG, numberOfKeys: 1 });
-  }
   return {
-    ingest: (keys, args) => r.dhIngest(keys.length, ...keys, ...args),
-    ack: (stream, backlog, group, ids) => r.dhAck(stream, backlog, group, ...ids),
-    trimLog: (index, oldest, max, prefix) => r.dhTrimLog(index, oldest, max, prefix),
+    ingest: (keys, args) => ingest.run(redis, keys, args) as Promise<Array<string | number>>,
+    ack: (stream, backlog, group, ids) => ack.run(redis, [stream, backlog], [group, ...ids]) as Promise<number>,
+    trimLog: (index, oldest, max, prefix) => trimLog.run(redis, [index], [oldest, max, prefix]) as Promise<number>,
   };
 }

@@ -5,6 +5,7 @@
  */
 import dns from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { checkAddress, isIpLiteral } from '@devhooks/core';
 
@@ -20,7 +21,8 @@ class TimeoutError extends Error {
 export interface SendRequest {
   origin: string;
   path: string;
-  headers: Record<string, string>;
+  /** A flat [name, value, name, value, ...] list, or an object. */
+  headers: string[] | Record<string, string>;
   body: string;
 }
 
@@ -110,75 +112,8 @@ export class Sender {
    * aborts the request at the deadline, whatever phase it is in.
    */
   send(req: SendRequest): Promise<SendResult> {
-    const started = performance.now();
     return new Promise<SendResult>((resolve) => {
-      let controller: Dispatcher.DispatchController | undefined;
-      let done = false;
-      let statusCode: number | undefined;
-      let responseHeaders: Record<string, string> | undefined;
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      let seen = 0;
-      const finish = (r: Omit<SendResult, 'durationMs'>) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve({ ...r, durationMs: Math.round(performance.now() - started) });
-      };
-      const fail = (err: unknown) => {
-        const { code, message } = errorCode(err);
-        const r: Omit<SendResult, 'durationMs'> = { error: code, errorMessage: message };
-        if (statusCode !== undefined) {
-          r.statusCode = statusCode;
-          r.responseHeaders = responseHeaders;
-        }
-        finish(r);
-      };
-      const timer = setTimeout(() => {
-        const err = new TimeoutError(`no complete response within ${this.o.timeoutMs} ms`);
-        fail(err);
-        controller?.abort(err);
-      }, this.o.timeoutMs);
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart: (c) => {
-          controller = c;
-          if (done) c.abort(new TimeoutError('deadline passed before the request started'));
-        },
-        onResponseStart: (_c, status, headers) => {
-          statusCode = status;
-          responseHeaders = {};
-          let bytes = 0;
-          for (const k in headers) {
-            const v = headers[k];
-            const value = Array.isArray(v) ? v.join(', ') : String(v ?? '');
-            bytes += k.length + value.length;
-            if (bytes > RESPONSE_HEADERS_LIMIT) break;
-            responseHeaders[k] = value;
-          }
-        },
-        onResponseData: (c, chunk) => {
-          seen += chunk.length;
-          if (kept < RESPONSE_BODY_LIMIT) {
-            const part = chunk.length > RESPONSE_BODY_LIMIT - kept ? chunk.subarray(0, RESPONSE_BODY_LIMIT - kept) : chunk;
-            chunks.push(part);
-            kept += part.length;
-          }
-          // the rest is read and dropped, so the connection can be reused; past 1 MiB it is not worth it
-          if (seen > DRAIN_LIMIT) {
-            finishWithResponse();
-            c.abort(new Error('response body over 1 MiB: connection closed'));
-          }
-        },
-        onResponseEnd: () => finishWithResponse(),
-        onResponseError: (_c, err) => fail(err),
-      };
-      const finishWithResponse = () =>
-        finish({
-          statusCode,
-          responseHeaders,
-          responseBody: chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'),
-          retryAfter: responseHeaders?.['retry-after'],
-        });
+      const h = new AttemptHandler(resolve, this.o.timeoutMs);
       try {
         this.agent.dispatch(
           {
@@ -190,10 +125,10 @@ export class Sender {
             headersTimeout: this.o.timeoutMs,
             bodyTimeout: this.o.timeoutMs,
           },
-          handler,
+          h,
         );
       } catch (err) {
-        fail(err);
+        h.fail(err);
       }
     });
   }
@@ -204,5 +139,101 @@ export class Sender {
 
   destroy(): Promise<void> {
     return this.agent.destroy();
+  }
+}
+
+/** One attempt's undici handler (a class: one object per request, no closures). */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  private readonly started = performance.now();
+  private readonly timer: NodeJS.Timeout;
+  private controller: Dispatcher.DispatchController | undefined;
+  private done = false;
+  private statusCode: number | undefined;
+  private responseHeaders: Record<string, string> | undefined;
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  private seen = 0;
+
+  constructor(
+    private readonly resolve: (r: SendResult) => void,
+    private readonly timeoutMs: number,
+  ) {
+    this.timer = setTimeout(() => this.onDeadline(), timeoutMs);
+  }
+
+  private onDeadline(): void {
+    const err = new TimeoutError(`no complete response within ${this.timeoutMs} ms`);
+    this.fail(err);
+    this.controller?.abort(err);
+  }
+
+  private finish(r: Omit<SendResult, 'durationMs'>): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    (r as SendResult).durationMs = Math.round(performance.now() - this.started);
+    this.resolve(r as SendResult);
+  }
+
+  fail(err: unknown): void {
+    const { code, message } = errorCode(err);
+    const r: Omit<SendResult, 'durationMs'> = { error: code, errorMessage: message };
+    if (this.statusCode !== undefined) {
+      r.statusCode = this.statusCode;
+      r.responseHeaders = this.responseHeaders;
+    }
+    this.finish(r);
+  }
+
+  private finishWithResponse(): void {
+    const c = this.chunks;
+    this.finish({
+      statusCode: this.statusCode,
+      responseHeaders: this.responseHeaders,
+      responseBody: c.length === 0 ? '' : c.length === 1 ? c[0].toString('utf8') : Buffer.concat(c).toString('utf8'),
+      retryAfter: this.responseHeaders?.['retry-after'],
+    });
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c;
+    if (this.done) c.abort(new TimeoutError('deadline passed before the request started'));
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    this.statusCode = status;
+    const out: Record<string, string> = {};
+    let bytes = 0;
+    for (const k in headers) {
+      const v = headers[k];
+      const value = Array.isArray(v) ? v.join(', ') : String(v ?? '');
+      bytes += k.length + value.length;
+      if (bytes > RESPONSE_HEADERS_LIMIT) break;
+      out[k] = value;
+    }
+    this.responseHeaders = out;
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.seen += chunk.length;
+    if (this.kept < RESPONSE_BODY_LIMIT) {
+      const room = RESPONSE_BODY_LIMIT - this.kept;
+      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      this.chunks.push(part);
+      this.kept += part.length;
+    }
+    // the rest is read and dropped, so the connection can be reused; past 1 MiB it is not worth it
+    if (this.seen > DRAIN_LIMIT) {
+      this.finishWithResponse();
+      c.abort(new Error('response body over 1 MiB: connection closed'));
+    }
+  }
+
+  onResponseEnd(): void {
+    this.finishWithResponse();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.fail(err);
   }
 }

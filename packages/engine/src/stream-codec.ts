@@ -1,33 +1,36 @@
 /**
- * How an event is laid out in a stream entry. Every entry has the same fields in the same order,
- * so Redis stores the field names once per listpack node, not once per entry.
+ * How an event is laid out in a stream entry: one field, `e`, holding a small JSON array of the
+ * event's scalar fields, a newline, then the event's data exactly as serialized at ingest. One field
+ * keeps entries compact in Redis (the field name is stored once per listpack node) and cheap to
+ * read back (two strings per entry instead of one per field); the data is never re-parsed.
  */
 import { topicOf, type StoredEvent } from '@devhooks/core';
 
-export const FIELDS = ['o', 'i', 't', 's', 'g', 'v', 'm', 'd', 'w'] as const;
+export const FIELDS = ['e'] as const;
+
+type Head = [org: string, id: string, type: string, site: string, group: string, device: string, time: string, webhook: string];
 
 export function encodeEvent(e: StoredEvent): string[] {
-  return [e.org, e.id, e.type, e.site_id ?? '', e.group_id ?? '', e.device_id ?? '', e.time, e.data, e.webhook ?? ''];
+  // JSON.stringify escapes newlines inside strings, so the first '\n' always ends the head
+  const head: Head = [e.org, e.id, e.type, e.site_id ?? '', e.group_id ?? '', e.device_id ?? '', e.time, e.webhook ?? ''];
+  return [`${JSON.stringify(head)}\n${e.data}`];
 }
 
 /** Decodes the flat `[field, value, ...]` array XREADGROUP / XRANGE return. */
 export function decodeEvent(flat: string[]): StoredEvent {
-  const v: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) v[flat[i]] = flat[i + 1];
-  const type = v.t as StoredEvent['type'];
-  const e: StoredEvent = {
-    org: v.o,
-    id: v.i,
-    idGiven: true,
-    type,
-    topic: topicOf(type)!,
-    time: v.m,
-    data: v.d,
-  };
-  if (v.s) e.site_id = v.s;
-  if (v.g) e.group_id = v.g;
-  if (v.v) e.device_id = v.v;
-  if (v.w) e.webhook = v.w;
+  let value: string | undefined;
+  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i] === 'e') value = flat[i + 1];
+  if (value === undefined) throw new Error('stream entry has no "e" field');
+  const nl = value.indexOf('\n');
+  if (nl < 0) throw new Error('stream entry "e" has no data');
+  const [org, id, type, site, group, device, time, webhook] = JSON.parse(value.slice(0, nl)) as Head;
+  const topic = topicOf(type);
+  if (!topic) throw new Error(`stream entry has an unknown type "${type}"`);
+  const e: StoredEvent = { org, id, idGiven: true, type: type as StoredEvent['type'], topic, time, data: value.slice(nl + 1) };
+  if (site) e.site_id = site;
+  if (group) e.group_id = group;
+  if (device) e.device_id = device;
+  if (webhook) e.webhook = webhook;
   return e;
 }
 

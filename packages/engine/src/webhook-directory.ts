@@ -4,7 +4,7 @@
  * deleted before an event is read never receives it.
  */
 import type { Redis } from 'ioredis';
-import { signingKey, WebhookIndex, type Keys, type Webhook } from '@devhooks/core';
+import { signingKey, VERSION, WebhookIndex, type Keys, type Webhook } from '@devhooks/core';
 import { WebhookStore } from './webhooks';
 
 export interface Target extends Webhook {
@@ -14,6 +14,11 @@ export interface Target extends Webhook {
   path: string;
   /** The decoded signing key, or undefined: no signature. */
   key?: Buffer;
+  /**
+   * The headers every attempt sends, as undici's flat [name, value, ...] list: content-type,
+   * user-agent, then the webhook's own (names lowercased, so they override rather than repeat).
+   */
+  baseHeaders: string[];
 }
 
 interface OrgView {
@@ -22,9 +27,11 @@ interface OrgView {
   index: WebhookIndex<Target>;
 }
 
-export function toTarget(w: Webhook): Target {
+export function toTarget(w: Webhook, userAgent = `devhooks/${VERSION}`): Target {
   const u = new URL(w.url);
-  const t: Target = { ...w, origin: u.origin, path: (u.pathname || '/') + u.search };
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': userAgent };
+  for (const [k, v] of Object.entries(w.headers)) headers[k.toLowerCase()] = v;
+  const t: Target = { ...w, origin: u.origin, path: (u.pathname || '/') + u.search, baseHeaders: Object.entries(headers).flat() };
   if (w.secret) t.key = signingKey(w.signing, w.secret);
   return t;
 }

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { redisKeys, scheduleHorizon, VERSION } from '@devhooks/core';
+import { redisKeys, scheduleHorizon } from '@devhooks/core';
 import type { EngineContext } from './context';
 import { DeliveryStore } from './deliveries';
 import { Endpoints, type EndpointOptions } from './endpoints';
@@ -51,7 +51,7 @@ const SHARD = 0;
 export async function startWorkerRuntime(cfg: WorkerRuntimeConfig, logger: Logger, registry: Registry): Promise<WorkerRuntime> {
   const keys = redisKeys(cfg.prefix);
   const consumer = cfg.consumerName ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const redis = connectRedis(cfg.redisUrl, { name: 'devhooks-worker' });
+  const redis = connectRedis(cfg.redisUrl, { name: 'devhooks-worker', autoPipelining: true });
   const reader = connectRedis(cfg.redisUrl, { name: 'devhooks-worker-stream', blocking: true });
   const bullConnection = connectRedis(cfg.redisUrl, { name: 'devhooks-worker-retries', blocking: true });
   await waitForRedis(redis, 30_000);
@@ -81,7 +81,6 @@ export async function startWorkerRuntime(cfg: WorkerRuntimeConfig, logger: Logge
     logTtlMs: cfg.logTtlMs,
     batchWindowMs: cfg.batchWindowMs,
     deliveryTimeoutMs: cfg.deliveryTimeoutMs,
-    userAgent: `devhooks/${VERSION}`,
     disableAfterFailingMs: cfg.disableAfterFailingMs,
   };
 
