@@ -91,7 +91,7 @@ export async function startWorkerRuntime(cfg: WorkerRuntimeConfig, logger: Logge
     maxInProgress: cfg.maxInProgress,
     claimIdleMs: cfg.claimIdleMs,
     blockMs: 1_000,
-    flushMs: 10,
+    flushMs: 25,
   });
   const retries = createRetryWorker(ctx, bullConnection, {
     concurrency: cfg.retryConcurrency,
