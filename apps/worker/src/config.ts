@@ -78,7 +78,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       breakerCooldownMs: 10_000,
       breakerMaxCooldownMs: 300_000,
     },
-    readCount: 256,
+    readCount: 500,
     maxInProgress: Math.max(100, num(e.DEVHOOKS_MAX_IN_PROGRESS, 2_000)),
     claimIdleMs,
     retryConcurrency: Math.max(1, num(e.DEVHOOKS_RETRY_CONCURRENCY, 100)),

@@ -1,4 +1,5 @@
 /** Mist-style batching (contract §6): per webhook and topic, at most 100 events, one webhook-id. */
+import { eventually } from '../../../test/support/receiver';
 import { startStack, type Stack } from '../../../test/support/stack';
 
 let s: Stack;
@@ -19,7 +20,11 @@ it('batches events of one topic for one webhook into one delivery with one webho
   expect(byTopic.audits.headers['webhook-id']).toMatch(/^msg_/);
   // a batch of one event carries that event's id
   expect(byTopic.alarms.headers['webhook-id']).toBe('alarm-1');
-  const list = await s.api.call('GET', `/v1/webhooks/${w.id}/deliveries?topic=audits`, { token: s.org.key });
+  // the log is written just after the attempt: wait for it
+  const list = await eventually(async () => {
+    const r = await s.api.call('GET', `/v1/webhooks/${w.id}/deliveries?topic=audits`, { token: s.org.key });
+    return r.body.total === 1 ? r : undefined;
+  });
   expect(list.body.deliveries[0]).toMatchObject({ event_ids: ['aud-1', 'aud-2', 'aud-3', 'aud-4', 'aud-5'], message_id: byTopic.audits.headers['webhook-id'] });
 });
 

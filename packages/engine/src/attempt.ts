@@ -46,6 +46,8 @@ export function makeDelivery(
   events: StoredEvent[],
   entryIds: string[],
   record?: DeliveryRecord,
+  /** The body, when already built (one event fanned out to many webhooks shares one body). */
+  body?: string,
 ): Delivery {
   return {
     id: record?.id ?? deliveryId(entryIds[0], target.id, events.length),
@@ -54,7 +56,7 @@ export function makeDelivery(
     events,
     entryIds,
     messageId: record?.message_id ?? (events.length === 1 ? events[0].id : batchMessageId(entryIds)),
-    body: deliveryBody(topic, events),
+    body: body ?? deliveryBody(topic, events),
     record,
     acceptedAt: entryTime(entryIds[0]),
   };

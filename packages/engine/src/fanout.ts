@@ -191,9 +191,14 @@ export class StreamConsumer {
       }
       this.entries.set(entryId, targets.length);
       this.inProgress += targets.length;
+      let body: string | undefined; // built once per event, shared by every webhook it goes to
       for (const t of targets) {
         if (isBatchedTopic(event.topic) && !t.single_event_per_message) batched.push({ target: t, event, entryId });
-        else singles.push(makeDelivery(t, event.topic, [event], [entryId]));
+        else {
+          const d = makeDelivery(t, event.topic, [event], [entryId], undefined, body);
+          body = d.body;
+          singles.push(d);
+        }
       }
     }
     let toLaunch = singles;

@@ -202,8 +202,21 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
 
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     this.statusCode = status;
-    const out: Record<string, string> = {};
+    // usually kept as undici parsed them (no copy); copied only to join repeated headers or to cut
+    // them at 4 KiB
     let bytes = 0;
+    let plain = true;
+    for (const k in headers) {
+      const v = headers[k];
+      if (typeof v !== 'string') plain = false;
+      bytes += k.length + (typeof v === 'string' ? v.length : String(v ?? '').length);
+    }
+    if (plain && bytes <= RESPONSE_HEADERS_LIMIT) {
+      this.responseHeaders = headers as Record<string, string>;
+      return;
+    }
+    const out: Record<string, string> = {};
+    bytes = 0;
     for (const k in headers) {
       const v = headers[k];
       const value = Array.isArray(v) ? v.join(', ') : String(v ?? '');
