@@ -41,9 +41,14 @@ export function deliveryMs(id: string): number | undefined {
   // on the worker's hot path: no regular expression
   const end = id.indexOf('_', 4);
   if (!id.startsWith('dlv_') || end < 5 || end > 15 || id.length !== end + 21) return undefined;
-  const part = id.slice(4, end);
-  const ms = parseInt(part, 36);
-  return Number.isNaN(ms) || ms.toString(36) !== part ? undefined : ms;
+  let ms = 0;
+  for (let i = 4; i < end; i++) {
+    const c = id.charCodeAt(i);
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 122 ? c - 87 : -1;
+    if (digit < 0) return undefined;
+    ms = ms * 36 + digit;
+  }
+  return ms;
 }
 
 /** The hour (since the epoch) a delivery id was created in, or undefined for a malformed id. */

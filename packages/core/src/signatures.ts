@@ -5,9 +5,12 @@
  * - mender: `X-Men-Signature: <hex HMAC-SHA256(key, body)>`, `X-Men-Algorithm: MEN-HMAC-SHA256-Payload`
  * - mist: `X-Mist-Signature-v2: <hex HMAC-SHA256(key, body)>`, `X-Mist-Signature: <hex HMAC-SHA1(key, body)>`
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Signing } from './schemas';
 import { signingKey } from './secrets';
+
+/** A decoded secret: raw bytes, or a KeyObject made once from them (cheaper per signature). */
+export type SigningKey = Buffer | KeyObject;
 
 export const MENDER_ALGORITHM = 'MEN-HMAC-SHA256-Payload';
 /** Header names this service sets for signatures (lowercase, as sent). */
@@ -19,18 +22,18 @@ export const SIGNATURE_HEADERS = [
   'x-mist-signature-v2',
 ] as const;
 
-export function signStandard(key: Buffer, msgId: string, timestamp: number, body: string | Buffer): string {
+export function signStandard(key: SigningKey, msgId: string, timestamp: number, body: string | Buffer): string {
   const mac = createHmac('sha256', key)
     .update(typeof body === 'string' ? `${msgId}.${timestamp}.${body}` : Buffer.concat([Buffer.from(`${msgId}.${timestamp}.`), body]))
     .digest('base64');
   return `v1,${mac}`;
 }
 
-export function signMender(key: Buffer, body: string | Buffer): string {
+export function signMender(key: SigningKey, body: string | Buffer): string {
   return createHmac('sha256', key).update(body).digest('hex');
 }
 
-export function signMist(key: Buffer, body: string | Buffer): { v2: string; v1: string } {
+export function signMist(key: SigningKey, body: string | Buffer): { v2: string; v1: string } {
   return {
     v2: createHmac('sha256', key).update(body).digest('hex'),
     v1: createHmac('sha1', key).update(body).digest('hex'),
@@ -43,7 +46,7 @@ export function signMist(key: Buffer, body: string | Buffer): { v2: string; v1: 
  */
 export function signatureHeaders(
   signing: Signing,
-  key: Buffer | undefined,
+  key: SigningKey | undefined,
   msgId: string,
   timestamp: number,
   body: string | Buffer,

@@ -3,6 +3,7 @@
  * org's webhook version changes. One HMGET per read batch keeps it exact: a webhook disabled or
  * deleted before an event is read never receives it.
  */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { signingKey, VERSION, WebhookIndex, type Keys, type Webhook } from '@devhooks/core';
 import { WebhookStore } from './webhooks';
@@ -13,7 +14,7 @@ export interface Target extends Webhook {
   /** Path and query of the url. */
   path: string;
   /** The decoded signing key, or undefined: no signature. */
-  key?: Buffer;
+  key?: KeyObject;
   /**
    * The headers every attempt sends, as undici's flat [name, value, ...] list: content-type,
    * user-agent, then the webhook's own (names lowercased, so they override rather than repeat).
@@ -32,7 +33,7 @@ export function toTarget(w: Webhook, userAgent = `devhooks/${VERSION}`): Target 
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': userAgent };
   for (const [k, v] of Object.entries(w.headers)) headers[k.toLowerCase()] = v;
   const t: Target = { ...w, origin: u.origin, path: (u.pathname || '/') + u.search, baseHeaders: Object.entries(headers).flat() };
-  if (w.secret) t.key = signingKey(w.signing, w.secret);
+  if (w.secret) t.key = createSecretKey(signingKey(w.signing, w.secret));
   return t;
 }
 
