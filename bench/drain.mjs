@@ -8,11 +8,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import IORedis from 'ioredis';
 import { Pool } from 'undici';
 import { Proc, REDIS_URL, Receiver, deleteKeys, freePort, hookExit, log, now, redisOrExit, sleep } from './lib.mjs';
 
-const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=').slice(1).join('=') ?? dflt;
+const arg = (name, dflt) =>
+  process.argv
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.split('=')
+    .slice(1)
+    .join('=') ?? dflt;
 const N = Number(arg('events', 50_000));
 const HOOKS = Number(arg('hooks', 1));
 const NODE_ARGS = arg('node-args', '').split(' ').filter(Boolean);
@@ -40,7 +44,12 @@ const api = new Proc('api', 'apps/api/dist/main.js', { ...env, DEVHOOKS_PORT: St
 await api.waitForOutput('api listening');
 const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 16 });
 const call = async (path, body, token) => {
-  const r = await pool.request({ method: 'POST', path, body: JSON.stringify(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+  const r = await pool.request({
+    method: 'POST',
+    path,
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+  });
   const text = await r.body.text();
   if (r.statusCode >= 300) throw new Error(`${path}: ${r.statusCode} ${text}`);
   return JSON.parse(text);
@@ -48,8 +57,12 @@ const call = async (path, body, token) => {
 try {
   const org = await call('/v1/orgs', { name: 'drain' }, TOKEN);
   const { key } = await call(`/v1/orgs/${org.id}/keys`, { name: 'k', role: 'admin' }, TOKEN);
-  for (let h = 0; h < HOOKS; h++) await call('/v1/webhooks', { name: `h${h}`, url: `${receiver.origin}/drain`, topics: ['deviceauth'] }, key);
-  const events = Array.from({ length: 100 }, () => ({ type: 'device-status-changed', data: { id: 'dev-0123456789', status: 'accepted' } }));
+  for (let h = 0; h < HOOKS; h++)
+    await call('/v1/webhooks', { name: `h${h}`, url: `${receiver.origin}/drain`, topics: ['deviceauth'] }, key);
+  const events = Array.from({ length: 100 }, () => ({
+    type: 'device-status-changed',
+    data: { id: 'dev-0123456789', status: 'accepted' },
+  }));
   const posts = [];
   for (let i = 0; i < N / 100; i++) {
     posts.push(call('/v1/events', { events }, key));
@@ -60,7 +73,12 @@ try {
   await receiver.reset({ track: true });
   const done = receiver.expect(N * HOOKS, 300_000);
   // --worker-env=NAME=value,NAME=value: extra worker settings (e.g. DEVHOOKS_MAX_IN_PROGRESS=1000)
-  const extra = Object.fromEntries(arg('worker-env', '').split(',').filter(Boolean).map((kv) => kv.split('=')));
+  const extra = Object.fromEntries(
+    arg('worker-env', '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => kv.split('=')),
+  );
   const worker = new Proc('worker', 'apps/worker/dist/main.js', { ...env, ...extra }, NODE_ARGS);
   await worker.waitForOutput('worker started');
   const redisPid = Number((await redis.info('server')).match(/process_id:(\d+)/)?.[1]);
@@ -93,7 +111,13 @@ try {
   const marks = (worker.output.match(/Mark-Compact|Mark-sweep/g) ?? []).length;
   if (scavenges || marks) {
     console.log(JSON.stringify({ scavenges, mark_compacts: marks }));
-    console.log(worker.output.split('\n').filter((l) => /Scavenge|Mark/.test(l)).slice(-6).join('\n'));
+    console.log(
+      worker.output
+        .split('\n')
+        .filter((l) => /Scavenge|Mark/.test(l))
+        .slice(-6)
+        .join('\n'),
+    );
   }
 } finally {
   await api.stop();

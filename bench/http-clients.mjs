@@ -95,7 +95,9 @@ try {
       const r = await measure(post, SECONDS);
       const st = await receiver.stats();
       results[name].push({ ...r, receiver_count: st.count });
-      log(`${name}: ${Math.round(r.rps)} req/s (${r.requests} in ${r.seconds.toFixed(2)} s, ${r.errors} errors; receiver saw ${st.count})`);
+      log(
+        `${name}: ${Math.round(r.rps)} req/s (${r.requests} in ${r.seconds.toFixed(2)} s, ${r.errors} errors; receiver saw ${st.count})`,
+      );
     }
   }
 } finally {

@@ -84,7 +84,9 @@ export class Proc {
     this.problems = [];
     /** Count of log lines by level, message (and status / error when present). */
     this.messages = {};
-    this.child = track(spawn(process.execPath, [...nodeArgs, path.join(ROOT_DIR, script)], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+    this.child = track(
+      spawn(process.execPath, [...nodeArgs, path.join(ROOT_DIR, script)], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     this.pid = this.child.pid;
     let partial = '';
     const onData = (d) => {
@@ -126,7 +128,8 @@ export class Proc {
     const deadline = Date.now() + timeoutMs;
     while (!this.output.includes(text)) {
       if (!this.alive) throw new Error(`${this.name} exited before "${text}":\n${this.output.slice(-2000)}`);
-      if (Date.now() > deadline) throw new Error(`${this.name}: no "${text}" within ${timeoutMs} ms:\n${this.output.slice(-2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.name}: no "${text}" within ${timeoutMs} ms:\n${this.output.slice(-2000)}`);
       await sleep(20);
     }
   }
@@ -294,5 +297,10 @@ export const round = (x, d = 0) => (Number.isFinite(x) ? Math.round(x * 10 ** d)
 
 /** fork()s a bench helper (IPC on), killed with the bench. */
 export function forkChild(file, env) {
-  return track(fork(path.join(BENCH_DIR, file), [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  return track(
+    fork(path.join(BENCH_DIR, file), [], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
 }

@@ -48,7 +48,13 @@ const ALL_PHASES = ['limit', 'naive', 'ingest', 'devhooks', 'latency', 'fanout',
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const onlyArg = argv.find((a) => a.startsWith('--only='));
-const ONLY = onlyArg ? onlyArg.slice('--only='.length).split(',').map((s) => s.trim()).filter(Boolean) : ALL_PHASES;
+const ONLY = onlyArg
+  ? onlyArg
+      .slice('--only='.length)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+  : ALL_PHASES;
 for (const p of ONLY) {
   if (!ALL_PHASES.includes(p)) {
     process.stderr.write(`bench: unknown phase "${p}"; phases are ${ALL_PHASES.join(', ')}\n`);
@@ -57,15 +63,48 @@ for (const p of ONLY) {
 }
 const unknown = argv.filter((a) => a !== '--quick' && !a.startsWith('--only='));
 if (unknown.length) {
-  process.stderr.write(`bench: unknown argument ${unknown.join(' ')}; use --quick and/or --only=${ALL_PHASES.join(',')}\n`);
+  process.stderr.write(
+    `bench: unknown argument ${unknown.join(' ')}; use --quick and/or --only=${ALL_PHASES.join(',')}\n`,
+  );
   process.exit(2);
 }
 const want = (p) => ONLY.includes(p);
 
 const SIZES = QUICK
-  ? { limitSec: 2, naiveN: 2_000, devhooksN: 5_000, ingestSec: 1, latencySec: 5, latencyRate: 1_000, fanoutN: 1_000, memoryN: 1_500, memoryHooks: 10, drainMaxSec: 30 }
-  : { limitSec: 5, naiveN: 15_000, devhooksN: 50_000, ingestSec: 5, latencySec: 30, latencyRate: 1_000, fanoutN: 10_000, memoryN: 100_000, memoryHooks: 10, drainMaxSec: 90 };
-const CONCURRENCY = { limit: 50, naive: 50, devhooksPost: 8, ingestSingle: 32, ingestBatch: 8, latency: 32, fanoutCreate: 4, memoryPost: 8 };
+  ? {
+      limitSec: 2,
+      naiveN: 2_000,
+      devhooksN: 5_000,
+      ingestSec: 1,
+      latencySec: 5,
+      latencyRate: 1_000,
+      fanoutN: 1_000,
+      memoryN: 1_500,
+      memoryHooks: 10,
+      drainMaxSec: 30,
+    }
+  : {
+      limitSec: 5,
+      naiveN: 15_000,
+      devhooksN: 50_000,
+      ingestSec: 5,
+      latencySec: 30,
+      latencyRate: 1_000,
+      fanoutN: 10_000,
+      memoryN: 100_000,
+      memoryHooks: 10,
+      drainMaxSec: 90,
+    };
+const CONCURRENCY = {
+  limit: 50,
+  naive: 50,
+  devhooksPost: 8,
+  ingestSingle: 32,
+  ingestBatch: 8,
+  latency: 32,
+  fanoutCreate: 4,
+  memoryPost: 8,
+};
 const BATCH = 100;
 
 // ---------------------------------------------------------------------------------------------
@@ -162,7 +201,8 @@ async function call(method, urlPath, body, token, expect = [200, 201, 202, 204])
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.body.text();
-  if (!expect.includes(res.statusCode)) throw new Error(`${method} ${urlPath} → ${res.statusCode}: ${text.slice(0, 300)}`);
+  if (!expect.includes(res.statusCode))
+    throw new Error(`${method} ${urlPath} → ${res.statusCode}: ${text.slice(0, 300)}`);
   return { status: res.statusCode, json: text ? JSON.parse(text) : undefined };
 }
 
@@ -182,7 +222,13 @@ async function createWebhooks(key, urls) {
     Array.from({ length: Math.min(CONCURRENCY.fanoutCreate, batches.length) }, async () => {
       while (next < batches.length) {
         const b = batches[next++];
-        await call('POST', '/v1/webhooks', { webhooks: b.map((url, j) => ({ name: `bench ${j}`, url, topics: ['deviceauth'] })) }, key, [201]);
+        await call(
+          'POST',
+          '/v1/webhooks',
+          { webhooks: b.map((url, j) => ({ name: `bench ${j}`, url, topics: ['deviceauth'] })) },
+          key,
+          [201],
+        );
       }
     }),
   );
@@ -267,7 +313,12 @@ async function phaseLimit() {
     await Promise.all(
       Array.from({ length: CONCURRENCY.limit }, async () => {
         while (now() < end) {
-          const res = await pool.request({ method: 'POST', path: '/limit', headers: { 'content-type': 'application/json' }, body });
+          const res = await pool.request({
+            method: 'POST',
+            path: '/limit',
+            headers: { 'content-type': 'application/json' },
+            body,
+          });
           await res.body.dump();
           if (res.statusCode === 200) ok++;
           else bad++;
@@ -282,7 +333,13 @@ async function phaseLimit() {
   const st = await receiver.stats();
   await pool.close();
   results.limit_rps = r.ok / r.seconds;
-  details.limit = { requests: r.ok, errors: r.bad, seconds: round(r.seconds, 2), receiver_count: st.count, body_bytes: body.length };
+  details.limit = {
+    requests: r.ok,
+    errors: r.bad,
+    seconds: round(r.seconds, 2),
+    receiver_count: st.count,
+    body_bytes: body.length,
+  };
   log(`limit: ${Math.round(results.limit_rps)} req/s (${r.ok} in ${r.seconds.toFixed(2)} s, receiver saw ${st.count})`);
 }
 
@@ -299,7 +356,9 @@ async function phaseNaive() {
   const exited = new Promise((r) => child.once('exit', r));
   try {
     await new Promise((resolve, reject) => {
-      child.once('message', (m) => (m?.type === 'ready' ? resolve() : reject(new Error(`naive worker said ${JSON.stringify(m)}`))));
+      child.once('message', (m) =>
+        m?.type === 'ready' ? resolve() : reject(new Error(`naive worker said ${JSON.stringify(m)}`)),
+      );
       child.once('exit', (code) => reject(new Error(`naive worker exited (${code})`)));
     });
     const connection = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -327,7 +386,9 @@ async function phaseNaive() {
       add_seconds: round((tAdded - t0) / 1000, 2),
       worker_concurrency: CONCURRENCY.naive,
     };
-    log(`naive: ${Math.round(results.naive_dps)} deliveries/s (${st.count}/${N} in ${((end - t0) / 1000).toFixed(2)} s)`);
+    log(
+      `naive: ${Math.round(results.naive_dps)} deliveries/s (${st.count}/${N} in ${((end - t0) / 1000).toFixed(2)} s)`,
+    );
     await queue.close();
     await connection.quit();
   } finally {
@@ -353,15 +414,33 @@ async function phaseIngest() {
   await run(single, CONCURRENCY.ingestSingle, QUICK ? 0.5 : 1); // warm-up
   const s = await run(single, CONCURRENCY.ingestSingle, SIZES.ingestSec);
   results.ingest_single_eps = s.accepted / s.seconds;
-  log(`ingest: single ${Math.round(results.ingest_single_eps)} events/s${s.errors ? ` (${s.errors} errors: ${s.firstError})` : ''}`);
+  log(
+    `ingest: single ${Math.round(results.ingest_single_eps)} events/s${s.errors ? ` (${s.errors} errors: ${s.firstError})` : ''}`,
+  );
   log(`ingest: batches of ${BATCH}, ${CONCURRENCY.ingestBatch} concurrent, ${SIZES.ingestSec} s`);
   await run(batches, CONCURRENCY.ingestBatch, QUICK ? 0.5 : 1);
   const b = await run(batches, CONCURRENCY.ingestBatch, SIZES.ingestSec);
   results.ingest_batch_eps = b.accepted / b.seconds;
-  log(`ingest: batch ${Math.round(results.ingest_batch_eps)} events/s${b.errors ? ` (${b.errors} errors: ${b.firstError})` : ''}`);
+  log(
+    `ingest: batch ${Math.round(results.ingest_batch_eps)} events/s${b.errors ? ` (${b.errors} errors: ${b.firstError})` : ''}`,
+  );
   details.ingest = {
-    single: { accepted: s.accepted, requests: s.requests, errors: s.errors, throttled: s.throttled, seconds: round(s.seconds, 2), concurrency: CONCURRENCY.ingestSingle },
-    batch: { accepted: b.accepted, requests: b.requests, errors: b.errors, throttled: b.throttled, seconds: round(b.seconds, 2), concurrency: CONCURRENCY.ingestBatch },
+    single: {
+      accepted: s.accepted,
+      requests: s.requests,
+      errors: s.errors,
+      throttled: s.throttled,
+      seconds: round(s.seconds, 2),
+      concurrency: CONCURRENCY.ingestSingle,
+    },
+    batch: {
+      accepted: b.accepted,
+      requests: b.requests,
+      errors: b.errors,
+      throttled: b.throttled,
+      seconds: round(b.seconds, 2),
+      concurrency: CONCURRENCY.ingestBatch,
+    },
     stream_length: await redis.xlen(STREAM),
   };
   if (s.firstError || b.firstError) notes.push(`ingest errors: ${s.firstError ?? ''} ${b.firstError ?? ''}`.trim());
@@ -376,7 +455,9 @@ async function phaseDevhooks() {
   await createWebhooks(key, [`${receiver.origin}/devhooks`]);
   await startWorker();
   const bodies = bodyPool(64, BATCH);
-  log(`devhooks: ${N} events in batches of ${BATCH} (${CONCURRENCY.devhooksPost} concurrent POSTs) → API → 1 worker → receiver`);
+  log(
+    `devhooks: ${N} events in batches of ${BATCH} (${CONCURRENCY.devhooksPost} concurrent POSTs) → API → 1 worker → receiver`,
+  );
   await receiver.reset({ track: true });
   const reached = receiver.expect(N, QUICK ? 60_000 : 150_000);
   const t0 = now();
@@ -407,7 +488,9 @@ async function phaseDevhooks() {
   if (st2.duplicates) notes.push(`devhooks: ${st2.duplicates} duplicate deliveries (same webhook-id twice)`);
   if (post.errors) notes.push(`devhooks: ${post.errors} event POSTs failed: ${post.firstError}`);
   if (backlogLeft) notes.push(`devhooks: backlog counter still ${backlogLeft} after all deliveries arrived`);
-  log(`devhooks: ${Math.round(results.devhooks_dps)} deliveries/s (${st.unique}/${N} in ${((end - t0) / 1000).toFixed(2)} s, ${st2.duplicates} duplicates)`);
+  log(
+    `devhooks: ${Math.round(results.devhooks_dps)} deliveries/s (${st.unique}/${N} in ${((end - t0) / 1000).toFixed(2)} s, ${st2.duplicates} duplicates)`,
+  );
 }
 
 /**
@@ -474,7 +557,11 @@ async function phaseLatency() {
   const st = await receiver.stats(true);
   const lat = st.latencies.sort((a, b) => a - b);
   const acc = s.acceptMs.sort((a, b) => a - b);
-  results.latency_ms = { p50: round(percentile(lat, 50), 1), p99: round(percentile(lat, 99), 1), max: round(lat[lat.length - 1], 1) };
+  results.latency_ms = {
+    p50: round(percentile(lat, 50), 1),
+    p99: round(percentile(lat, 99), 1),
+    max: round(lat[lat.length - 1], 1),
+  };
   details.latency = {
     rate_per_s: rate,
     seconds: SIZES.latencySec,
@@ -489,9 +576,14 @@ async function phaseLatency() {
     p90: round(percentile(lat, 90), 1),
     p999: round(percentile(lat, 99.9), 1),
     // sent → 202 at the client: the API's share of the latency (with any queueing in front of it)
-    accept_ms: { p50: round(percentile(acc, 50), 1), p99: round(percentile(acc, 99), 1), max: round(acc[acc.length - 1], 1) },
+    accept_ms: {
+      p50: round(percentile(acc, 50), 1),
+      p99: round(percentile(acc, 99), 1),
+      max: round(acc[acc.length - 1], 1),
+    },
   };
-  if (s.errors || warm.errors) notes.push(`latency: ${s.errors + warm.errors} event POSTs failed: ${s.firstError ?? warm.firstError}`);
+  if (s.errors || warm.errors)
+    notes.push(`latency: ${s.errors + warm.errors} event POSTs failed: ${s.firstError ?? warm.firstError}`);
   if (!r.reached) notes.push(`latency: only ${st.unique} of ${s.total} deliveries arrived`);
   const a = details.latency.accept_ms;
   log(
@@ -506,7 +598,10 @@ async function phaseFanout() {
   const { key } = await newOrg('fanout');
   log(`fanout: creating ${N} webhooks (POST /v1/webhooks, 100 per request)`);
   const tc = now();
-  await createWebhooks(key, Array.from({ length: N }, (_, i) => `${receiver.origin}/fanout/${i}`));
+  await createWebhooks(
+    key,
+    Array.from({ length: N }, (_, i) => `${receiver.origin}/fanout/${i}`),
+  );
   log(`fanout: webhooks created in ${((now() - tc) / 1000).toFixed(1)} s`);
   await startWorker();
   const timeoutMs = QUICK ? 30_000 : 60_000;
@@ -527,8 +622,12 @@ async function phaseFanout() {
   const warm = await once('second event', 2);
   results.fanout_10k_s = cold.complete ? cold.seconds : null;
   details.fanout = { webhooks: N, first: cold, second: warm };
-  if (!cold.complete || !warm.complete) notes.push(`fanout: not every delivery arrived within ${timeoutMs / 1000} s (first ${cold.received}/${N}, second ${warm.received}/${N})`);
-  if (cold.duplicates || warm.duplicates) notes.push(`fanout: duplicate deliveries (${cold.duplicates} + ${warm.duplicates})`);
+  if (!cold.complete || !warm.complete)
+    notes.push(
+      `fanout: not every delivery arrived within ${timeoutMs / 1000} s (first ${cold.received}/${N}, second ${warm.received}/${N})`,
+    );
+  if (cold.duplicates || warm.duplicates)
+    notes.push(`fanout: duplicate deliveries (${cold.duplicates} + ${warm.duplicates})`);
   await waitBacklogZero(10_000);
 }
 
@@ -539,7 +638,10 @@ async function phaseMemory() {
   await stopWorker();
   await resetStream();
   const { key } = await newOrg('memory');
-  await createWebhooks(key, Array.from({ length: H }, (_, i) => `${receiver.origin}/memory/${i}`));
+  await createWebhooks(
+    key,
+    Array.from({ length: H }, (_, i) => `${receiver.origin}/memory/${i}`),
+  );
   // distinct events (sent_at, created_ts, device differ), built up front
   const bodies = [];
   let rawBytes = 0;
@@ -557,13 +659,17 @@ async function phaseMemory() {
   const after = await usedMemory(redis);
   const xlen = await redis.xlen(STREAM);
   results.redis_bytes_per_event = (after - before) / N;
-  log(`memory: used_memory +${((after - before) / 1e6).toFixed(1)} MB → ${Math.round(results.redis_bytes_per_event)} B/event (raw event ${Math.round(results.raw_event_bytes)} B); stream length ${xlen}`);
+  log(
+    `memory: used_memory +${((after - before) / 1e6).toFixed(1)} MB → ${Math.round(results.redis_bytes_per_event)} B/event (raw event ${Math.round(results.raw_event_bytes)} B); stream length ${xlen}`,
+  );
 
   const deliveries = N * H;
   await receiver.reset({ track: true });
   // bounded: the whole bench must stay under 5 minutes, whatever the drain rate
   const reached = receiver.expect(deliveries, SIZES.drainMaxSec * 1000);
-  log(`memory: draining ${deliveries} deliveries with one fresh worker (at most ${SIZES.drainMaxSec} s), sampling its RSS every 100 ms`);
+  log(
+    `memory: draining ${deliveries} deliveries with one fresh worker (at most ${SIZES.drainMaxSec} s), sampling its RSS every 100 ms`,
+  );
   const t0 = now();
   const w = new Proc('worker', 'apps/worker/dist/main.js', devhooksEnv());
   procs.push(w);
@@ -628,7 +734,8 @@ async function phaseMemory() {
 // ---------------------------------------------------------------------------------------------
 // report
 
-const fmtInt = (x) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : Math.round(x).toLocaleString('en-US'));
+const fmtInt = (x) =>
+  x === null || x === undefined || !Number.isFinite(x) ? '—' : Math.round(x).toLocaleString('en-US');
 const fmt = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
 const verdict = (v) => (v === null || v === undefined ? 'n/a' : v ? 'PASS' : 'FAIL');
 
@@ -640,7 +747,9 @@ function targetsOf(r) {
     ingest_batch_ge_20k: has(r.ingest_batch_eps) ? r.ingest_batch_eps >= 20_000 : null,
     latency_p99_le_25ms: has(r.latency_ms?.p99) ? r.latency_ms.p99 <= 25 : null,
     fanout_10k_le_2s: has(r.fanout_10k_s) && !QUICK ? r.fanout_10k_s <= 2 : null,
-    redis_bytes_le_2x_raw: has(r.redis_bytes_per_event, r.raw_event_bytes) ? r.redis_bytes_per_event <= 2 * r.raw_event_bytes : null,
+    redis_bytes_le_2x_raw: has(r.redis_bytes_per_event, r.raw_event_bytes)
+      ? r.redis_bytes_per_event <= 2 * r.raw_event_bytes
+      : null,
     worker_rss_le_300mb: has(r.worker_peak_rss_mb) ? r.worker_peak_rss_mb <= 300 : null,
   };
 }
@@ -653,8 +762,18 @@ function table(r, t) {
     [`devhooks: API (batches of ${BATCH}) + 1 worker`, `${fmtInt(r.devhooks_dps)} deliveries/s`, '', ''],
     ['  devhooks / limit', `${fmt(r.devhooks_vs_limit, 2)} ×`, '≥ 0.5 ×', verdict(t.devhooks_ge_half_limit)],
     ['  devhooks / naive', `${fmt(r.devhooks_vs_naive, 2)} ×`, '≥ 4 ×', verdict(t.devhooks_ge_4x_naive)],
-    [`ingest, single events (${CONCURRENCY.ingestSingle} concurrent)`, `${fmtInt(r.ingest_single_eps)} events/s`, '', ''],
-    [`ingest, batches of ${BATCH} (${CONCURRENCY.ingestBatch} concurrent)`, `${fmtInt(r.ingest_batch_eps)} events/s`, '≥ 20,000/s', verdict(t.ingest_batch_ge_20k)],
+    [
+      `ingest, single events (${CONCURRENCY.ingestSingle} concurrent)`,
+      `${fmtInt(r.ingest_single_eps)} events/s`,
+      '',
+      '',
+    ],
+    [
+      `ingest, batches of ${BATCH} (${CONCURRENCY.ingestBatch} concurrent)`,
+      `${fmtInt(r.ingest_batch_eps)} events/s`,
+      '≥ 20,000/s',
+      verdict(t.ingest_batch_ge_20k),
+    ],
     [
       `latency at ${SIZES.latencyRate}/s for ${SIZES.latencySec} s, p50 / p99 / max`,
       r.latency_ms ? `${fmt(r.latency_ms.p50)} / ${fmt(r.latency_ms.p99)} / ${fmt(r.latency_ms.max)} ms` : '—',
@@ -667,10 +786,17 @@ function table(r, t) {
       '≤ 2 s (10k)',
       verdict(t.fanout_10k_le_2s),
     ],
-    ['  fan-out, second event (webhooks cached)', details.fanout ? `${fmt(details.fanout.second.complete ? details.fanout.second.seconds : null, 2)} s` : '—', '', ''],
+    [
+      '  fan-out, second event (webhooks cached)',
+      details.fanout ? `${fmt(details.fanout.second.complete ? details.fanout.second.seconds : null, 2)} s` : '—',
+      '',
+      '',
+    ],
     [
       `Redis used_memory per queued event (${fmtInt(SIZES.memoryN)}, ${SIZES.memoryHooks} hooks each)`,
-      r.redis_bytes_per_event !== undefined ? `${fmtInt(r.redis_bytes_per_event)} B (raw event ${fmtInt(r.raw_event_bytes)} B)` : '—',
+      r.redis_bytes_per_event !== undefined
+        ? `${fmtInt(r.redis_bytes_per_event)} B (raw event ${fmtInt(r.raw_event_bytes)} B)`
+        : '—',
       '≤ 2 × raw',
       verdict(t.redis_bytes_le_2x_raw),
     ],
@@ -700,12 +826,14 @@ function table(r, t) {
 // ---------------------------------------------------------------------------------------------
 // main
 
-const ROUTINE_LOG = /^info (api listening|worker started|worker draining|worker stopped|api stopping|org created|api key created|webhook created)\b/;
+const ROUTINE_LOG =
+  /^info (api listening|worker started|worker draining|worker stopped|api stopping|org created|api key created|webhook created)\b/;
 
 /** Log lines of every devhooks process so far, by "<process> <level> <message> …". */
 function logSnapshot() {
   const m = {};
-  for (const p of procs) for (const [k, n] of Object.entries(p.messages)) m[`${p.name} ${k}`] = (m[`${p.name} ${k}`] ?? 0) + n;
+  for (const p of procs)
+    for (const [k, n] of Object.entries(p.messages)) m[`${p.name} ${k}`] = (m[`${p.name} ${k}`] ?? 0) + n;
   return m;
 }
 
@@ -752,7 +880,15 @@ async function main() {
   try {
     receiver = await Receiver.start();
     log(`receiver on ${receiver.origin} (pid ${receiver.pid})`);
-    const phases = { limit: phaseLimit, naive: phaseNaive, ingest: phaseIngest, devhooks: phaseDevhooks, latency: phaseLatency, fanout: phaseFanout, memory: phaseMemory };
+    const phases = {
+      limit: phaseLimit,
+      naive: phaseNaive,
+      ingest: phaseIngest,
+      devhooks: phaseDevhooks,
+      latency: phaseLatency,
+      fanout: phaseFanout,
+      memory: phaseMemory,
+    };
     for (const name of ALL_PHASES) {
       if (!want(name)) continue;
       const t = now();
@@ -767,7 +903,11 @@ async function main() {
       const lines = logSince(snap);
       if (Object.keys(lines).length) {
         (details[name] ??= {}).log_lines = lines;
-        log(`${name}: devhooks log lines: ${Object.entries(lines).map(([k, n]) => `${n} × "${k}"`).join('; ')}`);
+        log(
+          `${name}: devhooks log lines: ${Object.entries(lines)
+            .map(([k, n]) => `${n} × "${k}"`)
+            .join('; ')}`,
+        );
       }
       log(`${name}: phase took ${((now() - t) / 1000).toFixed(1)} s`);
     }
@@ -822,14 +962,17 @@ async function main() {
   for (const [p, e] of Object.entries(phaseErrors)) log(`error in ${p}: ${e}`);
   for (const p of procs) {
     const notable = Object.entries(p.messages).filter(([k]) => !ROUTINE_LOG.test(k));
-    if (notable.length) log(`${p.name}[${p.pid}] log lines in all: ${notable.map(([k, n]) => `${n} × "${k}"`).join('; ')}`);
+    if (notable.length)
+      log(`${p.name}[${p.pid}] log lines in all: ${notable.map(([k, n]) => `${n} × "${k}"`).join('; ')}`);
   }
   if (problems.length) {
     log(`${out.devhooks_log_problem_count} warn/error lines from the devhooks processes; first ones:`);
     for (const l of problems.slice(0, 10)) process.stderr.write(`  ${l}\n`);
   }
   const header = `devhooks bench — ${out.timestamp} — ${out.node} — ${out.cpu_model} × ${out.cpu_count}${QUICK ? ' — QUICK (small counts; not comparable)' : ''}`;
-  process.stdout.write(`${header}\n${table(r, targets)}\nwall time ${out.wall_s} s; results in bench/results/latest.json\n`);
+  process.stdout.write(
+    `${header}\n${table(r, targets)}\nwall time ${out.wall_s} s; results in bench/results/latest.json\n`,
+  );
   if (Object.keys(phaseErrors).length) process.exitCode = 1;
 }
 

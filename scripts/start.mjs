@@ -39,14 +39,29 @@ async function ensureRedis(url) {
   const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host);
   const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
   if (!local || !found) {
-    say(`nothing answers at ${url}${local ? ' and no redis-server is on PATH' : ''}: start Redis, or set DEVHOOKS_REDIS_URL`);
+    say(
+      `nothing answers at ${url}${local ? ' and no redis-server is on PATH' : ''}: start Redis, or set DEVHOOKS_REDIS_URL`,
+    );
     process.exit(1);
   }
   const dir = path.join(root, 'data');
   mkdirSync(dir, { recursive: true });
   const child = spawn(
     found,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--save', ''],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--maxmemory-policy',
+      'noeviction',
+      '--save',
+      '',
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   for (let i = 0; i < 50 && !(await answers('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 100));
@@ -55,7 +70,9 @@ async function ensureRedis(url) {
     child.kill();
     process.exit(1);
   }
-  say(`nothing answered at ${url}: started redis-server on 127.0.0.1:${port} (pid ${child.pid}, data in ./data, AOF on); it stops with devhooks`);
+  say(
+    `nothing answered at ${url}: started redis-server on 127.0.0.1:${port} (pid ${child.pid}, data in ./data, AOF on); it stops with devhooks`,
+  );
   return child;
 }
 
@@ -85,11 +102,15 @@ const registry = createRegistry('devhooks');
 const api = createApi(apiConfig, logger, registry);
 const policy = await evictionPolicy(api.deps.redis);
 if (policy && policy !== 'noeviction') {
-  say(`WARNING: Redis maxmemory-policy is "${policy}", not "noeviction": Redis may evict queued events under memory pressure.`);
+  say(
+    `WARNING: Redis maxmemory-policy is "${policy}", not "noeviction": Redis may evict queued events under memory pressure.`,
+  );
 }
 const worker = await startWorker(workerConfig, logger, registry);
 const port = await api.listen();
-say(`API on http://${apiConfig.host}:${port} (dashboard: /admin/queues, metrics: /metrics, OpenAPI: /openapi.json); one worker running. Ctrl-C stops.`);
+say(
+  `API on http://${apiConfig.host}:${port} (dashboard: /admin/queues, metrics: /metrics, OpenAPI: /openapi.json); one worker running. Ctrl-C stops.`,
+);
 
 let stopping = false;
 async function stop(signal) {

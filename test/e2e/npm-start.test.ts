@@ -14,7 +14,11 @@ afterAll(() => cleanPrefix(prefix));
 it('runs the service, prints a generated root token once, and stops on SIGINT', async () => {
   const port = await freePort();
   const rx = await Receiver.start();
-  const proc = await startNpmStart({ DEVHOOKS_PREFIX: prefix, DEVHOOKS_PORT: String(port), DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true' });
+  const proc = await startNpmStart({
+    DEVHOOKS_PREFIX: prefix,
+    DEVHOOKS_PORT: String(port),
+    DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
+  });
   try {
     const token = /root token \(shown once\): (\S+)/.exec(proc.output)?.[1];
     expect(token).toMatch(/^dhroot_/);
@@ -22,8 +26,14 @@ it('runs the service, prints a generated root token once, and stops on SIGINT', 
     const client = new Client(`http://127.0.0.1:${port}`, token);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     const org = await client.org('start', 'admin');
-    await client.call('POST', '/v1/webhooks', { token: org.key, body: { name: 'rx', url: rx.url(), topics: ['deviceauth'] } });
-    await client.call('POST', '/v1/events', { token: org.key, body: { id: 'via-npm-start', type: 'device-decommissioned', data: { id: 'd' } } });
+    await client.call('POST', '/v1/webhooks', {
+      token: org.key,
+      body: { name: 'rx', url: rx.url(), topics: ['deviceauth'] },
+    });
+    await client.call('POST', '/v1/events', {
+      token: org.key,
+      body: { id: 'via-npm-start', type: 'device-decommissioned', data: { id: 'd' } },
+    });
     const [req] = await rx.waitFor(1);
     expect(req.headers['webhook-id']).toBe('via-npm-start');
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

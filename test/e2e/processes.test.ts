@@ -13,7 +13,11 @@ import { cleanPrefix, testPrefix } from '../support/redis';
 jest.setTimeout(120_000);
 
 const prefix = testPrefix(__filename);
-const shared = { DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true', DEVHOOKS_RETRY_SCHEDULE: '0,300ms,300ms', DEVHOOKS_BATCH_WINDOW: '300ms' };
+const shared = {
+  DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
+  DEVHOOKS_RETRY_SCHEDULE: '0,300ms,300ms',
+  DEVHOOKS_BATCH_WINDOW: '300ms',
+};
 let api: Proc;
 let worker: Proc;
 let client: Client;
@@ -53,11 +57,24 @@ const hmac = (alg: string, key: Buffer, body: string) => createHmac(alg, key).up
 it('signs every topic as its webhook asks, verified at the receiver', async () => {
   const std = await webhook({ url: rx.url('/std'), topics: ['deviceauth', 'inventory'] });
   await webhook({ url: rx.url('/mender'), topics: ['messages'], signing: 'mender', secret: 'a1b2c3d4' });
-  await webhook({ url: rx.url('/mist'), topics: ['audits', 'device-events', 'alarms'], signing: 'mist', secret: 'shh' });
+  await webhook({
+    url: rx.url('/mist'),
+    topics: ['audits', 'device-events', 'alarms'],
+    signing: 'mist',
+    secret: 'shh',
+  });
   await send({
     events: [
-      { id: 'p-1', type: 'device-provisioned', data: { id: 'dev-1', status: 'accepted', auth_sets: [], created_ts: '2024-01-01T00:00:00Z' } },
-      { id: 'p-2', type: 'device-inventory-changed', data: { device_id: 'dev-1', inventory: [{ name: 'os', value: ['Linux'], scope: 'inventory' }] } },
+      {
+        id: 'p-1',
+        type: 'device-provisioned',
+        data: { id: 'dev-1', status: 'accepted', auth_sets: [], created_ts: '2024-01-01T00:00:00Z' },
+      },
+      {
+        id: 'p-2',
+        type: 'device-inventory-changed',
+        data: { device_id: 'dev-1', inventory: [{ name: 'os', value: ['Linux'], scope: 'inventory' }] },
+      },
       { id: 'p-3', type: 'message', data: { temperature: 21.5, unit: 'C' } },
       { id: 'p-4', type: 'audit', data: { id: 'a', message: 'x', timestamp: 1549049281.790302 } },
       { id: 'p-5', type: 'device-event', data: { type: 'AP_RESTARTED', timestamp: 1548095795 } },
@@ -65,7 +82,9 @@ it('signs every topic as its webhook asks, verified at the receiver', async () =
     ],
   });
   for (const r of await rx.waitOn('/std', 2)) {
-    expect(new StandardWebhook(std.secret).verify(r.body, r.headers as Record<string, string>)).toMatchObject({ id: r.headers['webhook-id'] });
+    expect(new StandardWebhook(std.secret).verify(r.body, r.headers as Record<string, string>)).toMatchObject({
+      id: r.headers['webhook-id'],
+    });
   }
   const [m] = await rx.waitOn('/mender', 1);
   expect(m.body).toBe('{"temperature":21.5,"unit":"C"}');
@@ -82,13 +101,33 @@ it('matches by org, site and group', async () => {
   await webhook({ url: rx.url('/m-site'), topics: ['alarms'], site_id: 's1', single_event_per_message: true });
   await webhook({ url: rx.url('/m-group'), topics: ['alarms'], group_id: 'g1', single_event_per_message: true });
   const other = await client.org('other', 'admin');
-  await client.call('POST', '/v1/webhooks', { token: other.key, body: { name: 'o', url: rx.url('/m-other'), topics: ['alarms'] } });
+  await client.call('POST', '/v1/webhooks', {
+    token: other.key,
+    body: { name: 'o', url: rx.url('/m-other'), topics: ['alarms'] },
+  });
   const alarm = (id: string, scope: object) => ({ id, type: 'alarm', data: { type: 't', timestamp: 1 }, ...scope });
-  await send({ events: [alarm('m1', { site_id: 's1' }), alarm('m2', { group_id: 'g1' }), alarm('m3', { site_id: 's1', group_id: 'g1' }), alarm('m4', {})] });
+  await send({
+    events: [
+      alarm('m1', { site_id: 's1' }),
+      alarm('m2', { group_id: 'g1' }),
+      alarm('m3', { site_id: 's1', group_id: 'g1' }),
+      alarm('m4', {}),
+    ],
+  });
   await rx.waitOn('/m-site', 2);
   await rx.waitOn('/m-group', 2);
-  expect(rx.on('/m-site').map((r) => r.headers['webhook-id']).sort()).toEqual(['m1', 'm3']);
-  expect(rx.on('/m-group').map((r) => r.headers['webhook-id']).sort()).toEqual(['m2', 'm3']);
+  expect(
+    rx
+      .on('/m-site')
+      .map((r) => r.headers['webhook-id'])
+      .sort(),
+  ).toEqual(['m1', 'm3']);
+  expect(
+    rx
+      .on('/m-group')
+      .map((r) => r.headers['webhook-id'])
+      .sort(),
+  ).toEqual(['m2', 'm3']);
   expect(rx.on('/m-other')).toHaveLength(0);
 });
 
@@ -134,12 +173,19 @@ it('retries 500s with the same webhook-id, fails 400 at once, and 410 disables',
 
 it('batches Mist topics and answers a ping after its first attempt', async () => {
   const w = await webhook({ url: rx.url('/batch'), topics: ['audits'] });
-  await send({ events: Array.from({ length: 7 }, (_, i) => ({ type: 'audit', data: { id: `b${i}`, message: 'm', timestamp: i } })) });
+  await send({
+    events: Array.from({ length: 7 }, (_, i) => ({ type: 'audit', data: { id: `b${i}`, message: 'm', timestamp: i } })),
+  });
   const [req] = await rx.waitOn('/batch', 1);
   expect(JSON.parse(req.body).events).toHaveLength(7);
   const ping = await client.call('POST', `/v1/webhooks/${w.id}/ping`, { token: org.key });
   expect(ping.status).toBe(200);
-  expect(ping.body).toMatchObject({ delivery_id: expect.stringMatching(/^dlv_/), status: 'succeeded', status_code: 200, duration_ms: expect.any(Number) });
+  expect(ping.body).toMatchObject({
+    delivery_id: expect.stringMatching(/^dlv_/),
+    status: 'succeeded',
+    status_code: 200,
+    duration_ms: expect.any(Number),
+  });
   const pings = (await rx.waitOn('/batch', 2)).filter((r) => JSON.parse(r.body).topic === 'ping');
   expect(JSON.parse(pings[0].body).events[0]).toMatchObject({ id: w.id, name: 'w' });
 });

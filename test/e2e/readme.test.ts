@@ -27,12 +27,19 @@ it('the walk-through delivers its event to the receiver', async () => {
     DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
   });
   try {
-    const script = block!.replace(/127\.0\.0\.1:8080/g, `127.0.0.1:${port}`).replace(/127\.0\.0\.1:9000/g, `127.0.0.1:${rx.port}`);
-    const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], { env: { PATH: process.env.PATH ?? '' } });
+    const script = block!
+      .replace(/127\.0\.0\.1:8080/g, `127.0.0.1:${port}`)
+      .replace(/127\.0\.0\.1:9000/g, `127.0.0.1:${rx.port}`);
+    const { stdout } = await promisify(execFile)('bash', ['-euo', 'pipefail', '-c', script], {
+      env: { PATH: process.env.PATH ?? '' },
+    });
     const [req] = await rx.waitFor(1);
     expect(req.path).toBe('/hooks');
     expect(req.headers['webhook-id']).toBe('e57adf60-5d8c-4c66-802a-e0c5f643102a');
-    expect(JSON.parse(req.body)).toMatchObject({ type: 'device-status-changed', data: { id: '769e5a83-259c-4506-ab05-9c2564f196fd', status: 'accepted' } });
+    expect(JSON.parse(req.body)).toMatchObject({
+      type: 'device-status-changed',
+      data: { id: '769e5a83-259c-4506-ab05-9c2564f196fd', status: 'accepted' },
+    });
     expect(stdout).toMatch(/"secret":"whsec_/);
     expect(stdout).toMatch(/"accepted":1/);
   } finally {

@@ -25,7 +25,9 @@ const redis = testRedis();
 
 beforeAll(async () => {
   rx = await Receiver.start();
-  const started = await startApiProcess(baseEnv(prefix, { DEVHOOKS_ADMIN_TOKEN: ROOT, DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true' }));
+  const started = await startApiProcess(
+    baseEnv(prefix, { DEVHOOKS_ADMIN_TOKEN: ROOT, DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true' }),
+  );
   api = started.proc;
   client = new Client(started.base);
 });
@@ -40,7 +42,10 @@ let client: Client;
 it('delivers every one of 10,000 events although the worker is SIGKILLed mid-burst', async () => {
   const N = 10_000;
   const org = await client.org('acme', 'admin');
-  const hook = await client.call('POST', '/v1/webhooks', { token: org.key, body: { name: 'rx', url: rx.url(), topics: ['deviceauth'] } });
+  const hook = await client.call('POST', '/v1/webhooks', {
+    token: org.key,
+    body: { name: 'rx', url: rx.url(), topics: ['deviceauth'] },
+  });
   expect(hook.status).toBe(201);
   const received = new Set<string>();
   rx.respond = (r) => {
@@ -53,7 +58,11 @@ it('delivers every one of 10,000 events although the worker is SIGKILLed mid-bur
   let killed = false;
   const poster = (async () => {
     for (let b = 0; b < N / 100; b++) {
-      const events = Array.from({ length: 100 }, (_, i) => ({ id: `burst-${b * 100 + i}`, type: 'device-status-changed', data: { id: 'dev', status: 'accepted' } }));
+      const events = Array.from({ length: 100 }, (_, i) => ({
+        id: `burst-${b * 100 + i}`,
+        type: 'device-status-changed',
+        data: { id: 'dev', status: 'accepted' },
+      }));
       const r = await client.call('POST', '/v1/events', { token: org.key, body: { events } });
       expect(r.status).toBe(202);
       posted += r.body.accepted;

@@ -40,13 +40,21 @@ async function successes(port: number): Promise<number> {
 
 it('two workers share one stream: both deliver, together everything, once', async () => {
   const org = await client.org('shared', 'admin');
-  await client.call('POST', '/v1/webhooks', { token: org.key, body: { name: 'rx', url: rx.url('/two'), topics: ['deviceauth'] } });
+  await client.call('POST', '/v1/webhooks', {
+    token: org.key,
+    body: { name: 'rx', url: rx.url('/two'), topics: ['deviceauth'] },
+  });
   rx.respond = () => ({ delayMs: 5 });
   const ports = [await freePort(), await freePort()];
-  for (const port of ports) procs.push(await startWorkerProcess(baseEnv(prefix, { ...env, DEVHOOKS_WORKER_PORT: String(port) })));
+  for (const port of ports)
+    procs.push(await startWorkerProcess(baseEnv(prefix, { ...env, DEVHOOKS_WORKER_PORT: String(port) })));
   const N = 2_000;
   for (let b = 0; b < N / 100; b++) {
-    const events = Array.from({ length: 100 }, (_, i) => ({ id: `two-${b * 100 + i}`, type: 'device-decommissioned', data: { id: 'd' } }));
+    const events = Array.from({ length: 100 }, (_, i) => ({
+      id: `two-${b * 100 + i}`,
+      type: 'device-decommissioned',
+      data: { id: 'd' },
+    }));
     expect((await client.call('POST', '/v1/events', { token: org.key, body: { events } })).status).toBe(202);
   }
   await rx.waitOn('/two', N, 60_000);
@@ -64,11 +72,18 @@ it('two workers share one stream: both deliver, together everything, once', asyn
 
 it('SIGTERM drains: deliveries in flight finish, nothing is left pending, exit code 0', async () => {
   const org = await client.org('drain', 'admin');
-  const hook = await client.call('POST', '/v1/webhooks', { token: org.key, body: { name: 'slow', url: rx.url('/slow'), topics: ['deviceauth'] } });
+  const hook = await client.call('POST', '/v1/webhooks', {
+    token: org.key,
+    body: { name: 'slow', url: rx.url('/slow'), topics: ['deviceauth'] },
+  });
   rx.respond = (r) => (r.path === '/slow' ? { delayMs: 1_500 } : {});
   const worker = await startWorkerProcess(baseEnv(prefix, { ...env, DEVHOOKS_DELIVERY_TIMEOUT: '10s' }));
   procs.push(worker);
-  const events = Array.from({ length: 20 }, (_, i) => ({ id: `drain-${i}`, type: 'device-decommissioned', data: { id: 'd' } }));
+  const events = Array.from({ length: 20 }, (_, i) => ({
+    id: `drain-${i}`,
+    type: 'device-decommissioned',
+    data: { id: 'd' },
+  }));
   expect((await client.call('POST', '/v1/events', { token: org.key, body: { events } })).status).toBe(202);
   await rx.waitOn('/slow', 20); // all 20 requests are in flight at the receiver, none answered yet
   const { code } = await worker.kill('SIGTERM');

@@ -38,8 +38,10 @@ export class Proc {
   async waitForOutput(text: string | RegExp, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(typeof text === 'string' ? this.output.includes(text) : text.test(this.output))) {
-      if (Date.now() > deadline) throw new Error(`no "${text}" in output within ${timeoutMs} ms:\n${this.output.slice(-2000)}`);
-      if (this.child.exitCode !== null) throw new Error(`process exited (${this.child.exitCode}):\n${this.output.slice(-2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`no "${text}" in output within ${timeoutMs} ms:\n${this.output.slice(-2000)}`);
+      if (this.child.exitCode !== null)
+        throw new Error(`process exited (${this.child.exitCode}):\n${this.output.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -49,7 +49,7 @@ export class Receiver {
         this.requests.push(r);
         for (const w of this.waiters.filter((w) => this.requests.length >= w.n)) w.resolve();
         this.waiters = this.waiters.filter((w) => this.requests.length < w.n);
-        const reply = this.respond ? this.respond(r, index) : this.queue.shift() ?? {};
+        const reply = this.respond ? this.respond(r, index) : (this.queue.shift() ?? {});
         if (reply.hang) {
           this.hanging.add(res);
           return;
@@ -103,7 +103,8 @@ export class Receiver {
   async waitOn(path: string, n: number, timeoutMs = 20_000): Promise<Received[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.on(path).length < n) {
-      if (Date.now() > deadline) throw new Error(`receiver: ${this.on(path).length} of ${n} requests to ${path} after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`receiver: ${this.on(path).length} of ${n} requests to ${path} after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
     return this.on(path);
@@ -122,7 +123,11 @@ export class Receiver {
 }
 
 /** Polls `check` until it returns a truthy value; rejects after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 15_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -132,7 +137,8 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

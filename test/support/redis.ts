@@ -6,12 +6,21 @@ import { keyPattern } from '@devhooks/core';
 import { deleteByPattern } from '@devhooks/engine';
 
 export function testRedisUrl(): string {
-  return process.env.DEVHOOKS_TEST_REDIS_URL ?? process.env.REDIS_URL ?? process.env.DEVHOOKS_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  return (
+    process.env.DEVHOOKS_TEST_REDIS_URL ??
+    process.env.REDIS_URL ??
+    process.env.DEVHOOKS_REDIS_URL ??
+    'redis://127.0.0.1:6379'
+  );
 }
 
 /** A prefix of its own for one test file (and run): `t-<file>-<random>`. */
 export function testPrefix(file: string): string {
-  const base = path.basename(file).replace(/\.test\.ts$/, '').replace(/[^A-Za-z0-9]/g, '').slice(0, 24);
+  const base = path
+    .basename(file)
+    .replace(/\.test\.ts$/, '')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 24);
   return `t-${base}-${randomBytes(4).toString('hex')}`;
 }
 

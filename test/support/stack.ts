@@ -23,7 +23,10 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(file: string, o: { api?: Record<string, string>; worker?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(
+  file: string,
+  o: { api?: Record<string, string>; worker?: Record<string, string> } = {},
+): Promise<Stack> {
   const prefix = testPrefix(file);
   const api = await startTestApi(prefix, { DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true', ...(o.api ?? {}) });
   let worker = await startTestWorker(prefix, o.worker ?? {});

@@ -15,7 +15,10 @@ async function main(): Promise<void> {
   const api = createApi(config, logger, createRegistry('api'));
   const policy = await evictionPolicy(api.deps.redis);
   if (policy && policy !== 'noeviction') {
-    logger.warn(`Redis maxmemory-policy is ${policy}: under memory pressure Redis may evict queued events. Set maxmemory-policy noeviction.`, { policy });
+    logger.warn(
+      `Redis maxmemory-policy is ${policy}: under memory pressure Redis may evict queued events. Set maxmemory-policy noeviction.`,
+      { policy },
+    );
   }
   const port = await api.listen();
   logger.info('api listening', { host: config.host, port, prefix: config.prefix });

@@ -34,11 +34,18 @@ export interface Api {
   close(): Promise<void>;
 }
 
-export function createApi(config: ApiConfig, logger: Logger, registry: Registry, overrides: Partial<ApiDeps> = {}): Api {
+export function createApi(
+  config: ApiConfig,
+  logger: Logger,
+  registry: Registry,
+  overrides: Partial<ApiDeps> = {},
+): Api {
   const keys = redisKeys(config.prefix);
   const redis = connectRedis(config.redisUrl, { name: 'devhooks-api' });
   redis.on('error', (err) => logger.warn('redis error', { error: err.message }));
-  const queue = createRetryQueue(redis, keys, config.logTtlMs, (err) => logger.warn('retry queue error', { error: err.message }));
+  const queue = createRetryQueue(redis, keys, config.logTtlMs, (err) =>
+    logger.warn('retry queue error', { error: err.message }),
+  );
   queueGauges(registry, redis, keys, queue);
   const deps: ApiDeps = {
     config,
@@ -96,7 +103,10 @@ export function createApi(config: ApiConfig, logger: Logger, registry: Registry,
       }
       // quit politely while Redis answers; never wait on a Redis that is gone
       const closing = Promise.all([queue.close().catch(() => undefined), redis.quit().catch(() => undefined)]);
-      const gaveUp = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 2_000).unref())]);
+      const gaveUp = await Promise.race([
+        closing.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), 2_000).unref()),
+      ]);
       if (gaveUp) redis.disconnect(false);
     },
   };

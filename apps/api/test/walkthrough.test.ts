@@ -35,11 +35,20 @@ it('creates an org, a key and a webhook, and an event reaches the receiver', asy
   });
   expect(ev).toMatchObject({ status: 202, body: { accepted: 1, duplicates: 0, ids: ['evt-1'] } });
   const [req] = await rx.waitFor(1);
-  expect(JSON.parse(req.body)).toMatchObject({ id: 'evt-1', type: 'device-status-changed', data: { id: 'dev-1', status: 'accepted' } });
+  expect(JSON.parse(req.body)).toMatchObject({
+    id: 'evt-1',
+    type: 'device-status-changed',
+    data: { id: 'dev-1', status: 'accepted' },
+  });
   expect(req.headers['webhook-id']).toBe('evt-1');
   const list = await eventually(async () => {
     const r = await api.call('GET', `/v1/webhooks/${wh.body.id}/deliveries`, { token: org.key });
     return r.body.total === 1 ? r : undefined;
   });
-  expect(list.body.deliveries[0]).toMatchObject({ status: 'succeeded', status_code: 200, attempts: 1, event_ids: ['evt-1'] });
+  expect(list.body.deliveries[0]).toMatchObject({
+    status: 'succeeded',
+    status_code: 200,
+    attempts: 1,
+    event_ids: ['evt-1'],
+  });
 });

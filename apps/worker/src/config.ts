@@ -57,7 +57,9 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     ? parseDuration(e.DEVHOOKS_CLAIM_IDLE, 'DEVHOOKS_CLAIM_IDLE')
     : 2 * deliveryTimeoutMs + batchWindowMs + 5_000;
   if (claimIdleMs <= deliveryTimeoutMs + batchWindowMs) {
-    problems.push('DEVHOOKS_CLAIM_IDLE must be longer than DEVHOOKS_DELIVERY_TIMEOUT + DEVHOOKS_BATCH_WINDOW (or an attempt could run twice)');
+    problems.push(
+      'DEVHOOKS_CLAIM_IDLE must be longer than DEVHOOKS_DELIVERY_TIMEOUT + DEVHOOKS_BATCH_WINDOW (or an attempt could run twice)',
+    );
   }
   const port = e.DEVHOOKS_WORKER_PORT === undefined ? undefined : Number(e.DEVHOOKS_WORKER_PORT);
   if (port !== undefined && port > 65535) problems.push('DEVHOOKS_WORKER_PORT must be at most 65535');

@@ -40,7 +40,10 @@ export async function startWorker(config: WorkerConfig, logger: Logger, registry
         return;
       }
       if (req.url === '/metrics') {
-        registry.metrics().then((m) => send(200, m, registry.contentType), () => send(500, 'metrics failed', 'text/plain'));
+        registry.metrics().then(
+          (m) => send(200, m, registry.contentType),
+          () => send(500, 'metrics failed', 'text/plain'),
+        );
         return;
       }
       send(404, '{"error":{"code":"not_found","message":"try /healthz, /readyz or /metrics"}}');

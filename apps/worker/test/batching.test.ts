@@ -16,7 +16,13 @@ it('batches events of one topic for one webhook into one delivery with one webho
   await s.send({ id: 'alarm-1', type: 'alarm', data: { type: 'device_down', timestamp: 1 } });
   const reqs = await s.rx.waitOn('/batched', 2);
   const byTopic = Object.fromEntries(reqs.map((r) => [JSON.parse(r.body).topic, r]));
-  expect(JSON.parse(byTopic.audits.body).events.map((e: { id: string }) => e.id)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
+  expect(JSON.parse(byTopic.audits.body).events.map((e: { id: string }) => e.id)).toEqual([
+    'a1',
+    'a2',
+    'a3',
+    'a4',
+    'a5',
+  ]);
   expect(byTopic.audits.headers['webhook-id']).toMatch(/^msg_/);
   // a batch of one event carries that event's id
   expect(byTopic.alarms.headers['webhook-id']).toBe('alarm-1');
@@ -25,7 +31,10 @@ it('batches events of one topic for one webhook into one delivery with one webho
     const r = await s.api.call('GET', `/v1/webhooks/${w.id}/deliveries?topic=audits`, { token: s.org.key });
     return r.body.total === 1 ? r : undefined;
   });
-  expect(list.body.deliveries[0]).toMatchObject({ event_ids: ['aud-1', 'aud-2', 'aud-3', 'aud-4', 'aud-5'], message_id: byTopic.audits.headers['webhook-id'] });
+  expect(list.body.deliveries[0]).toMatchObject({
+    event_ids: ['aud-1', 'aud-2', 'aud-3', 'aud-4', 'aud-5'],
+    message_id: byTopic.audits.headers['webhook-id'],
+  });
 });
 
 it('never puts more than 100 events in one delivery', async () => {

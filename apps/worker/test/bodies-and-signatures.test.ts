@@ -16,10 +16,17 @@ const hmacHex = (alg: 'sha256' | 'sha1', key: Buffer, body: string) => createHma
 
 it('deviceauth: Mender envelope, standard signature verified by standardwebhooks', async () => {
   const w = await s.webhook({ url: s.rx.url('/std'), topics: ['deviceauth'], headers: { 'X-Api-Key': 'k-123' } });
-  await s.send({ id: 'evt-std-1', type: 'device-status-changed', data: { id: 'dev-1', status: 'accepted' }, time: '2022-09-13T10:03:47.746805235Z' });
+  await s.send({
+    id: 'evt-std-1',
+    type: 'device-status-changed',
+    data: { id: 'dev-1', status: 'accepted' },
+    time: '2022-09-13T10:03:47.746805235Z',
+  });
   await s.rx.waitFor(1);
   const [req] = s.rx.on('/std');
-  expect(req.body).toBe('{"id":"evt-std-1","type":"device-status-changed","data":{"id":"dev-1","status":"accepted"},"time":"2022-09-13T10:03:47.746805235Z"}');
+  expect(req.body).toBe(
+    '{"id":"evt-std-1","type":"device-status-changed","data":{"id":"dev-1","status":"accepted"},"time":"2022-09-13T10:03:47.746805235Z"}',
+  );
   expect(req.headers['content-type']).toBe('application/json');
   expect(req.headers['user-agent']).toMatch(/^devhooks\/\d+\.\d+\.\d+$/);
   expect(req.headers['x-api-key']).toBe('k-123');
@@ -45,7 +52,12 @@ it('inventory: Mender envelope, mender signature (hex key, HMAC-SHA256 of the ra
   const data = { device_id: 'dev-2', inventory: [{ name: 'kernel', value: 'Linux', scope: 'inventory' }] };
   await s.send({ id: 'evt-inv-1', type: 'devices-inventory-changed', data, time: '2024-10-04T08:13:03.570584412Z' });
   const req = (await s.rx.waitOn('/mender', 1))[0];
-  expect(JSON.parse(req.body)).toEqual({ id: 'evt-inv-1', type: 'devices-inventory-changed', data, time: '2024-10-04T08:13:03.570584412Z' });
+  expect(JSON.parse(req.body)).toEqual({
+    id: 'evt-inv-1',
+    type: 'devices-inventory-changed',
+    data,
+    time: '2024-10-04T08:13:03.570584412Z',
+  });
   expect(req.headers['x-men-signature']).toBe(hmacHex('sha256', Buffer.from(secret, 'hex'), req.body));
   expect(req.headers['x-men-algorithm']).toBe('MEN-HMAC-SHA256-Payload');
   expect(req.headers['webhook-signature']).toBeUndefined();
@@ -94,7 +106,10 @@ it('ping: a Mist-shaped ping to that webhook only, signed', async () => {
   expect(r.body).toMatchObject({ status: 'succeeded', status_code: 200 });
   const [req] = await s.rx.waitOn('/ping', 1);
   const body = JSON.parse(req.body);
-  expect(body).toEqual({ topic: 'ping', events: [{ id: w.id, name: 'pinged', site_id: 'site-9', timestamp: expect.any(Number) }] });
+  expect(body).toEqual({
+    topic: 'ping',
+    events: [{ id: w.id, name: 'pinged', site_id: 'site-9', timestamp: expect.any(Number) }],
+  });
   expect(new StandardWebhook(w.secret).verify(req.body, req.headers as Record<string, string>)).toEqual(body);
   expect(s.rx.on('/bystander')).toHaveLength(0);
 });

@@ -20,13 +20,26 @@ async function orphan(events: unknown[]): Promise<string[]> {
   await s.worker.stop();
   await s.send({ events });
   const stream = s.keys.shard(0).stream;
-  const read = (await s.redis.xreadgroup('GROUP', CONSUMER_GROUP, 'ghost', 'COUNT', 1000, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]>;
+  const read = (await s.redis.xreadgroup(
+    'GROUP',
+    CONSUMER_GROUP,
+    'ghost',
+    'COUNT',
+    1000,
+    'STREAMS',
+    stream,
+    '>',
+  )) as Array<[string, Array<[string, string[]]>]>;
   return read[0][1].map(([id]) => id);
 }
 
 it('claims and delivers what a dead consumer left pending', async () => {
   await s.webhook({ url: s.rx.url('/claimed'), topics: ['deviceauth'] });
-  const events = Array.from({ length: 20 }, (_, i) => ({ id: `orphan-${i}`, type: 'device-decommissioned', data: { id: `d${i}` } }));
+  const events = Array.from({ length: 20 }, (_, i) => ({
+    id: `orphan-${i}`,
+    type: 'device-decommissioned',
+    data: { id: `d${i}` },
+  }));
   const entries = await orphan(events);
   expect(entries).toHaveLength(20);
   const [pendingBefore] = (await s.redis.xpending(s.keys.shard(0).stream, CONSUMER_GROUP)) as [number];
@@ -52,9 +65,22 @@ it('does not deliver or queue again a re-read entry whose delivery had settled',
     s.keys.deliveries(deliveryHour(id)!),
     id,
     JSON.stringify({
-      id, org_id: s.org.id, webhook_id: w.id, event_ids: ['settled-1'], entry_ids: [entry], topic: 'deviceauth',
-      message_id: 'settled-1', url: w.url, status: 'succeeded', attempts: 1, status_code: 200, error: null,
-      created_at: now, updated_at: now, next_attempt_at: null, attempt_log: [],
+      id,
+      org_id: s.org.id,
+      webhook_id: w.id,
+      event_ids: ['settled-1'],
+      entry_ids: [entry],
+      topic: 'deviceauth',
+      message_id: 'settled-1',
+      url: w.url,
+      status: 'succeeded',
+      attempts: 1,
+      status_code: 200,
+      error: null,
+      created_at: now,
+      updated_at: now,
+      next_attempt_at: null,
+      attempt_log: [],
     }),
   );
   await s.webhook({ url: s.rx.url('/marker'), topics: ['alarms'], single_event_per_message: true });

@@ -24,7 +24,13 @@ it('a hanging endpoint times out, opens its breaker, and the healthy one gets ev
   const bad = await s.webhook({ name: 'hangs', url: hanging.url('/hang'), topics: ['deviceauth'] });
   const good = await s.webhook({ name: 'healthy', url: s.rx.url('/ok'), topics: ['deviceauth'] });
   const N = 30;
-  await s.send({ events: Array.from({ length: N }, (_, i) => ({ id: `e${i}`, type: 'device-decommissioned', data: { id: `d${i}` } })) });
+  await s.send({
+    events: Array.from({ length: N }, (_, i) => ({
+      id: `e${i}`,
+      type: 'device-decommissioned',
+      data: { id: `d${i}` },
+    })),
+  });
   await s.rx.waitOn('/ok', N);
   const list = await eventually(async () => {
     const r = await s.api.call('GET', `/v1/webhooks/${bad.id}/deliveries?limit=200`, { token: s.org.key });

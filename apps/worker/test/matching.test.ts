@@ -8,7 +8,8 @@ beforeAll(async () => {
 afterAll(() => s.close());
 
 it('delivers each event to exactly the matching webhooks of its org', async () => {
-  const hook = (path: string, extra: Record<string, unknown> = {}) => s.webhook({ url: s.rx.url(path), topics: ['deviceauth'], ...extra });
+  const hook = (path: string, extra: Record<string, unknown> = {}) =>
+    s.webhook({ url: s.rx.url(path), topics: ['deviceauth'], ...extra });
   await hook('/org');
   await hook('/site-a', { site_id: 'a' });
   await hook('/site-b', { site_id: 'b' });
@@ -23,9 +24,20 @@ it('delivers each event to exactly the matching webhooks of its org', async () =
   });
   expect(r.status).toBe(201);
 
-  const ev = (id: string, scope: Record<string, string>) => ({ id, type: 'device-decommissioned', data: { id: 'd' }, ...scope });
+  const ev = (id: string, scope: Record<string, string>) => ({
+    id,
+    type: 'device-decommissioned',
+    data: { id: 'd' },
+    ...scope,
+  });
   await s.send({
-    events: [ev('none', {}), ev('a', { site_id: 'a' }), ev('a-g', { site_id: 'a', group_id: 'g' }), ev('b-g', { site_id: 'b', group_id: 'g' }), ev('g', { group_id: 'g' })],
+    events: [
+      ev('none', {}),
+      ev('a', { site_id: 'a' }),
+      ev('a-g', { site_id: 'a', group_id: 'g' }),
+      ev('b-g', { site_id: 'b', group_id: 'g' }),
+      ev('g', { group_id: 'g' }),
+    ],
   });
   const expected: Record<string, string[]> = {
     '/org': ['a', 'a-g', 'b-g', 'g', 'none'],
@@ -40,7 +52,12 @@ it('delivers each event to exactly the matching webhooks of its org', async () =
   const probe = await s.webhook({ url: s.rx.url('/probe'), topics: ['alarms'] });
   await s.api.call('POST', `/v1/webhooks/${probe.id}/ping`, { token: s.org.key });
   for (const [path, ids] of Object.entries(expected)) {
-    expect(s.rx.on(path).map((q) => String(q.headers['webhook-id'])).sort()).toEqual(ids);
+    expect(
+      s.rx
+        .on(path)
+        .map((q) => String(q.headers['webhook-id']))
+        .sort(),
+    ).toEqual(ids);
   }
   for (const path of ['/disabled', '/other-topic', '/other-org']) expect(s.rx.on(path)).toHaveLength(0);
 });
@@ -50,9 +67,13 @@ it('stops delivering at once when a webhook is disabled or deleted', async () =>
   const alarm = (id: string) => ({ id, type: 'alarm', data: { type: 'device_down', timestamp: 1 } });
   await s.send(alarm('before'));
   await s.rx.waitOn('/toggle', 1);
-  expect((await s.api.call('PATCH', `/v1/webhooks/${w.id}`, { token: s.org.key, body: { enabled: false } })).status).toBe(200);
+  expect(
+    (await s.api.call('PATCH', `/v1/webhooks/${w.id}`, { token: s.org.key, body: { enabled: false } })).status,
+  ).toBe(200);
   await s.send(alarm('while-disabled'));
-  expect((await s.api.call('PATCH', `/v1/webhooks/${w.id}`, { token: s.org.key, body: { enabled: true } })).status).toBe(200);
+  expect(
+    (await s.api.call('PATCH', `/v1/webhooks/${w.id}`, { token: s.org.key, body: { enabled: true } })).status,
+  ).toBe(200);
   await s.send(alarm('after'));
   await s.rx.waitOn('/toggle', 2);
   expect((await s.api.call('DELETE', `/v1/webhooks/${w.id}`, { token: s.org.key })).status).toBe(204);

@@ -50,7 +50,15 @@ it('retries 500s on the schedule with the same webhook-id, then succeeds', async
 });
 
 it('retries 408, 429 and 503 and fails at once on 400, 401, 404 and 501', async () => {
-  for (const [code, expected] of [[408, 'retried'], [429, 'retried'], [503, 'retried'], [400, 'failed'], [401, 'failed'], [404, 'failed'], [501, 'failed']] as const) {
+  for (const [code, expected] of [
+    [408, 'retried'],
+    [429, 'retried'],
+    [503, 'retried'],
+    [400, 'failed'],
+    [401, 'failed'],
+    [404, 'failed'],
+    [501, 'failed'],
+  ] as const) {
     const path = `/code-${code}`;
     const w = await s.webhook({ url: s.rx.url(path), topics: ['deviceauth'] });
     s.rx.respond = (r) => (r.path === path && s.rx.on(path).length === 1 ? { status: code } : {});
@@ -63,7 +71,7 @@ it('retries 408, 429 and 503 and fails at once on 400, 401, 404 and 501', async 
       expect(d).toMatchObject({ attempts: 1, status_code: code, next_attempt_at: null });
       expect(s.rx.on(path)).toHaveLength(1);
       // parked in the dashboard's failed list, under the delivery's id
-      const job = await eventually(async () => ((await queue.getJob(d.id)) ?? undefined));
+      const job = await eventually(async () => (await queue.getJob(d.id)) ?? undefined);
       expect(await eventually(async () => ((await job.getState()) === 'failed' ? 'failed' : undefined))).toBe('failed');
     }
   }
@@ -72,7 +80,10 @@ it('retries 408, 429 and 503 and fails at once on 400, 401, 404 and 501', async 
 
 it('honours Retry-After shorter than the step', async () => {
   const w = await s.webhook({ url: s.rx.url('/retry-after'), topics: ['deviceauth'] });
-  s.rx.respond = (r) => (r.path === '/retry-after' && s.rx.on('/retry-after').length === 1 ? { status: 429, headers: { 'retry-after': '0' } } : {});
+  s.rx.respond = (r) =>
+    r.path === '/retry-after' && s.rx.on('/retry-after').length === 1
+      ? { status: 429, headers: { 'retry-after': '0' } }
+      : {};
   await s.send(statusEvent('evt-ra'));
   await s.rx.waitOn('/retry-after', 2);
   const d = await settled(w.id, 'succeeded');

@@ -48,7 +48,9 @@ describe('parseDuration', () => {
   });
 
   it('names what it was parsing in the error', () => {
-    expect(() => parseDuration('soon', 'DEVHOOKS_BATCH_WINDOW')).toThrow(/^DEVHOOKS_BATCH_WINDOW: "soon" is not a duration/);
+    expect(() => parseDuration('soon', 'DEVHOOKS_BATCH_WINDOW')).toThrow(
+      /^DEVHOOKS_BATCH_WINDOW: "soon" is not a duration/,
+    );
     expect(() => parseDuration(-1, 'DEVHOOKS_LOG_TTL')).toThrow(/^DEVHOOKS_LOG_TTL: -1/);
   });
 
@@ -57,7 +59,11 @@ describe('parseDuration', () => {
     ['DEVHOOKS_BATCH_WINDOW', 1 * S],
     ['DEVHOOKS_LOG_TTL', 7 * D],
   ])('the defaults of §1 parse: %s', (name, ms) => {
-    const defaults: Record<string, string> = { DEVHOOKS_DELIVERY_TIMEOUT: '15s', DEVHOOKS_BATCH_WINDOW: '1s', DEVHOOKS_LOG_TTL: '7d' };
+    const defaults: Record<string, string> = {
+      DEVHOOKS_DELIVERY_TIMEOUT: '15s',
+      DEVHOOKS_BATCH_WINDOW: '1s',
+      DEVHOOKS_LOG_TTL: '7d',
+    };
     expect(parseDuration(defaults[name], name)).toBe(ms);
   });
 });
@@ -82,7 +88,10 @@ describe('formatDuration', () => {
     expect(formatDuration(ms)).toBe(text);
   });
 
-  it.each([0, 1, 999, 1000, 1001, 59_999, M, 90 * M, H, 25 * H, D, 30 * D])('round-trips %i through parseDuration', (ms) => {
-    expect(parseDuration(formatDuration(ms))).toBe(ms);
-  });
+  it.each([0, 1, 999, 1000, 1001, 59_999, M, 90 * M, H, 25 * H, D, 30 * D])(
+    'round-trips %i through parseDuration',
+    (ms) => {
+      expect(parseDuration(formatDuration(ms))).toBe(ms);
+    },
+  );
 });

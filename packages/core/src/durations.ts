@@ -11,7 +11,8 @@ export function parseDuration(text: string | number, what = 'duration'): number 
     return Math.round(text);
   }
   const m = DURATION.exec(text);
-  if (!m) throw new Error(`${what}: "${text}" is not a duration (use e.g. 500ms, 15s, 5m, 2h, 7d or plain milliseconds)`);
+  if (!m)
+    throw new Error(`${what}: "${text}" is not a duration (use e.g. 500ms, 15s, 5m, 2h, 7d or plain milliseconds)`);
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']);
 }
 

@@ -15,7 +15,10 @@ export type EnvSchema = { type: 'object'; properties: Record<string, object>; re
 const compiled = new WeakMap<EnvSchema, ValidateFunction>();
 
 /** The declared variables' raw values, or throws one error naming every bad one. */
-export function readEnv(schema: EnvSchema, env: Record<string, string | undefined>): Record<string, string | undefined> {
+export function readEnv(
+  schema: EnvSchema,
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
   const raw: Record<string, string> = {};
   for (const name of Object.keys(schema.properties)) {
     const v = env[name];

@@ -2,16 +2,28 @@
 import { deliveryBody, MAX_BATCH_EVENTS, menderBody, mistBody, pingData, rawBody } from './envelopes';
 import type { DeliveryTopic } from './topics';
 
-const EV = { id: 'evt-1', type: 'device-provisioned' as const, data: '{"id":"dev-1","n":[1,2]}', time: '2024-01-02T03:04:05Z' };
+const EV = {
+  id: 'evt-1',
+  type: 'device-provisioned' as const,
+  data: '{"id":"dev-1","n":[1,2]}',
+  time: '2024-01-02T03:04:05Z',
+};
 
 describe('menderBody', () => {
   it('is {"id","type","data","time"}, in that order, data spliced in as stored', () => {
-    expect(menderBody(EV)).toBe('{"id":"evt-1","type":"device-provisioned","data":{"id":"dev-1","n":[1,2]},"time":"2024-01-02T03:04:05Z"}');
+    expect(menderBody(EV)).toBe(
+      '{"id":"evt-1","type":"device-provisioned","data":{"id":"dev-1","n":[1,2]},"time":"2024-01-02T03:04:05Z"}',
+    );
   });
 
   it('escapes ids and times as JSON strings', () => {
     const body = menderBody({ ...EV, id: 'a"b\\c', time: '2024-01-02T03:04:05.123456789Z' });
-    expect(JSON.parse(body)).toEqual({ id: 'a"b\\c', type: 'device-provisioned', data: { id: 'dev-1', n: [1, 2] }, time: '2024-01-02T03:04:05.123456789Z' });
+    expect(JSON.parse(body)).toEqual({
+      id: 'a"b\\c',
+      type: 'device-provisioned',
+      data: { id: 'dev-1', n: [1, 2] },
+      time: '2024-01-02T03:04:05.123456789Z',
+    });
   });
 });
 
@@ -71,10 +83,26 @@ describe('deliveryBody', () => {
 describe('pingData', () => {
   const now = Date.parse('2024-05-01T12:00:00.999Z');
   it.each<[string, { id: string; name: string; site_id?: string | null }, string]>([
-    ['with a site', { id: 'wh_1', name: 'hook', site_id: 's1' }, '{"id":"wh_1","name":"hook","site_id":"s1","timestamp":1714564800}'],
-    ['without a site', { id: 'wh_1', name: 'hook' }, '{"id":"wh_1","name":"hook","site_id":null,"timestamp":1714564800}'],
-    ['null site', { id: 'wh_1', name: 'hook', site_id: null }, '{"id":"wh_1","name":"hook","site_id":null,"timestamp":1714564800}'],
-    ['a name needing escapes', { id: 'wh_2', name: 'a "quoted"\nname' }, '{"id":"wh_2","name":"a \\"quoted\\"\\nname","site_id":null,"timestamp":1714564800}'],
+    [
+      'with a site',
+      { id: 'wh_1', name: 'hook', site_id: 's1' },
+      '{"id":"wh_1","name":"hook","site_id":"s1","timestamp":1714564800}',
+    ],
+    [
+      'without a site',
+      { id: 'wh_1', name: 'hook' },
+      '{"id":"wh_1","name":"hook","site_id":null,"timestamp":1714564800}',
+    ],
+    [
+      'null site',
+      { id: 'wh_1', name: 'hook', site_id: null },
+      '{"id":"wh_1","name":"hook","site_id":null,"timestamp":1714564800}',
+    ],
+    [
+      'a name needing escapes',
+      { id: 'wh_2', name: 'a "quoted"\nname' },
+      '{"id":"wh_2","name":"a \\"quoted\\"\\nname","site_id":null,"timestamp":1714564800}',
+    ],
   ])('%s', (_label, webhook, expected) => {
     expect(pingData(webhook, now)).toBe(expected);
   });

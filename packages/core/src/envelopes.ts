@@ -24,7 +24,10 @@ export function rawBody(e: Pick<StoredEvent, 'data'>): string {
 }
 
 /** The body of one delivery carrying `events` (all of one topic; more than one only for Mist topics). */
-export function deliveryBody(topic: DeliveryTopic, events: ReadonlyArray<Pick<StoredEvent, 'id' | 'type' | 'data' | 'time'>>): string {
+export function deliveryBody(
+  topic: DeliveryTopic,
+  events: ReadonlyArray<Pick<StoredEvent, 'id' | 'type' | 'data' | 'time'>>,
+): string {
   switch (bodyStyleOf(topic)) {
     case 'mender':
       if (events.length !== 1) throw new Error(`${topic} deliveries carry exactly one event`);
@@ -33,7 +36,10 @@ export function deliveryBody(topic: DeliveryTopic, events: ReadonlyArray<Pick<St
       if (events.length !== 1) throw new Error(`${topic} deliveries carry exactly one event`);
       return rawBody(events[0]);
     case 'mist':
-      return mistBody(topic, events.map((e) => e.data));
+      return mistBody(
+        topic,
+        events.map((e) => e.data),
+      );
   }
 }
 

@@ -22,7 +22,11 @@ const MINIMAL: Array<[string, string, Record<string, unknown>]> = [
   ['device-status-changed', 'deviceauth', { id: 'dev-1', status: 'accepted' }],
   ['device-decommissioned', 'deviceauth', { id: 'dev-1' }],
   ['devices-inventory-changed', 'inventory', { device_id: 'dev-1', inventory: [] }],
-  ['device-inventory-changed', 'inventory', { device_id: 'dev-1', inventory: [{ name: 'os', value: 'linux', scope: 'inventory' }] }],
+  [
+    'device-inventory-changed',
+    'inventory',
+    { device_id: 'dev-1', inventory: [{ name: 'os', value: 'linux', scope: 'inventory' }] },
+  ],
   ['audit', 'audits', { id: 'a-1', message: 'logged in', timestamp: 1_700_000_000.5 }],
   ['device-event', 'device-events', { type: 'AP_RESTARTED', timestamp: 1_700_000_000 }],
   ['alarm', 'alarms', { type: 'device_down', timestamp: '2024-05-01T12:00:00Z' }],
@@ -46,7 +50,13 @@ describe('every event type of §4 is accepted with minimal data', () => {
   });
 
   it('keeps extra data fields, as the producer wrote them', () => {
-    const data = { id: 'd', status: 'pending', auth_sets: [{ id: 'x' }], created_ts: '2024-01-01T00:00:00Z', vendor: { a: [1, 2] } };
+    const data = {
+      id: 'd',
+      status: 'pending',
+      auth_sets: [{ id: 'x' }],
+      created_ts: '2024-01-01T00:00:00Z',
+      vendor: { a: [1, 2] },
+    };
     expect(JSON.parse(ok([{ type: 'device-status-changed', data }])[0].data)).toEqual(data);
   });
 });
@@ -61,7 +71,11 @@ describe('missing required data fields', () => {
     ['devices-inventory-changed', { device_id: 'd' }, '/data/inventory'],
     ['device-inventory-changed', { device_id: 'd' }, '/data/inventory'],
     ['devices-inventory-changed', { device_id: 'd', inventory: [{ value: 1, scope: 's' }] }, '/data/inventory/0/name'],
-    ['devices-inventory-changed', { device_id: 'd', inventory: [{ name: 'n', scope: 's' }] }, '/data/inventory/0/value'],
+    [
+      'devices-inventory-changed',
+      { device_id: 'd', inventory: [{ name: 'n', scope: 's' }] },
+      '/data/inventory/0/value',
+    ],
     ['devices-inventory-changed', { device_id: 'd', inventory: [{ name: 'n', value: 1 }] }, '/data/inventory/0/scope'],
     ['audit', { message: 'm', timestamp: 1 }, '/data/id'],
     ['audit', { id: 'a', timestamp: 1 }, '/data/message'],
@@ -76,25 +90,64 @@ describe('missing required data fields', () => {
 
   it.each<[string, Record<string, unknown>, string]>([
     ['device-status-changed', { id: 'd' }, '/data/status'],
-    ['devices-inventory-changed', { device_id: 'd', inventory: [{ name: 'a', value: 1, scope: 's' }, { name: 'b', value: 2 }] }, '/data/inventory/1/scope'],
+    [
+      'devices-inventory-changed',
+      {
+        device_id: 'd',
+        inventory: [
+          { name: 'a', value: 1, scope: 's' },
+          { name: 'b', value: 2 },
+        ],
+      },
+      '/data/inventory/1/scope',
+    ],
   ])('in a batch, the detail carries the index: %s %j', (type, data, path) => {
     const good = { type: 'message', data: {} };
     expect(bad([good, good, { type, data }], true)).toEqual([{ index: 2, path, message: 'is required' }]);
   });
 
   it('reports every missing field of one event', () => {
-    expect(bad([{ type: 'audit', data: {} }]).map((d) => d.path)).toEqual(['/data/id', '/data/message', '/data/timestamp']);
+    expect(bad([{ type: 'audit', data: {} }]).map((d) => d.path)).toEqual([
+      '/data/id',
+      '/data/message',
+      '/data/timestamp',
+    ]);
   });
 });
 
 describe('bad values', () => {
   it.each<[string, unknown, string, RegExp]>([
-    ['status outside the enum', { type: 'device-status-changed', data: { id: 'd', status: 'bogus' } }, '/data/status', /^must be one of: accepted, noauth, pending, preauthorized, rejected, decommissioned$/],
-    ['status of the wrong case', { type: 'device-status-changed', data: { id: 'd', status: 'Accepted' } }, '/data/status', /must be one of/],
+    [
+      'status outside the enum',
+      { type: 'device-status-changed', data: { id: 'd', status: 'bogus' } },
+      '/data/status',
+      /^must be one of: accepted, noauth, pending, preauthorized, rejected, decommissioned$/,
+    ],
+    [
+      'status of the wrong case',
+      { type: 'device-status-changed', data: { id: 'd', status: 'Accepted' } },
+      '/data/status',
+      /must be one of/,
+    ],
     ['empty device id', { type: 'device-provisioned', data: { id: '' } }, '/data/id', /fewer than 1/],
-    ['inventory not an array', { type: 'devices-inventory-changed', data: { device_id: 'd', inventory: {} } }, '/data/inventory', /^must be array, not object$/],
-    ['inventory item not an object', { type: 'devices-inventory-changed', data: { device_id: 'd', inventory: ['x'] } }, '/data/inventory/0', /^must be object, not string$/],
-    ['alarm timestamp neither number nor date-time', { type: 'alarm', data: { type: 'T', timestamp: 'yesterday' } }, '/data/timestamp', /RFC 3339|number/],
+    [
+      'inventory not an array',
+      { type: 'devices-inventory-changed', data: { device_id: 'd', inventory: {} } },
+      '/data/inventory',
+      /^must be array, not object$/,
+    ],
+    [
+      'inventory item not an object',
+      { type: 'devices-inventory-changed', data: { device_id: 'd', inventory: ['x'] } },
+      '/data/inventory/0',
+      /^must be object, not string$/,
+    ],
+    [
+      'alarm timestamp neither number nor date-time',
+      { type: 'alarm', data: { type: 'T', timestamp: 'yesterday' } },
+      '/data/timestamp',
+      /RFC 3339|number/,
+    ],
     ['unknown type', { type: 'device-exploded', data: {} }, '/type', /^must be one of: /],
     ['ping is not a producer type', { type: 'ping', data: {} }, '/type', /^must be one of: /],
     ['data not an object', { type: 'message', data: [] }, '/data', /^must be object, not array$/],
@@ -116,20 +169,30 @@ describe('bad values', () => {
   });
 
   it.each(['', 'a b', 'a/b', 'é', 'a\nb', 'x'.repeat(129), 'id#1'])('bad id %j', (id) => {
-    expect(bad([{ id, type: 'message', data: {} }])).toEqual([{ path: '/id', message: 'must be 1–128 characters of A-Z a-z 0-9 . _ : -' }]);
+    expect(bad([{ id, type: 'message', data: {} }])).toEqual([
+      { path: '/id', message: 'must be 1–128 characters of A-Z a-z 0-9 . _ : -' },
+    ]);
   });
 
   it.each(['a.b_c:d-1', 'x'.repeat(128), '1', 'A-Z.az_09:'])('good id %j is kept, idGiven true', (id) => {
     expect(ok([{ id, type: 'message', data: {} }])[0]).toMatchObject({ id, idGiven: true });
   });
 
-  it.each(['2024-01-01', 'yesterday', '2024-13-01T00:00:00Z', '2024-01-01 00:00:00', '1714564800'])('bad time %j', (time) => {
-    expect(bad([{ type: 'message', data: {}, time }])).toEqual([{ path: '/time', message: 'must be a valid RFC 3339 date-time' }]);
-  });
+  it.each(['2024-01-01', 'yesterday', '2024-13-01T00:00:00Z', '2024-01-01 00:00:00', '1714564800'])(
+    'bad time %j',
+    (time) => {
+      expect(bad([{ type: 'message', data: {}, time }])).toEqual([
+        { path: '/time', message: 'must be a valid RFC 3339 date-time' },
+      ]);
+    },
+  );
 
-  it.each(['2024-01-01T00:00:00Z', '2024-01-01T00:00:00.123456789Z', '2024-01-01T02:00:00+02:00'])('good time %j is kept as written', (time) => {
-    expect(ok([{ type: 'message', data: {}, time }])[0].time).toBe(time);
-  });
+  it.each(['2024-01-01T00:00:00Z', '2024-01-01T00:00:00.123456789Z', '2024-01-01T02:00:00+02:00'])(
+    'good time %j is kept as written',
+    (time) => {
+      expect(ok([{ type: 'message', data: {}, time }])[0].time).toBe(time);
+    },
+  );
 
   it('non-objects in a batch are each reported at their index', () => {
     expect(bad(['x', null, 5], true)).toEqual([
@@ -189,7 +252,13 @@ describe('capDetails', () => {
 
 describe('normalization', () => {
   it('generates a UUID id when none is given, idGiven false, distinct per event', () => {
-    const events = ok([{ type: 'message', data: {} }, { type: 'message', data: {} }], true);
+    const events = ok(
+      [
+        { type: 'message', data: {} },
+        { type: 'message', data: {} },
+      ],
+      true,
+    );
     for (const e of events) {
       expect(e.id).toMatch(UUID);
       expect(e.idGiven).toBe(false);
@@ -215,7 +284,9 @@ describe('normalization', () => {
   });
 
   it('stores exactly these fields', () => {
-    const [e] = ok([{ id: 'e1', type: 'alarm', data: { type: 'T', timestamp: 1 }, time: '2024-01-01T00:00:00Z', site_id: 's' }]);
+    const [e] = ok([
+      { id: 'e1', type: 'alarm', data: { type: 'T', timestamp: 1 }, time: '2024-01-01T00:00:00Z', site_id: 's' },
+    ]);
     expect(e).toEqual({
       id: 'e1',
       idGiven: true,

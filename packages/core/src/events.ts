@@ -29,9 +29,7 @@ export interface StoredEvent {
   webhook?: string;
 }
 
-export type EventCheck =
-  | { ok: true; events: StoredEvent[] }
-  | { ok: false; details: ErrorDetail[] };
+export type EventCheck = { ok: true; events: StoredEvent[] } | { ok: false; details: ErrorDetail[] };
 
 /** Returns true when a JSON value nests deeper than `max` (iterative: cannot overflow the stack). */
 export function exceedsDepth(value: unknown, max = MAX_JSON_DEPTH): boolean {

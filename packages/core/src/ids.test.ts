@@ -69,9 +69,12 @@ describe('deliveryId', () => {
     expect(deliveryHour(deliveryId('1714568399999-7', 'wh_1'))).toBe(Math.floor(1714564800000 / 3_600_000));
   });
 
-  it.each(['', 'dlv_', 'dlv_abc', 'key_x_aaaaaaaaaaaaaaaaaaaa', 'dlv_!_aaaaaaaaaaaaaaaaaaaa'])('deliveryHour(%j) is undefined', (id) => {
-    expect(deliveryHour(id)).toBeUndefined();
-  });
+  it.each(['', 'dlv_', 'dlv_abc', 'key_x_aaaaaaaaaaaaaaaaaaaa', 'dlv_!_aaaaaaaaaaaaaaaaaaaa'])(
+    'deliveryHour(%j) is undefined',
+    (id) => {
+      expect(deliveryHour(id)).toBeUndefined();
+    },
+  );
 
   it('no collisions over many stream entries × webhooks', () => {
     const ids = new Set<string>();
@@ -90,7 +93,16 @@ describe('batchMessageId', () => {
   });
 
   it('distinct lists give distinct ids (order and boundaries count)', () => {
-    const lists = [[], ['1-0'], ['1-1'], ['1-0', '1-1'], ['1-1', '1-0'], ['1-01-1'], ['1-0', '1-1', '1-2'], ['1-0', '']];
+    const lists = [
+      [],
+      ['1-0'],
+      ['1-1'],
+      ['1-0', '1-1'],
+      ['1-1', '1-0'],
+      ['1-01-1'],
+      ['1-0', '1-1', '1-2'],
+      ['1-0', ''],
+    ];
     const ids = lists.map(batchMessageId);
     for (const id of ids) expect(id).toMatch(FORMAT);
     expect(new Set(ids).size).toBe(lists.length);

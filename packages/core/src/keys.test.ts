@@ -11,7 +11,11 @@ function allNames(k: Keys, shards = [0, 1, 15]): Array<[string, string]> {
   }
   for (const n of shards) {
     const s = k.shard(n);
-    out.push([`shard(${n}).stream`, s.stream], [`shard(${n}).backlog`, s.backlog], [`shard(${n}).dedupe`, s.dedupe('org_1', 'evt:1')]);
+    out.push(
+      [`shard(${n}).stream`, s.stream],
+      [`shard(${n}).backlog`, s.backlog],
+      [`shard(${n}).dedupe`, s.dedupe('org_1', 'evt:1')],
+    );
   }
   return out;
 }
@@ -97,9 +101,12 @@ describe('redisKeys', () => {
     expect(k.shard(0).stream).not.toBe(k.shard(1).stream);
   });
 
-  it.each(['', 'a:b', 'a b', 'a{b', 'a}b', '{a}', 'a*', 'a?', 'a[b]', 'a/b', 'é', 'x'.repeat(65)])('refuses prefix %j', (prefix) => {
-    expect(() => redisKeys(prefix)).toThrow(/must be 1–64 of A-Za-z0-9._-/);
-  });
+  it.each(['', 'a:b', 'a b', 'a{b', 'a}b', '{a}', 'a*', 'a?', 'a[b]', 'a/b', 'é', 'x'.repeat(65)])(
+    'refuses prefix %j',
+    (prefix) => {
+      expect(() => redisKeys(prefix)).toThrow(/must be 1–64 of A-Za-z0-9._-/);
+    },
+  );
 
   it('names the consumer group and retry queue', () => {
     expect(CONSUMER_GROUP).toBe('workers');

@@ -2,7 +2,12 @@
 import { matches, WebhookIndex, type MatchableEvent, type MatchableWebhook } from './matching';
 import { TOPICS, type DeliveryTopic, type Topic } from './topics';
 
-const hook = (id: string, scope: { site_id?: string | null; group_id?: string | null } = {}, topics: Topic[] = ['alarms'], enabled = true): MatchableWebhook => ({
+const hook = (
+  id: string,
+  scope: { site_id?: string | null; group_id?: string | null } = {},
+  topics: Topic[] = ['alarms'],
+  enabled = true,
+): MatchableWebhook => ({
   id,
   topics,
   enabled,
@@ -51,7 +56,16 @@ describe('matches', () => {
 
   it.each(TOPICS)('every topic matches itself: %s', (topic) => {
     expect(matches(hook('w', {}, [topic]), { topic })).toBe(true);
-    expect(matches(hook('w', {}, TOPICS.filter((t) => t !== topic)), { topic })).toBe(false);
+    expect(
+      matches(
+        hook(
+          'w',
+          {},
+          TOPICS.filter((t) => t !== topic),
+        ),
+        { topic },
+      ),
+    ).toBe(false);
   });
 });
 
@@ -67,7 +81,11 @@ describe('WebhookIndex', () => {
     ];
     const index = new WebhookIndex(hooks);
     expect(index.size).toBe(6); // disabled ones counted, never matched
-    const ids = (e: MatchableEvent) => index.match(e).map((w) => w.id).sort();
+    const ids = (e: MatchableEvent) =>
+      index
+        .match(e)
+        .map((w) => w.id)
+        .sort();
     expect(ids(EVENTS.none)).toEqual(['org']);
     expect(ids(EVENTS.s1)).toEqual(['org', 'site']);
     expect(ids(EVENTS.g1)).toEqual(['group', 'org']);
@@ -99,7 +117,10 @@ describe('WebhookIndex', () => {
   });
 
   it.each([
-    [{ site_id: 'x', group_id: 'y\u0001z' }, { topic: 'alarms' as const, site_id: 'x\u0001y', group_id: 'z' }],
+    [
+      { site_id: 'x', group_id: 'y\u0001z' },
+      { topic: 'alarms' as const, site_id: 'x\u0001y', group_id: 'z' },
+    ],
     [{ site_id: '\u0000*' }, { topic: 'alarms' as const, site_id: 'other' }],
   ])('agrees with matches() whatever characters ids hold (%j)', (scope, event) => {
     const w = { id: 'w', topics: ['alarms' as const], enabled: true, ...scope };
@@ -150,8 +171,14 @@ describe('WebhookIndex.match equals filtering with matches (randomized, fixed se
     expect(index.size).toBe(300);
     let total = 0;
     for (const e of events) {
-      const fromIndex = index.match(e).map((w) => w.id).sort();
-      const fromRule = webhooks.filter((w) => matches(w, e)).map((w) => w.id).sort();
+      const fromIndex = index
+        .match(e)
+        .map((w) => w.id)
+        .sort();
+      const fromRule = webhooks
+        .filter((w) => matches(w, e))
+        .map((w) => w.id)
+        .sort();
       expect(fromIndex).toEqual(fromRule); // same set, and no webhook twice
       total += fromRule.length;
     }

@@ -13,7 +13,9 @@ export const JITTER = 0.2;
 export function parseRetrySchedule(text: string): number[] {
   const parts = text.split(',').map((p) => p.trim());
   if (parts.length === 0 || parts.some((p) => p === '')) {
-    throw new Error(`retry schedule: "${text}" must be a comma-separated list of durations, e.g. ${DEFAULT_RETRY_SCHEDULE}`);
+    throw new Error(
+      `retry schedule: "${text}" must be a comma-separated list of durations, e.g. ${DEFAULT_RETRY_SCHEDULE}`,
+    );
   }
   if (parts.length > 50) throw new Error('retry schedule: at most 50 attempts');
   return parts.map((p, i) => parseDuration(p, `retry schedule step ${i + 1}`));

@@ -179,15 +179,21 @@ export const webhookIdsSchema = {
   additionalProperties: false,
   required: ['webhook_ids'],
   properties: {
-    webhook_ids: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: 128 } },
+    webhook_ids: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 1000,
+      items: { type: 'string', minLength: 1, maxLength: 128 },
+    },
   },
 } as const;
 
 export const validators = {
   event: ajv.compile(eventEnvelopeSchema),
-  data: Object.fromEntries(
-    Object.entries(dataSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
-  ) as Record<EventType, ValidateFunction>,
+  data: Object.fromEntries(Object.entries(dataSchemas).map(([type, schema]) => [type, ajv.compile(schema)])) as Record<
+    EventType,
+    ValidateFunction
+  >,
   webhookCreate: ajv.compile(webhookCreateSchema),
   webhookPatch: ajv.compile(webhookPatchSchema),
   orgCreate: ajv.compile(orgCreateSchema),

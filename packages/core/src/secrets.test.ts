@@ -58,8 +58,16 @@ describe('secretProblem', () => {
 
 describe('signingKey', () => {
   it.each<['standard' | 'mender' | 'mist', string, string]>([
-    ['standard', 'whsec_' + Buffer.from('0123456789abcdef01234567').toString('base64'), Buffer.from('0123456789abcdef01234567').toString('hex')],
-    ['standard', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', Buffer.from('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64').toString('hex')],
+    [
+      'standard',
+      'whsec_' + Buffer.from('0123456789abcdef01234567').toString('base64'),
+      Buffer.from('0123456789abcdef01234567').toString('hex'),
+    ],
+    [
+      'standard',
+      'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      Buffer.from('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64').toString('hex'),
+    ],
     ['mender', '00ff10', '00ff10'],
     ['mender', 'ABCD', 'abcd'],
     ['mist', 'abc', '616263'],

@@ -66,7 +66,13 @@ describe('Mist seed (mist-webhooks.txt)', () => {
 
   it('prints seven payload examples: three audits, three device-events, one alarm', () => {
     expect(payloads.map((p) => /"topic":\s*"([^"]+)"/.exec(p)![1])).toEqual([
-      'audits', 'audits', 'audits', 'device-events', 'device-events', 'device-events', 'alarms',
+      'audits',
+      'audits',
+      'audits',
+      'device-events',
+      'device-events',
+      'device-events',
+      'alarms',
     ]);
   });
 
@@ -87,12 +93,20 @@ describe('Mist seed (mist-webhooks.txt)', () => {
     }
   });
 
-  it.each(payloads.map((p, i) => [i, p] as const))('payload %i validates and round-trips through the Mist envelope', (_i, text) => {
-    const printed = JSON.parse(mend(text)) as { topic: string; events: object[] };
-    const events = ingest(printed.events.map((data) => ({ type: typeOf[printed.topic], data })));
-    expect(events.every((e) => e.topic === printed.topic)).toBe(true);
-    expect(mistBody(events[0].topic, events.map((e) => e.data))).toBe(JSON.stringify(printed));
-  });
+  it.each(payloads.map((p, i) => [i, p] as const))(
+    'payload %i validates and round-trips through the Mist envelope',
+    (_i, text) => {
+      const printed = JSON.parse(mend(text)) as { topic: string; events: object[] };
+      const events = ingest(printed.events.map((data) => ({ type: typeOf[printed.topic], data })));
+      expect(events.every((e) => e.topic === printed.topic)).toBe(true);
+      expect(
+        mistBody(
+          events[0].topic,
+          events.map((e) => e.data),
+        ),
+      ).toBe(JSON.stringify(printed));
+    },
+  );
 
   // The webhook configurations Mist prints use trailing commas and, once, typographic quotes.
   const configs = blocks

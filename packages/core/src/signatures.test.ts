@@ -167,16 +167,58 @@ describe('verifyStandard', () => {
   it.each<[string, string, Record<string, string | string[] | undefined>, string, number, boolean]>([
     ['good', STD_SECRET, good, STD_BODY, now, true],
     ['good, as a Buffer body', STD_SECRET, good, STD_BODY, now, true],
-    ['header names in any case', STD_SECRET, { 'Webhook-Id': STD_ID, 'WEBHOOK-TIMESTAMP': String(ts), 'Webhook-Signature': STD_LITERAL }, STD_BODY, now, true],
-    ['array header values (first used)', STD_SECRET, { ...good, 'webhook-signature': [STD_LITERAL, 'v1,zzz'] }, STD_BODY, now, true],
-    ['several signatures, the good one last', STD_SECRET, { ...good, 'webhook-signature': `v1,AAAA v1a,xyz ${STD_LITERAL}` }, STD_BODY, now, true],
-    ['several signatures, the good one first', STD_SECRET, { ...good, 'webhook-signature': `${STD_LITERAL} v1,AAAA` }, STD_BODY, now, true],
-    ['several signatures, none good', STD_SECRET, { ...good, 'webhook-signature': 'v1,AAAA v1,BBBB' }, STD_BODY, now, false],
+    [
+      'header names in any case',
+      STD_SECRET,
+      { 'Webhook-Id': STD_ID, 'WEBHOOK-TIMESTAMP': String(ts), 'Webhook-Signature': STD_LITERAL },
+      STD_BODY,
+      now,
+      true,
+    ],
+    [
+      'array header values (first used)',
+      STD_SECRET,
+      { ...good, 'webhook-signature': [STD_LITERAL, 'v1,zzz'] },
+      STD_BODY,
+      now,
+      true,
+    ],
+    [
+      'several signatures, the good one last',
+      STD_SECRET,
+      { ...good, 'webhook-signature': `v1,AAAA v1a,xyz ${STD_LITERAL}` },
+      STD_BODY,
+      now,
+      true,
+    ],
+    [
+      'several signatures, the good one first',
+      STD_SECRET,
+      { ...good, 'webhook-signature': `${STD_LITERAL} v1,AAAA` },
+      STD_BODY,
+      now,
+      true,
+    ],
+    [
+      'several signatures, none good',
+      STD_SECRET,
+      { ...good, 'webhook-signature': 'v1,AAAA v1,BBBB' },
+      STD_BODY,
+      now,
+      false,
+    ],
     ['tampered body', STD_SECRET, good, STD_BODY + ' ', now, false],
     ['wrong secret', OTHER, good, STD_BODY, now, false],
     ['other message id', STD_SECRET, { ...good, 'webhook-id': STD_ID + 'x' }, STD_BODY, now, false],
     ['other timestamp', STD_SECRET, { ...good, 'webhook-timestamp': String(ts + 1) }, STD_BODY, now, false],
-    ['signature without v1, prefix', STD_SECRET, { ...good, 'webhook-signature': STD_LITERAL.slice(3) }, STD_BODY, now, false],
+    [
+      'signature without v1, prefix',
+      STD_SECRET,
+      { ...good, 'webhook-signature': STD_LITERAL.slice(3) },
+      STD_BODY,
+      now,
+      false,
+    ],
     ['timestamp 300 s old (at the tolerance)', STD_SECRET, good, STD_BODY, now + 300_000, true],
     ['timestamp 301 s old (stale)', STD_SECRET, good, STD_BODY, now + 301_000, false],
     ['timestamp 301 s in the future', STD_SECRET, good, STD_BODY, now - 301_000, false],
@@ -198,7 +240,9 @@ describe('verifyStandard', () => {
   it('defaults `now` to the clock: a fresh signature verifies, the 2021 vector is stale', () => {
     const t = nowSeconds();
     const sig = signStandard(signingKey('standard', STD_SECRET), 'm', t, 'b');
-    expect(verifyStandard(STD_SECRET, { 'webhook-id': 'm', 'webhook-timestamp': String(t), 'webhook-signature': sig }, 'b')).toBe(true);
+    expect(
+      verifyStandard(STD_SECRET, { 'webhook-id': 'm', 'webhook-timestamp': String(t), 'webhook-signature': sig }, 'b'),
+    ).toBe(true);
     expect(verifyStandard(STD_SECRET, good, STD_BODY)).toBe(false);
   });
 });
@@ -213,7 +257,13 @@ describe('verifyMender', () => {
     ['tampered body', MENDER_SECRET, good, MENDER_BODY.replace('dev-1', 'dev-2'), false],
     ['wrong secret', 'ab', good, MENDER_BODY, false],
     ['truncated signature', MENDER_SECRET, { 'x-men-signature': MENDER_LITERAL.slice(0, 63) }, MENDER_BODY, false],
-    ['base64 instead of hex', MENDER_SECRET, { 'x-men-signature': Buffer.from(MENDER_LITERAL, 'hex').toString('base64') }, MENDER_BODY, false],
+    [
+      'base64 instead of hex',
+      MENDER_SECRET,
+      { 'x-men-signature': Buffer.from(MENDER_LITERAL, 'hex').toString('base64') },
+      MENDER_BODY,
+      false,
+    ],
     ['missing header', MENDER_SECRET, { 'x-men-algorithm': MENDER_ALGORITHM }, MENDER_BODY, false],
     ['empty header', MENDER_SECRET, { 'x-men-signature': '' }, MENDER_BODY, false],
   ])('%s → %s', (_label, secret, headers, body, expected) => {
@@ -225,13 +275,31 @@ describe('verifyMist', () => {
   const good = { 'x-mist-signature-v2': MIST_LITERAL_V2, 'x-mist-signature': MIST_LITERAL_V1 };
   it.each<[string, string, Record<string, string | string[] | undefined>, string, boolean]>([
     ['good', MIST_SECRET, good, MIST_BODY, true],
-    ['uppercase hex', MIST_SECRET, { 'x-mist-signature-v2': MIST_LITERAL_V2.toUpperCase(), 'x-mist-signature': MIST_LITERAL_V1.toUpperCase() }, MIST_BODY, true],
-    ['header names in any case', MIST_SECRET, { 'X-Mist-Signature-V2': MIST_LITERAL_V2, 'X-Mist-Signature': MIST_LITERAL_V1 }, MIST_BODY, true],
+    [
+      'uppercase hex',
+      MIST_SECRET,
+      { 'x-mist-signature-v2': MIST_LITERAL_V2.toUpperCase(), 'x-mist-signature': MIST_LITERAL_V1.toUpperCase() },
+      MIST_BODY,
+      true,
+    ],
+    [
+      'header names in any case',
+      MIST_SECRET,
+      { 'X-Mist-Signature-V2': MIST_LITERAL_V2, 'X-Mist-Signature': MIST_LITERAL_V1 },
+      MIST_BODY,
+      true,
+    ],
     ['tampered body', MIST_SECRET, good, MIST_BODY.replace('1700000000', '1700000001'), false],
     ['wrong secret', 'mist-secret', good, MIST_BODY, false],
     ['good v2, bad v1', MIST_SECRET, { ...good, 'x-mist-signature': '0'.repeat(40) }, MIST_BODY, false],
     ['bad v2, good v1', MIST_SECRET, { ...good, 'x-mist-signature-v2': '0'.repeat(64) }, MIST_BODY, false],
-    ['v1 and v2 swapped', MIST_SECRET, { 'x-mist-signature-v2': MIST_LITERAL_V1, 'x-mist-signature': MIST_LITERAL_V2 }, MIST_BODY, false],
+    [
+      'v1 and v2 swapped',
+      MIST_SECRET,
+      { 'x-mist-signature-v2': MIST_LITERAL_V1, 'x-mist-signature': MIST_LITERAL_V2 },
+      MIST_BODY,
+      false,
+    ],
     ['missing v2', MIST_SECRET, { 'x-mist-signature': MIST_LITERAL_V1 }, MIST_BODY, false],
     ['missing v1', MIST_SECRET, { 'x-mist-signature-v2': MIST_LITERAL_V2 }, MIST_BODY, false],
     ['no headers', MIST_SECRET, {}, MIST_BODY, false],

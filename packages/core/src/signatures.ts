@@ -24,7 +24,11 @@ export const SIGNATURE_HEADERS = [
 
 export function signStandard(key: SigningKey, msgId: string, timestamp: number, body: string | Buffer): string {
   const mac = createHmac('sha256', key)
-    .update(typeof body === 'string' ? `${msgId}.${timestamp}.${body}` : Buffer.concat([Buffer.from(`${msgId}.${timestamp}.`), body]))
+    .update(
+      typeof body === 'string'
+        ? `${msgId}.${timestamp}.${body}`
+        : Buffer.concat([Buffer.from(`${msgId}.${timestamp}.`), body]),
+    )
     .digest('base64');
   return `v1,${mac}`;
 }
@@ -72,7 +76,9 @@ function safeEqual(a: string, b: string): boolean {
 
 type HeaderBag = Record<string, string | string[] | undefined>;
 function header(headers: HeaderBag, name: string): string | undefined {
-  const v = headers[name] ?? headers[name.toLowerCase()] ??
+  const v =
+    headers[name] ??
+    headers[name.toLowerCase()] ??
     Object.entries(headers).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
   return Array.isArray(v) ? v[0] : v;
 }

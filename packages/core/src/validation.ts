@@ -49,9 +49,10 @@ export function ajvDetails(errors: ErrorObject[] | null | undefined, index?: num
         message = `must be ${(e.params as { type: string }).type}, not ${describeType(e.data)}`;
         break;
       case 'pattern':
-        message = e.parentSchema && (e.parentSchema as { description?: string }).description
-          ? `must be ${(e.parentSchema as { description: string }).description}`
-          : `must match ${(e.params as { pattern: string }).pattern}`;
+        message =
+          e.parentSchema && (e.parentSchema as { description?: string }).description
+            ? `must be ${(e.parentSchema as { description: string }).description}`
+            : `must match ${(e.params as { pattern: string }).pattern}`;
         break;
       case 'format':
         message = `must be a valid ${(e.params as { format: string }).format === 'date-time' ? 'RFC 3339 date-time' : (e.params as { format: string }).format}`;

@@ -159,24 +159,35 @@ describe('field rules of §3 (create and replace)', () => {
       ['url of 2048 characters', { ...BASE, url: 'https://example.com/' + 'a'.repeat(2048 - 20) }],
       ['url with port, query and fragment', { ...BASE, url: 'https://example.com:8443/a?b=c#d' }],
       ['IPv6 url', { ...BASE, url: 'http://[2606:4700:4700::1111]/x' }],
-      ['all six topics', { ...BASE, topics: ['deviceauth', 'inventory', 'audits', 'device-events', 'alarms', 'messages'] }],
+      [
+        'all six topics',
+        { ...BASE, topics: ['deviceauth', 'inventory', 'audits', 'device-events', 'alarms', 'messages'] },
+      ],
       ['site_id and group_id null', { ...BASE, site_id: null, group_id: null }],
     ])('accepts %s', (_label, body) => {
       expect(accept(body, mode, ex).fields.url).toBe(body.url);
     });
 
     it('messages say what is wrong', () => {
-      expect(refuse({ ...BASE, url: 'ftp://x' }, mode, ex)).toEqual([{ path: '/url', message: 'must be an absolute http or https URL' }]);
+      expect(refuse({ ...BASE, url: 'ftp://x' }, mode, ex)).toEqual([
+        { path: '/url', message: 'must be an absolute http or https URL' },
+      ]);
       expect(refuse({ ...BASE, foo: 1 }, mode, ex)).toEqual([{ path: '/foo', message: 'is not an allowed field' }]);
       expect(refuse({ ...BASE, topics: ['location'] }, mode, ex)).toEqual([
-        { path: '/topics/0', message: 'must be one of: deviceauth, inventory, audits, device-events, alarms, messages' },
+        {
+          path: '/topics/0',
+          message: 'must be one of: deviceauth, inventory, audits, device-events, alarms, messages',
+        },
       ]);
     });
   });
 
   it('a non-object body is refused', () => {
     for (const body of [null, [], 'x', 5]) {
-      expect(checkWebhookBody(body, 'create')).toEqual({ ok: false, details: [{ path: '', message: 'must be a webhook object' }] });
+      expect(checkWebhookBody(body, 'create')).toEqual({
+        ok: false,
+        details: [{ path: '', message: 'must be a webhook object' }],
+      });
     }
   });
 
@@ -186,7 +197,10 @@ describe('field rules of §3 (create and replace)', () => {
     const details = (r as { details: ErrorDetail[] }).details;
     expect(details.every((d) => d.index === 3)).toBe(true);
     const r2 = checkWebhookBody({ ...BASE, url: 'ftp://x' }, 'create', undefined, 0);
-    expect(r2).toEqual({ ok: false, details: [{ index: 0, path: '/url', message: 'must be an absolute http or https URL' }] });
+    expect(r2).toEqual({
+      ok: false,
+      details: [{ index: 0, path: '/url', message: 'must be an absolute http or https URL' }],
+    });
   });
 });
 
@@ -216,7 +230,9 @@ describe('headers', () => {
     'WEBHOOK-TIMESTAMP',
   ])('forbidden: %s', (name) => {
     expect(headerProblem(name)).toEqual(expect.any(String));
-    expect(refuse({ ...BASE, headers: { [name]: 'x' } })).toEqual([{ path: `/headers/${name}`, message: headerProblem(name) }]);
+    expect(refuse({ ...BASE, headers: { [name]: 'x' } })).toEqual([
+      { path: `/headers/${name}`, message: headerProblem(name) },
+    ]);
   });
 
   it.each(['', 'X A', 'X:A', 'X-A\n', 'Ünïcode', '(x)'])('not a header name: %j', (name) => {
@@ -224,10 +240,13 @@ describe('headers', () => {
     expect(paths(refuse({ ...BASE, headers: { [name]: 'x' } }))).toEqual([`/headers/${name}`]);
   });
 
-  it.each(['Authorization', 'X-Api-Key', 'x-webhook-foo', 'webhook', 'X-Men', "X!#$%&'*+.^_`|~"])('allowed: %j', (name) => {
-    expect(headerProblem(name)).toBeUndefined();
-    expect(accept({ ...BASE, headers: { [name]: 'v' } }).fields.headers).toEqual({ [name]: 'v' });
-  });
+  it.each(['Authorization', 'X-Api-Key', 'x-webhook-foo', 'webhook', 'X-Men', "X!#$%&'*+.^_`|~"])(
+    'allowed: %j',
+    (name) => {
+      expect(headerProblem(name)).toBeUndefined();
+      expect(accept({ ...BASE, headers: { [name]: 'v' } }).fields.headers).toEqual({ [name]: 'v' });
+    },
+  );
 
   it.each([
     ['a newline', 'a\nb'],
@@ -421,7 +440,10 @@ describe('patch (PATCH)', () => {
   });
 
   it('a new signing is checked against the secret given with it', () => {
-    expect(accept({ signing: 'mender', secret: 'abcd' }, 'patch', EXISTING).fields).toMatchObject({ signing: 'mender', secret: 'abcd' });
+    expect(accept({ signing: 'mender', secret: 'abcd' }, 'patch', EXISTING).fields).toMatchObject({
+      signing: 'mender',
+      secret: 'abcd',
+    });
     expect(paths(refuse({ signing: 'mender', secret: 'xyz' }, 'patch', EXISTING))).toEqual(['/secret']);
   });
 
@@ -439,7 +461,8 @@ describe('patch (PATCH)', () => {
 
   it('the stored fields never include read-only ones', () => {
     const r = accept({ enabled: false }, 'patch', { ...EXISTING, disabled_reason: 'gone (410)' });
-    for (const f of ['id', 'org_id', 'created_at', 'updated_at', 'disabled_reason']) expect(r.fields).not.toHaveProperty(f);
+    for (const f of ['id', 'org_id', 'created_at', 'updated_at', 'disabled_reason'])
+      expect(r.fields).not.toHaveProperty(f);
   });
 });
 

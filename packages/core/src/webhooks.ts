@@ -83,8 +83,7 @@ export function urlProblem(url: string): string | undefined {
 type Mode = 'create' | 'replace' | 'patch';
 
 export type WebhookCheck =
-  | { ok: true; fields: WebhookFields; generatedSecret?: string }
-  | { ok: false; details: ErrorDetail[] };
+  { ok: true; fields: WebhookFields; generatedSecret?: string } | { ok: false; details: ErrorDetail[] };
 
 /**
  * Checks a webhook body and merges it: `create` from nothing, `replace` (PUT) over `existing`
@@ -120,13 +119,9 @@ export function checkWebhookBody(body: unknown, mode: Mode, existing?: Webhook, 
   const site = has('site_id') ? (b.site_id as string | null) : mode === 'patch' ? base.site_id : undefined;
   const group = has('group_id') ? (b.group_id as string | null) : mode === 'patch' ? base.group_id : undefined;
   const headers = (has('headers') ? b.headers : mode === 'patch' ? base.headers : undefined) as
-    | Record<string, string>
-    | null
-    | undefined;
+    Record<string, string> | null | undefined;
   const metadata = (has('metadata') ? b.metadata : mode === 'patch' ? base.metadata : undefined) as
-    | Record<string, unknown>
-    | null
-    | undefined;
+    Record<string, unknown> | null | undefined;
 
   if (has('url')) {
     const p = urlProblem(url);
@@ -145,12 +140,16 @@ export function checkWebhookBody(body: unknown, mode: Mode, existing?: Webhook, 
       seen.add(k.toLowerCase());
       bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
     }
-    if (bytes > MAX_HEADERS_BYTES) details.push(at('/headers', `must be at most ${MAX_HEADERS_BYTES} bytes in all (names and values), not ${bytes}`));
+    if (bytes > MAX_HEADERS_BYTES)
+      details.push(
+        at('/headers', `must be at most ${MAX_HEADERS_BYTES} bytes in all (names and values), not ${bytes}`),
+      );
   }
 
   if (metadata && has('metadata')) {
     const n = Buffer.byteLength(JSON.stringify(metadata));
-    if (n > MAX_METADATA_BYTES) details.push(at('/metadata', `must be at most ${MAX_METADATA_BYTES} bytes as JSON, not ${n}`));
+    if (n > MAX_METADATA_BYTES)
+      details.push(at('/metadata', `must be at most ${MAX_METADATA_BYTES} bytes as JSON, not ${n}`));
   }
 
   // Secret: given, kept, generated or cleared.

@@ -63,9 +63,7 @@ export function makeDelivery(
 }
 
 export type Decision =
-  | { kind: 'succeeded' }
-  | { kind: 'retry'; delayMs: number; consumed: boolean }
-  | { kind: 'failed'; disable?: string };
+  { kind: 'succeeded' } | { kind: 'retry'; delayMs: number; consumed: boolean } | { kind: 'failed'; disable?: string };
 
 export interface AttemptOutcome {
   record: DeliveryRecord;
@@ -74,7 +72,14 @@ export interface AttemptOutcome {
 }
 
 /** Connection-level failures: they count towards the endpoint's circuit breaker. */
-const UNREACHABLE = new Set(['timeout', 'connection_refused', 'connection_reset', 'dns_error', 'network_error', 'tls_error']);
+const UNREACHABLE = new Set([
+  'timeout',
+  'connection_refused',
+  'connection_reset',
+  'dns_error',
+  'network_error',
+  'tls_error',
+]);
 
 const ERROR_WORDS: Record<string, string> = {
   circuit_open: 'not attempted: the endpoint keeps timing out or refusing connections (circuit breaker open)',
@@ -147,7 +152,12 @@ export async function attemptDelivery(ctx: EngineContext, d: Delivery): Promise<
   } else {
     const ts = Math.floor(startedAt / 1000);
     try {
-      result = await ctx.sender.send({ origin: d.target.origin, path: d.target.path, headers: requestHeaders(d, ts), body: d.body });
+      result = await ctx.sender.send({
+        origin: d.target.origin,
+        path: d.target.path,
+        headers: requestHeaders(d, ts),
+        body: d.body,
+      });
     } finally {
       // in finally: a throw must never leak the endpoint slot; unreachable results feed the breaker
       admission.release(result?.durationMs ?? Date.now() - startedAt, isUnreachable(result?.error));
@@ -156,7 +166,13 @@ export async function attemptDelivery(ctx: EngineContext, d: Delivery): Promise<
   return decide(ctx, d, record, result, startedAt);
 }
 
-function decide(ctx: EngineContext, d: Delivery, record: DeliveryRecord, result: SendResult, startedAt: number): AttemptOutcome {
+function decide(
+  ctx: EngineContext,
+  d: Delivery,
+  record: DeliveryRecord,
+  result: SendResult,
+  startedAt: number,
+): AttemptOutcome {
   const end = Date.now();
   const outcome = classify({ statusCode: result.error ? undefined : result.statusCode, error: result.error });
   const attempt: AttemptRecord = {
@@ -173,7 +189,8 @@ function decide(ctx: EngineContext, d: Delivery, record: DeliveryRecord, result:
 
   record.attempts += 1;
   record.attempt_log.push(attempt);
-  if (record.attempt_log.length > MAX_ATTEMPT_LOG) record.attempt_log.splice(0, record.attempt_log.length - MAX_ATTEMPT_LOG);
+  if (record.attempt_log.length > MAX_ATTEMPT_LOG)
+    record.attempt_log.splice(0, record.attempt_log.length - MAX_ATTEMPT_LOG);
   record.status_code = result.statusCode ?? null;
   record.error = result.error ?? (outcome === 'success' ? null : `http_${result.statusCode}`);
   record.updated_at = isoAt(end);

@@ -28,7 +28,13 @@ export class Batcher {
     const key = `${target.id}\u0000${event.topic}`;
     let b = this.open.get(key);
     if (!b) {
-      b = { target, topic: event.topic, events: [], entryIds: [], timer: setTimeout(() => this.close(key), this.windowMs) };
+      b = {
+        target,
+        topic: event.topic,
+        events: [],
+        entryIds: [],
+        timer: setTimeout(() => this.close(key), this.windowMs),
+      };
       this.open.set(key, b);
     }
     b.events.push(event);

@@ -102,7 +102,8 @@ export async function commit(ctx: EngineContext, e: Effects, shard = 0): Promise
     const since = results[sinceAt]?.[1] as Array<string | null>;
     failing.forEach((w, i) => {
       const t = Number(since?.[i] ?? now);
-      if (now - t >= ctx.disableAfterFailingMs) e.disable.push({ org: e.failing.get(w)!, webhook: w, reason: FAILING_REASON });
+      if (now - t >= ctx.disableAfterFailingMs)
+        e.disable.push({ org: e.failing.get(w)!, webhook: w, reason: FAILING_REASON });
     });
   }
 

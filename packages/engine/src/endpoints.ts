@@ -60,7 +60,15 @@ export class Endpoints {
   private endpoint(origin: string): Endpoint {
     let e = this.map.get(origin);
     if (!e) {
-      e = { active: 0, queue: [], avgMs: INITIAL_DURATION_MS, failures: 0, openUntil: 0, cooldown: this.o.breakerCooldownMs, probing: false };
+      e = {
+        active: 0,
+        queue: [],
+        avgMs: INITIAL_DURATION_MS,
+        failures: 0,
+        openUntil: 0,
+        cooldown: this.o.breakerCooldownMs,
+        probing: false,
+      };
       this.map.set(origin, e);
     }
     return e;
@@ -82,12 +90,14 @@ export class Endpoints {
     const now = this.now();
     let probe = false;
     if (e.openUntil > 0) {
-      if (now < e.openUntil || e.probing) return { ok: false, reason: 'circuit_open', retryInMs: Math.max(1_000, e.openUntil - now) };
+      if (now < e.openUntil || e.probing)
+        return { ok: false, reason: 'circuit_open', retryInMs: Math.max(1_000, e.openUntil - now) };
       e.probing = probe = true;
     }
     if (!probe && e.active >= this.o.concurrency) {
       const wait = this.expectedWaitMs(origin);
-      if (wait > this.o.maxWaitMs) return { ok: false, reason: 'overloaded', retryInMs: Math.ceil(Math.min(wait, 60_000)) };
+      if (wait > this.o.maxWaitMs)
+        return { ok: false, reason: 'overloaded', retryInMs: Math.ceil(Math.min(wait, 60_000)) };
       // a release hands its slot straight to the first waiter (still counted in `active`), so no
       // newcomer can take it in between: the limit holds and waiters go in order
       const go = await new Promise<boolean>((resolve) => e.queue.push(resolve));
@@ -143,6 +153,12 @@ export class Endpoints {
 
   /** Every origin seen: requests in flight, waiting, breaker state, average attempt time. */
   snapshot(): Array<{ origin: string; active: number; queued: number; open: boolean; avgMs: number }> {
-    return [...this.map.entries()].map(([origin, e]) => ({ origin, active: e.active, queued: e.queue.length, open: this.isOpen(origin), avgMs: e.avgMs }));
+    return [...this.map.entries()].map(([origin, e]) => ({
+      origin,
+      active: e.active,
+      queued: e.queue.length,
+      open: this.isOpen(origin),
+      avgMs: e.avgMs,
+    }));
   }
 }

@@ -79,7 +79,10 @@ export class StreamConsumer {
     this.batcher.closeAll();
     const deadline = Date.now() + deadlineMs;
     while (this.inProgress > 0 && Date.now() < deadline) {
-      await Promise.race([new Promise<void>((r) => (this.idleWaiter = r)), sleep(Math.max(0, Math.min(100, deadline - Date.now())))]);
+      await Promise.race([
+        new Promise<void>((r) => (this.idleWaiter = r)),
+        sleep(Math.max(0, Math.min(100, deadline - Date.now()))),
+      ]);
     }
     await Promise.allSettled(this.loops);
     await this.flush();
@@ -107,10 +110,16 @@ export class StreamConsumer {
       let reply: Array<[string, RawEntry[]]> | null;
       try {
         reply = (await this.reader.xreadgroup(
-          'GROUP', CONSUMER_GROUP, this.o.consumer,
-          'COUNT', this.o.readCount,
-          'BLOCK', this.o.blockMs,
-          'STREAMS', this.stream, '>',
+          'GROUP',
+          CONSUMER_GROUP,
+          this.o.consumer,
+          'COUNT',
+          this.o.readCount,
+          'BLOCK',
+          this.o.blockMs,
+          'STREAMS',
+          this.stream,
+          '>',
         )) as Array<[string, RawEntry[]]> | null;
       } catch (err) {
         if (this.stopping) return;
@@ -140,7 +149,13 @@ export class StreamConsumer {
       let cursor = '0-0';
       do {
         const [next, entries] = (await this.ctx.redis.xautoclaim(
-          this.stream, CONSUMER_GROUP, this.o.consumer, this.o.claimIdleMs, cursor, 'COUNT', 200,
+          this.stream,
+          CONSUMER_GROUP,
+          this.o.consumer,
+          this.o.claimIdleMs,
+          cursor,
+          'COUNT',
+          200,
         )) as [string, RawEntry[], string[]];
         cursor = next;
         const fresh = entries.filter((e) => e && !this.entries.has(e[0]));
@@ -160,7 +175,14 @@ export class StreamConsumer {
     const ids = [...this.entries.keys()];
     try {
       for (let i = 0; i < ids.length; i += 1000) {
-        await this.ctx.redis.xclaim(this.stream, CONSUMER_GROUP, this.o.consumer, 0, ...ids.slice(i, i + 1000), 'JUSTID');
+        await this.ctx.redis.xclaim(
+          this.stream,
+          CONSUMER_GROUP,
+          this.o.consumer,
+          0,
+          ...ids.slice(i, i + 1000),
+          'JUSTID',
+        );
       }
     } catch (err) {
       this.ctx.logger.warn('heartbeat failed', { error: (err as Error).message });
@@ -175,7 +197,10 @@ export class StreamConsumer {
         items.push({ entryId, event: decodeEvent(fields) });
       } catch (err) {
         // an entry nothing can read would block its slot forever: acknowledge it, loudly
-        this.ctx.logger.error('unreadable stream entry acknowledged', { entry_id: entryId, error: (err as Error).message });
+        this.ctx.logger.error('unreadable stream entry acknowledged', {
+          entry_id: entryId,
+          error: (err as Error).message,
+        });
         this.effects.acks.push(entryId);
       }
     }
@@ -241,7 +266,11 @@ export class StreamConsumer {
       (out) => this.settle(d, out),
       (err) => {
         // a bug, not a receiver problem: keep the delivery, retry it shortly without using an attempt
-        this.ctx.logger.error('attempt crashed', { delivery_id: d.id, webhook_id: d.target.id, error: (err as Error).stack });
+        this.ctx.logger.error('attempt crashed', {
+          delivery_id: d.id,
+          webhook_id: d.target.id,
+          error: (err as Error).stack,
+        });
         const record = newRecord(d, Date.now());
         this.settle(d, { record, decision: { kind: 'retry', delayMs: 5_000, consumed: false }, outcome: 'deferred' });
       },
@@ -252,16 +281,20 @@ export class StreamConsumer {
     this.effects.settle(d, out, false);
     if (out.decision.kind !== 'succeeded') {
       // attempts that failed are worth an operator's eye; deliveries merely put off are not
-      this.ctx.logger.log(out.outcome === 'deferred' ? 'debug' : 'info', out.outcome === 'deferred' ? 'delivery deferred' : 'delivery attempt', {
-        delivery_id: d.id,
-        webhook_id: d.target.id,
-        event_id: d.events.length === 1 ? d.events[0].id : undefined,
-        events: d.events.length,
-        status: out.record.status,
-        status_code: out.record.status_code,
-        error: out.record.error,
-        next_attempt_at: out.record.next_attempt_at,
-      });
+      this.ctx.logger.log(
+        out.outcome === 'deferred' ? 'debug' : 'info',
+        out.outcome === 'deferred' ? 'delivery deferred' : 'delivery attempt',
+        {
+          delivery_id: d.id,
+          webhook_id: d.target.id,
+          event_id: d.events.length === 1 ? d.events[0].id : undefined,
+          events: d.events.length,
+          status: out.record.status,
+          status_code: out.record.status_code,
+          error: out.record.error,
+          next_attempt_at: out.record.next_attempt_at,
+        },
+      );
     }
     this.release(d.entryIds, 1);
     this.scheduleFlush();

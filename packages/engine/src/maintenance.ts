@@ -39,7 +39,8 @@ export async function maintain(ctx: EngineContext, o: MaintenanceOptions): Promi
     if (compareIds(last, minKeep) < 0) minKeep = last;
   }
   if (!found) return undefined; // no group yet: every entry is still unread
-  const pending = (await redis.xpending(stream, CONSUMER_GROUP).catch(() => null)) as [number, string | null, string | null, unknown] | null;
+  const pending = (await redis.xpending(stream, CONSUMER_GROUP).catch(() => null)) as
+    [number, string | null, string | null, unknown] | null;
   if (pending && pending[0] > 0 && pending[1] && compareIds(pending[1], minKeep) < 0) minKeep = pending[1];
   const trimmed = Number(await redis.xtrim(stream, 'MINID', '~', minKeep));
 

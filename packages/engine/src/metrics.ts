@@ -108,7 +108,9 @@ export function queueGauges(registry: Registry, redis: Redis, keys: Keys, queue:
     help: 'Deliveries waiting for a retry (BullMQ delayed and waiting jobs)',
     registers: [registry],
     async collect() {
-      const c = await queue.getJobCounts('delayed', 'waiting', 'active', 'prioritized').catch(() => ({}) as Record<string, number>);
+      const c = await queue
+        .getJobCounts('delayed', 'waiting', 'active', 'prioritized')
+        .catch(() => ({}) as Record<string, number>);
       this.set(Object.values(c).reduce((a, b) => a + (b ?? 0), 0));
     },
   });

@@ -45,13 +45,21 @@ export class OrgStore {
 
   async listOrgs(): Promise<Org[]> {
     const all = await this.redis.hvals(this.keys.orgs);
-    return all.map((r) => JSON.parse(r) as Org).sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+    return all
+      .map((r) => JSON.parse(r) as Org)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
   }
 
   /** Creates a key; the returned `key` is the only time the secret exists outside the caller. */
   async createKey(org: string, name: string, role: Role): Promise<ApiKeyInfo & { key: string }> {
     const key = newApiKey();
-    const stored: StoredKey = { id: newId('key'), name, role, created_at: new Date().toISOString(), hash: hashApiKey(key) };
+    const stored: StoredKey = {
+      id: newId('key'),
+      name,
+      role,
+      created_at: new Date().toISOString(),
+      hash: hashApiKey(key),
+    };
     const principal: Principal = { key_id: stored.id, org_id: org, role };
     await this.redis
       .multi()

@@ -24,7 +24,12 @@ export function retryJobOptions(logTtlMs: number): JobsOptions {
   };
 }
 
-export function createRetryQueue(connection: Redis, keys: Keys, logTtlMs: number, onError?: (err: Error) => void): Queue<RetryJobData> {
+export function createRetryQueue(
+  connection: Redis,
+  keys: Keys,
+  logTtlMs: number,
+  onError?: (err: Error) => void,
+): Queue<RetryJobData> {
   const queue = new Queue<RetryJobData>(RETRY_QUEUE, {
     connection,
     prefix: keys.tag,
@@ -39,7 +44,10 @@ export function createRetryQueue(connection: Redis, keys: Keys, logTtlMs: number
  * Runs a delivery's next attempt now, whatever state its job is in: a failed job is retried, a
  * delayed one promoted, a missing or completed one re-created. Returns what was done.
  */
-export async function retryNow(queue: Queue<RetryJobData>, deliveryId: string): Promise<'retried' | 'promoted' | 'queued' | 'running'> {
+export async function retryNow(
+  queue: Queue<RetryJobData>,
+  deliveryId: string,
+): Promise<'retried' | 'promoted' | 'queued' | 'running'> {
   const job = await queue.getJob(deliveryId);
   if (job) {
     const state = await job.getState();
@@ -53,7 +61,8 @@ export async function retryNow(queue: Queue<RetryJobData>, deliveryId: string): 
       await job.promote();
       return 'promoted';
     }
-    if (state === 'active' || state === 'waiting' || state === 'prioritized' || state === 'waiting-children') return 'running';
+    if (state === 'active' || state === 'waiting' || state === 'prioritized' || state === 'waiting-children')
+      return 'running';
     await job.remove().catch(() => undefined);
   }
   await queue.add(RETRY_JOB_NAME, { deliveryId, manual: true }, { jobId: deliveryId });

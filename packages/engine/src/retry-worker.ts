@@ -27,7 +27,12 @@ function describe(r: DeliveryRecord): string {
 }
 
 /** The events a delivery carries, read back from the stream; undefined if any has been trimmed. */
-export async function loadEvents(redis: Redis, keys: Keys, shard: number, entryIds: string[]): Promise<StoredEvent[] | undefined> {
+export async function loadEvents(
+  redis: Redis,
+  keys: Keys,
+  shard: number,
+  entryIds: string[],
+): Promise<StoredEvent[] | undefined> {
   const stream = keys.shard(shard).stream;
   const p = redis.pipeline();
   for (const id of entryIds) p.xrange(stream, id, id);
@@ -51,7 +56,12 @@ async function finish(ctx: EngineContext, r: DeliveryRecord, error: string): Pro
   throw new UnrecoverableError(describe(record));
 }
 
-export async function processRetry(ctx: EngineContext, job: Job<RetryJobData>, token: string | undefined, shard = 0): Promise<string> {
+export async function processRetry(
+  ctx: EngineContext,
+  job: Job<RetryJobData>,
+  token: string | undefined,
+  shard = 0,
+): Promise<string> {
   const { deliveryId } = job.data;
   const rec = await ctx.deliveries.get(deliveryId);
   if (job.data.park) {
@@ -76,16 +86,20 @@ export async function processRetry(ctx: EngineContext, job: Job<RetryJobData>, t
   const e = new Effects();
   e.settle(d, out, true);
   await commit(ctx, e, shard);
-  ctx.logger.log(out.outcome === 'deferred' ? 'debug' : 'info', out.outcome === 'deferred' ? 'delivery deferred' : 'delivery attempt', {
-    delivery_id: rec.id,
-    webhook_id: rec.webhook_id,
-    attempt: out.record.attempts,
-    status: out.record.status,
-    status_code: out.record.status_code,
-    error: out.record.error,
-    next_attempt_at: out.record.next_attempt_at,
-    manual,
-  });
+  ctx.logger.log(
+    out.outcome === 'deferred' ? 'debug' : 'info',
+    out.outcome === 'deferred' ? 'delivery deferred' : 'delivery attempt',
+    {
+      delivery_id: rec.id,
+      webhook_id: rec.webhook_id,
+      attempt: out.record.attempts,
+      status: out.record.status,
+      status_code: out.record.status_code,
+      error: out.record.error,
+      next_attempt_at: out.record.next_attempt_at,
+      manual,
+    },
+  );
 
   switch (out.decision.kind) {
     case 'succeeded':

@@ -71,7 +71,8 @@ function errorCode(err: unknown): { code: string; message: string } {
   if (c === 'EBLOCKEDADDRESS') return { code: 'blocked_address', message };
   if (e?.name === 'AbortError' || e?.name === 'TimeoutError' || /TIMEOUT/.test(c)) return { code: 'timeout', message };
   if (c === 'ECONNREFUSED') return { code: 'connection_refused', message };
-  if (c === 'ECONNRESET' || c === 'EPIPE' || c === 'UND_ERR_SOCKET' || c === 'UND_ERR_CLOSED') return { code: 'connection_reset', message };
+  if (c === 'ECONNRESET' || c === 'EPIPE' || c === 'UND_ERR_SOCKET' || c === 'UND_ERR_CLOSED')
+    return { code: 'connection_reset', message };
   if (c === 'ENOTFOUND' || c === 'EAI_AGAIN' || c === 'EAI_NONAME') return { code: 'dns_error', message };
   if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(c)) return { code: 'tls_error', message };
   if (e?.cause) return errorCode(e.cause);

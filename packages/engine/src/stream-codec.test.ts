@@ -26,7 +26,16 @@ describe('encodeEvent', () => {
     const [value] = encodeEvent(full);
     expect(encodeEvent(full)).toHaveLength(FIELDS.length);
     const nl = value.indexOf('\n');
-    expect(JSON.parse(value.slice(0, nl))).toEqual(['org_1', 'evt-1', 'device-status-changed', 'site-a', 'group-b', 'dev-c', '2024-05-01T10:00:00Z', '']);
+    expect(JSON.parse(value.slice(0, nl))).toEqual([
+      'org_1',
+      'evt-1',
+      'device-status-changed',
+      'site-a',
+      'group-b',
+      'dev-c',
+      '2024-05-01T10:00:00Z',
+      '',
+    ]);
     expect(value.slice(nl + 1)).toBe(full.data);
   });
 

@@ -8,11 +8,29 @@ import { topicOf, type StoredEvent } from '@devhooks/core';
 
 export const FIELDS = ['e'] as const;
 
-type Head = [org: string, id: string, type: string, site: string, group: string, device: string, time: string, webhook: string];
+type Head = [
+  org: string,
+  id: string,
+  type: string,
+  site: string,
+  group: string,
+  device: string,
+  time: string,
+  webhook: string,
+];
 
 export function encodeEvent(e: StoredEvent): string[] {
   // JSON.stringify escapes newlines inside strings, so the first '\n' always ends the head
-  const head: Head = [e.org, e.id, e.type, e.site_id ?? '', e.group_id ?? '', e.device_id ?? '', e.time, e.webhook ?? ''];
+  const head: Head = [
+    e.org,
+    e.id,
+    e.type,
+    e.site_id ?? '',
+    e.group_id ?? '',
+    e.device_id ?? '',
+    e.time,
+    e.webhook ?? '',
+  ];
   return [`${JSON.stringify(head)}\n${e.data}`];
 }
 
@@ -26,7 +44,15 @@ export function decodeEvent(flat: string[]): StoredEvent {
   const [org, id, type, site, group, device, time, webhook] = JSON.parse(value.slice(0, nl)) as Head;
   const topic = topicOf(type);
   if (!topic) throw new Error(`stream entry has an unknown type "${type}"`);
-  const e: StoredEvent = { org, id, idGiven: true, type: type as StoredEvent['type'], topic, time, data: value.slice(nl + 1) };
+  const e: StoredEvent = {
+    org,
+    id,
+    idGiven: true,
+    type: type as StoredEvent['type'],
+    topic,
+    time,
+    data: value.slice(nl + 1),
+  };
   if (site) e.site_id = site;
   if (group) e.group_id = group;
   if (device) e.device_id = device;

@@ -21,7 +21,9 @@ export async function checkTarget(url: string, lookup = dns.lookup): Promise<Tar
   try {
     addresses = await Promise.race([
       lookup(host, { all: true, verbatim: true }),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('lookup timed out')), LOOKUP_TIMEOUT_MS).unref()),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('lookup timed out')), LOOKUP_TIMEOUT_MS).unref(),
+      ),
     ]);
   } catch {
     return { ok: true, unresolved: true };

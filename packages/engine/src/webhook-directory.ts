@@ -32,7 +32,12 @@ export function toTarget(w: Webhook, userAgent = `devhooks/${VERSION}`): Target 
   const u = new URL(w.url);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': userAgent };
   for (const [k, v] of Object.entries(w.headers)) headers[k.toLowerCase()] = v;
-  const t: Target = { ...w, origin: u.origin, path: (u.pathname || '/') + u.search, baseHeaders: Object.entries(headers).flat() };
+  const t: Target = {
+    ...w,
+    origin: u.origin,
+    path: (u.pathname || '/') + u.search,
+    baseHeaders: Object.entries(headers).flat(),
+  };
   if (w.secret) t.key = createSecretKey(signingKey(w.signing, w.secret));
   return t;
 }
@@ -67,7 +72,11 @@ export class WebhookDirectory {
             // an unparsable url cannot be stored through the API; skip it rather than stall the org
           }
         }
-        this.orgs.set(org, { version: v, byId: new Map(targets.map((t) => [t.id, t])), index: new WebhookIndex(targets) });
+        this.orgs.set(org, {
+          version: v,
+          byId: new Map(targets.map((t) => [t.id, t])),
+          index: new WebhookIndex(targets),
+        });
       }),
     );
   }

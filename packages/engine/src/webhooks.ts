@@ -23,7 +23,13 @@ export class WebhookStore {
   /** Creates all of them in one transaction. */
   async create(org: string, list: WebhookFields[]): Promise<Webhook[]> {
     const now = new Date().toISOString();
-    const created = list.map((f): Webhook => ({ id: newId('wh'), org_id: org, ...f, created_at: now, updated_at: now }));
+    const created = list.map((f): Webhook => ({
+      id: newId('wh'),
+      org_id: org,
+      ...f,
+      created_at: now,
+      updated_at: now,
+    }));
     const m = this.redis.multi();
     for (const w of created) {
       m.hset(this.keys.orgWebhooks(org), w.id, JSON.stringify(w));
@@ -79,7 +85,10 @@ export class WebhookStore {
     const exists = await this.redis.hmget(this.keys.orgWebhooks(org), ...unique);
     const missing = unique.filter((_, i) => exists[i] === null);
     if (missing.length) return missing;
-    const m = this.redis.multi().hdel(this.keys.orgWebhooks(org), ...unique).hdel(this.keys.orgWebhookState(org), ...unique);
+    const m = this.redis
+      .multi()
+      .hdel(this.keys.orgWebhooks(org), ...unique)
+      .hdel(this.keys.orgWebhookState(org), ...unique);
     for (const id of unique) m.del(this.keys.webhookOrg(id));
     m.hdel(this.keys.failingSince, ...unique).hincrby(this.keys.webhookVersions, org, 1);
     await m.exec();

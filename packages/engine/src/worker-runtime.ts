@@ -48,7 +48,11 @@ export interface WorkerRuntime {
 
 const SHARD = 0;
 
-export async function startWorkerRuntime(cfg: WorkerRuntimeConfig, logger: Logger, registry: Registry): Promise<WorkerRuntime> {
+export async function startWorkerRuntime(
+  cfg: WorkerRuntimeConfig,
+  logger: Logger,
+  registry: Registry,
+): Promise<WorkerRuntime> {
   const keys = redisKeys(cfg.prefix);
   const consumer = cfg.consumerName ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const redis = connectRedis(cfg.redisUrl, { name: 'devhooks-worker', autoPipelining: true });
@@ -57,7 +61,9 @@ export async function startWorkerRuntime(cfg: WorkerRuntimeConfig, logger: Logge
   await waitForRedis(redis, 30_000);
 
   const metrics = workerMetrics(registry);
-  const queue = createRetryQueue(redis, keys, cfg.logTtlMs, (err) => logger.warn('retry queue error', { error: err.message }));
+  const queue = createRetryQueue(redis, keys, cfg.logTtlMs, (err) =>
+    logger.warn('retry queue error', { error: err.message }),
+  );
   queueGauges(registry, redis, keys, queue);
   const ctx: EngineContext = {
     redis,

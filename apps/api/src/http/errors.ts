@@ -15,7 +15,8 @@ export class ApiError extends Error {
   }
 }
 
-export const badRequest = (message: string, details?: ErrorDetail[]) => new ApiError(400, 'invalid_request', message, details);
+export const badRequest = (message: string, details?: ErrorDetail[]) =>
+  new ApiError(400, 'invalid_request', message, details);
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
 export const forbidden = (message: string) => new ApiError(403, 'forbidden', message);
 

@@ -27,7 +27,9 @@ export function jsonBody(limit = MAX_BODY_BYTES): RequestHandler {
     }
     if (!isJsonType(req.headers['content-type'])) {
       req.resume();
-      return next(new ApiError(415, 'unsupported_media_type', 'the body must be JSON (Content-Type: application/json)'));
+      return next(
+        new ApiError(415, 'unsupported_media_type', 'the body must be JSON (Content-Type: application/json)'),
+      );
     }
     if (length !== undefined && Number(length) > limit) {
       req.resume();

@@ -25,7 +25,11 @@ export function apiMetrics(registry: Registry): ApiMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30],
       registers: [registry],
     }),
-    eventsAccepted: new Counter({ name: 'devhooks_events_accepted_total', help: 'Events accepted (202) and queued', registers: [registry] }),
+    eventsAccepted: new Counter({
+      name: 'devhooks_events_accepted_total',
+      help: 'Events accepted (202) and queued',
+      registers: [registry],
+    }),
     eventsDuplicate: new Counter({
       name: 'devhooks_events_duplicates_total',
       help: 'Events recognised as repeats within 24 h (counted, not delivered again)',

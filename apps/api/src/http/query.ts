@@ -19,7 +19,8 @@ export class QueryReader {
 
   string(name: string, max = 256): string | undefined {
     const v = this.raw(name);
-    if (v !== undefined && v.length > max) this.details.push({ path: `/${name}`, message: `must be at most ${max} characters` });
+    if (v !== undefined && v.length > max)
+      this.details.push({ path: `/${name}`, message: `must be at most ${max} characters` });
     return v;
   }
 

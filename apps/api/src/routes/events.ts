@@ -22,7 +22,11 @@ export function eventRoutes(d: ApiDeps): Router {
     }
     if (parsed.list.length > MAX_EVENTS_PER_REQUEST) {
       d.metrics.eventsRejected.inc({ reason: 'too_large' }, parsed.list.length);
-      throw new ApiError(413, 'payload_too_large', `a batch holds at most ${MAX_EVENTS_PER_REQUEST} events, not ${parsed.list.length}`);
+      throw new ApiError(
+        413,
+        'payload_too_large',
+        `a batch holds at most ${MAX_EVENTS_PER_REQUEST} events, not ${parsed.list.length}`,
+      );
     }
     const checked = checkEvents(parsed.list, org, parsed.batch);
     if (!checked.ok) {

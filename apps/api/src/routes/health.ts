@@ -22,7 +22,9 @@ export function healthRoutes(d: ApiDeps, registry: Registry): Router {
       ]);
       res.json({ status: 'ready' });
     } catch (err) {
-      res.status(503).json({ error: { code: 'not_ready', message: `Redis is not answering: ${(err as Error).message}` } });
+      res
+        .status(503)
+        .json({ error: { code: 'not_ready', message: `Redis is not answering: ${(err as Error).message}` } });
     } finally {
       clearTimeout(timer);
     }

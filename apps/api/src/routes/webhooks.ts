@@ -34,7 +34,10 @@ export function webhookRoutes(d: ApiDeps): Router {
     const details: ErrorDetail[] = [];
     verdicts.forEach((v, n) => {
       if (!v.ok) {
-        const detail: ErrorDetail = { path: '/url', message: `refused: ${v.reason}; webhooks may only target public addresses` };
+        const detail: ErrorDetail = {
+          path: '/url',
+          message: `refused: ${v.reason}; webhooks may only target public addresses`,
+        };
         if (items[n].index !== undefined) detail.index = items[n].index;
         details.push(detail);
       }
@@ -57,11 +60,13 @@ export function webhookRoutes(d: ApiDeps): Router {
     const org = orgFor(res, WRITE_ROLES);
     const body = req.body as unknown;
     if (body === undefined) throw badRequest('a JSON body is required: one webhook, or {"webhooks": [...]}');
-    const isBatch = !!body && typeof body === 'object' && !Array.isArray(body) && 'webhooks' in body && !('url' in body);
+    const isBatch =
+      !!body && typeof body === 'object' && !Array.isArray(body) && 'webhooks' in body && !('url' in body);
     let list: unknown[];
     if (isBatch) {
       const w = (body as { webhooks: unknown }).webhooks;
-      if (!Array.isArray(w) || w.length === 0) throw badRequest('invalid webhooks', [{ path: '/webhooks', message: 'must be a non-empty array' }]);
+      if (!Array.isArray(w) || w.length === 0)
+        throw badRequest('invalid webhooks', [{ path: '/webhooks', message: 'must be a non-empty array' }]);
       if (w.length > MAX_WEBHOOKS_PER_REQUEST) {
         throw new ApiError(413, 'payload_too_large', `a batch holds at most ${MAX_WEBHOOKS_PER_REQUEST} webhooks`);
       }
@@ -75,10 +80,16 @@ export function webhookRoutes(d: ApiDeps): Router {
       else details.push(...c.details);
     });
     if (details.length) {
-      throw badRequest(isBatch ? 'the batch has invalid webhooks; none was created' : 'invalid webhook', capDetails(details));
+      throw badRequest(
+        isBatch ? 'the batch has invalid webhooks; none was created' : 'invalid webhook',
+        capDetails(details),
+      );
     }
     await checkTargets(checked.map((c, i) => ({ url: c.fields.url, index: isBatch ? i : undefined })));
-    const created = await d.webhooks.create(org, checked.map((c) => c.fields));
+    const created = await d.webhooks.create(
+      org,
+      checked.map((c) => c.fields),
+    );
     for (const w of created) d.logger.info('webhook created', { org_id: org, webhook_id: w.id });
     const views = created.map((w, i) => view(w, checked[i].secret));
     res.status(201).json(isBatch ? { webhooks: views } : views[0]);
@@ -112,7 +123,11 @@ export function webhookRoutes(d: ApiDeps): Router {
         404,
         'not_found',
         'some webhooks were not found; none was deleted',
-        missing.map((id) => ({ index: ids.indexOf(id), path: '/webhook_ids/' + ids.indexOf(id), message: `no webhook ${id}` })),
+        missing.map((id) => ({
+          index: ids.indexOf(id),
+          path: '/webhook_ids/' + ids.indexOf(id),
+          message: `no webhook ${id}`,
+        })),
       );
     }
     d.logger.info('webhooks deleted', { org_id: org, webhook_ids: ids });
