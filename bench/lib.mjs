@@ -8,6 +8,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+// the built engine (npm run bench builds first)
+const { deleteByPattern } = createRequire(import.meta.url)('@devhooks/engine');
 import IORedis from 'ioredis';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -264,18 +268,9 @@ export async function redisOrExit(url = REDIS_URL) {
   return redis;
 }
 
-/** SCAN MATCH each pattern and UNLINK what it finds; returns how many keys went. */
+/** SCAN MATCH each pattern and UNLINK what it finds; returns how many keys went (the engine's own helper). */
 export async function deleteKeys(redis, patterns) {
-  let n = 0;
-  for (const match of patterns) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 5_000);
-      cursor = next;
-      if (keys.length) n += await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
-  return n;
+  return deleteByPattern(redis, patterns);
 }
 
 /** used_memory from INFO memory, in bytes. */

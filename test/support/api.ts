@@ -3,6 +3,7 @@
  * small client: `call(method, path, {token, body, raw, headers})` returning status, headers and JSON.
  */
 import { createApi, loadApiConfig, type Api, type ApiConfig } from '../../apps/api/src';
+import type { ApiDeps } from '../../apps/api/src/deps';
 import { createRegistry, silentLogger } from '@devhooks/engine';
 import { cleanPrefix, testRedisUrl } from './redis';
 
@@ -80,7 +81,12 @@ export class TestApi extends Client {
   }
 }
 
-export async function startTestApi(prefix: string, env: Record<string, string> = {}): Promise<TestApi> {
+/** The API in-process; `overrides` replace dependencies (e.g. a checkTarget that never asks DNS). */
+export async function startTestApi(
+  prefix: string,
+  env: Record<string, string> = {},
+  overrides: Partial<ApiDeps> = {},
+): Promise<TestApi> {
   const config = loadApiConfig({
     DEVHOOKS_ADMIN_TOKEN: ROOT,
     DEVHOOKS_REDIS_URL: testRedisUrl(),
@@ -88,7 +94,7 @@ export async function startTestApi(prefix: string, env: Record<string, string> =
     DEVHOOKS_PORT: '0',
     ...env,
   });
-  const api = createApi(config, silentLogger(), createRegistry('api-test'));
+  const api = createApi(config, silentLogger(), createRegistry('api-test'), overrides);
   const port = await api.listen();
   return new TestApi(api, `http://127.0.0.1:${port}`, config);
 }

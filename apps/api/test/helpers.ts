@@ -4,28 +4,16 @@
 import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 import { keyPattern, redisKeys, type Webhook } from '@devhooks/core';
-import { createRegistry, silentLogger } from '@devhooks/engine';
-import { createApi, loadApiConfig } from '../src';
 import type { ApiDeps } from '../src/deps';
-import { ROOT, TestApi, type CallResult } from '../../../test/support/api';
-import { testRedisUrl } from '../../../test/support/redis';
+import { startTestApi, type CallResult, type TestApi } from '../../../test/support/api';
 
 /** Like startTestApi, with dependency overrides (e.g. a checkTarget that never asks real DNS). */
-export async function startTestApiWith(
+export function startTestApiWith(
   prefix: string,
   env: Record<string, string>,
   overrides: Partial<ApiDeps>,
 ): Promise<TestApi> {
-  const config = loadApiConfig({
-    DEVHOOKS_ADMIN_TOKEN: ROOT,
-    DEVHOOKS_REDIS_URL: testRedisUrl(),
-    DEVHOOKS_PREFIX: prefix,
-    DEVHOOKS_PORT: '0',
-    ...env,
-  });
-  const api = createApi(config, silentLogger(), createRegistry('api-test'), overrides);
-  const port = await api.listen();
-  return new TestApi(api, `http://127.0.0.1:${port}`, config);
+  return startTestApi(prefix, env, overrides);
 }
 
 /** Every key of a prefix, sorted. */
