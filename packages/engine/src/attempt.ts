@@ -136,7 +136,8 @@ export function requestHeaders(d: Delivery, timestamp: number): string[] {
 export async function attemptDelivery(ctx: EngineContext, d: Delivery): Promise<AttemptOutcome> {
   const now = Date.now();
   const record = d.record ? { ...d.record, attempt_log: [...d.record.attempt_log] } : newRecord(d, now);
-  const admission = await ctx.endpoints.admit(d.target.origin);
+  const admitted = ctx.endpoints.admit(d.target.origin);
+  const admission = admitted instanceof Promise ? await admitted : admitted;
 
   if (!admission.ok && admission.reason === 'overloaded') {
     // our own capacity, not the receiver's answer: no attempt is used up

@@ -24,8 +24,9 @@ function granted(a: Admission): Extract<Admission, { ok: true }> {
   return a;
 }
 
-/** Tracks whether an admit() has settled yet. */
-function track(p: Promise<Admission>) {
+/** Tracks whether an admit() has settled yet (a free slot comes at once, a wait as a promise). */
+function track(a: Admission | Promise<Admission>) {
+  const p = Promise.resolve(a);
   const t: { done: boolean; value?: Admission; p: Promise<Admission> } = { done: false, p };
   p.then((v) => {
     t.done = true;
@@ -68,7 +69,7 @@ describe('concurrency', () => {
     const first = granted(await ep.admit(O));
     const order: number[] = [];
     const waiters = [1, 2, 3].map((n) =>
-      ep.admit(O).then((a) => {
+      Promise.resolve(ep.admit(O)).then((a) => {
         order.push(n);
         return granted(a);
       }),

@@ -35,7 +35,9 @@ const EWMA = 0.1;
 
 interface Endpoint {
   active: number;
+  /** Waiters from `head` on (a queue without O(n) shifts). */
   queue: Array<(go: boolean) => void>;
+  head: number;
   /** Moving average of attempt durations (ms). */
   avgMs: number;
   failures: number;
@@ -45,7 +47,7 @@ interface Endpoint {
 }
 
 export type Admission =
-  | { ok: true; release: (durationMs: number, unreachable: boolean) => void }
+  | { readonly ok: true; release(durationMs: number, unreachable: boolean): void }
   | { ok: false; reason: 'circuit_open' | 'overloaded'; retryInMs: number };
 
 export class Endpoints {
@@ -63,6 +65,7 @@ export class Endpoints {
       e = {
         active: 0,
         queue: [],
+        head: 0,
         avgMs: INITIAL_DURATION_MS,
         failures: 0,
         openUntil: 0,
@@ -78,14 +81,15 @@ export class Endpoints {
   expectedWaitMs(origin: string): number {
     const e = this.map.get(origin);
     if (!e) return 0;
-    return ((e.queue.length + 1) / this.o.concurrency) * e.avgMs;
+    return ((e.queue.length - e.head + 1) / this.o.concurrency) * e.avgMs;
   }
 
   /**
-   * Waits for a slot. Refuses at once when the breaker is open (after its cooldown one probe goes
-   * through) or when the wait for a slot would be longer than `maxWaitMs`.
+   * A slot for one request to `origin`: at once when one is free (no promise), else a promise
+   * that waits in line. Refuses at once when the breaker is open (after its cooldown one probe
+   * goes through) or when the wait for a slot would be longer than `maxWaitMs`.
    */
-  async admit(origin: string): Promise<Admission> {
+  admit(origin: string): Admission | Promise<Admission> {
     const e = this.endpoint(origin);
     const now = this.now();
     let probe = false;
@@ -94,36 +98,44 @@ export class Endpoints {
         return { ok: false, reason: 'circuit_open', retryInMs: Math.max(1_000, e.openUntil - now) };
       e.probing = probe = true;
     }
-    if (!probe && e.active >= this.o.concurrency) {
-      const wait = this.expectedWaitMs(origin);
-      if (wait > this.o.maxWaitMs)
-        return { ok: false, reason: 'overloaded', retryInMs: Math.ceil(Math.min(wait, 60_000)) };
-      // a release hands its slot straight to the first waiter (still counted in `active`), so no
-      // newcomer can take it in between: the limit holds and waiters go in order
-      const go = await new Promise<boolean>((resolve) => e.queue.push(resolve));
-      // the breaker opened while this one waited: it goes to the retry path instead
-      if (!go) return { ok: false, reason: 'circuit_open', retryInMs: Math.max(1_000, e.openUntil - this.now()) };
-    } else {
+    if (probe || e.active < this.o.concurrency) {
       e.active++;
       this.onInFlight?.(origin, e.active);
+      return new Slot(this, origin, e, probe);
     }
-    let released = false;
-    return {
-      ok: true,
-      release: (durationMs: number, unreachable: boolean) => {
-        if (released) return;
-        released = true;
-        e.avgMs += EWMA * (durationMs - e.avgMs);
-        this.record(e, unreachable, probe);
-        const next = e.queue.shift();
-        if (next) {
-          next(true); // the slot passes on: `active` unchanged
-          return;
-        }
-        e.active--;
-        this.onInFlight?.(origin, e.active);
-      },
-    };
+    const wait = this.expectedWaitMs(origin);
+    if (wait > this.o.maxWaitMs)
+      return { ok: false, reason: 'overloaded', retryInMs: Math.ceil(Math.min(wait, 60_000)) };
+    // a release hands its slot straight to the first waiter (still counted in `active`), so no
+    // newcomer can take it in between: the limit holds and waiters go in order
+    return new Promise<Admission>((resolve) => {
+      e.queue.push((go) =>
+        resolve(
+          go
+            ? new Slot(this, origin, e, false)
+            : // the breaker opened while this one waited: it goes to the retry path instead
+              { ok: false, reason: 'circuit_open', retryInMs: Math.max(1_000, e.openUntil - this.now()) },
+        ),
+      );
+    });
+  }
+
+  /** A slot ends: the average and the breaker learn from it, and the slot passes to the next in line. */
+  releaseSlot(origin: string, e: Endpoint, probe: boolean, durationMs: number, unreachable: boolean): void {
+    e.avgMs += EWMA * (durationMs - e.avgMs);
+    this.record(e, unreachable, probe);
+    if (e.head < e.queue.length) {
+      const next = e.queue[e.head];
+      e.queue[e.head++] = undefined as unknown as (go: boolean) => void;
+      if (e.head > 1024 && e.head * 2 > e.queue.length) {
+        e.queue.splice(0, e.head);
+        e.head = 0;
+      }
+      next(true); // the slot passes on: `active` unchanged
+      return;
+    }
+    e.active--;
+    this.onInFlight?.(origin, e.active);
   }
 
   private record(e: Endpoint, unreachable: boolean, probe: boolean): void {
@@ -142,7 +154,10 @@ export class Endpoints {
       e.openUntil = this.now() + e.cooldown;
     } else return;
     // open: everything waiting for this origin leaves for the retry path now
-    for (const waiter of e.queue.splice(0)) waiter(false);
+    const waiting = e.queue.slice(e.head);
+    e.queue = [];
+    e.head = 0;
+    for (const waiter of waiting) waiter(false);
   }
 
   /** Is the breaker open for this origin (no probe allowed right now)? */
@@ -156,9 +171,27 @@ export class Endpoints {
     return [...this.map.entries()].map(([origin, e]) => ({
       origin,
       active: e.active,
-      queued: e.queue.length,
+      queued: e.queue.length - e.head,
       open: this.isOpen(origin),
       avgMs: e.avgMs,
     }));
+  }
+}
+
+/** One granted slot (a class, not a closure: one small object per request). */
+class Slot {
+  readonly ok = true as const;
+  private released = false;
+  constructor(
+    private readonly endpoints: Endpoints,
+    private readonly origin: string,
+    private readonly e: Endpoint,
+    private readonly probe: boolean,
+  ) {}
+
+  release(durationMs: number, unreachable: boolean): void {
+    if (this.released) return;
+    this.released = true;
+    this.endpoints.releaseSlot(this.origin, this.e, this.probe, durationMs, unreachable);
   }
 }
