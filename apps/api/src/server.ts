@@ -18,6 +18,7 @@ import type { ApiConfig } from './config';
 import type { ApiDeps } from './deps';
 import { authenticate, rootOnly } from './http/auth';
 import { errorHandler, notFoundRoute } from './http/errors';
+import { eventsFastPath } from './http/fast-events';
 import { jsonBody } from './http/json-body';
 import { apiMetrics, requestMetrics } from './http/metrics';
 import { deliveryRoutes } from './routes/deliveries';
@@ -86,7 +87,10 @@ export function createApi(
     deps,
     listen: () =>
       new Promise((resolve, reject) => {
-        server = http.createServer(app);
+        const fast = eventsFastPath(deps);
+        server = http.createServer((req, res) => {
+          if (!fast(req, res)) app(req, res);
+        });
         server.keepAliveTimeout = 65_000;
         server.once('error', reject);
         server.listen(config.port, config.host, () => {

@@ -3,7 +3,7 @@
  * by hash on every request, so a deleted key stops working at once, on every API process.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { Role } from '@devhooks/core';
 import type { OrgStore, Principal } from '@devhooks/engine';
 import { ApiError } from './errors';
@@ -16,31 +16,37 @@ export function isRootToken(presented: string, rootToken: string): boolean {
   return timingSafeEqual(digest(presented), digest(rootToken));
 }
 
-function bearer(req: Request): string | undefined {
-  const h = req.headers.authorization;
+function bearerOf(h: string | undefined): string | undefined {
   if (!h) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
   return m?.[1];
 }
 
+/** Who presents this Authorization header; rejects with the 401 to answer. */
+export async function identify(orgs: OrgStore, rootToken: string, authorization: string | undefined): Promise<Caller> {
+  const token = bearerOf(authorization);
+  if (!token) {
+    throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <token>', undefined, {
+      'WWW-Authenticate': 'Bearer realm="devhooks"',
+    });
+  }
+  if (isRootToken(token, rootToken)) return { kind: 'root' };
+  const principal = await orgs.resolveKey(token);
+  if (!principal) {
+    throw new ApiError(401, 'unauthorized', 'unknown or revoked token', undefined, {
+      'WWW-Authenticate': 'Bearer realm="devhooks", error="invalid_token"',
+    });
+  }
+  return { kind: 'key', ...principal };
+}
+
+/** The express middleware: `res.locals.caller`. */
 export function authenticate(orgs: OrgStore, rootToken: string): RequestHandler {
-  return async (req, res, next) => {
-    const token = bearer(req);
-    if (!token) {
-      res.set('WWW-Authenticate', 'Bearer realm="devhooks"');
-      return next(new ApiError(401, 'unauthorized', 'send Authorization: Bearer <token>'));
-    }
-    if (isRootToken(token, rootToken)) {
-      res.locals.caller = { kind: 'root' } satisfies Caller;
-      return next();
-    }
-    const principal = await orgs.resolveKey(token);
-    if (!principal) {
-      res.set('WWW-Authenticate', 'Bearer realm="devhooks", error="invalid_token"');
-      return next(new ApiError(401, 'unauthorized', 'unknown or revoked token'));
-    }
-    res.locals.caller = { kind: 'key', ...principal } satisfies Caller;
-    next();
+  return (req, res, next) => {
+    identify(orgs, rootToken, req.headers.authorization).then((caller) => {
+      res.locals.caller = caller;
+      next();
+    }, next);
   };
 }
 
@@ -53,7 +59,11 @@ export function callerOf(res: Response): Caller {
  * no org: it manages orgs and keys, and org data is reached with an org's own keys.
  */
 export function orgFor(res: Response, roles: readonly Role[]): string {
-  const c = callerOf(res);
+  return orgOf(callerOf(res), roles);
+}
+
+/** `orgFor` for a caller at hand. */
+export function orgOf(c: Caller, roles: readonly Role[]): string {
   if (c.kind === 'root') {
     throw new ApiError(403, 'forbidden', 'the root token manages orgs and keys; use an org API key for this call');
   }
@@ -77,7 +87,7 @@ export function rootOnly(rootToken: string): RequestHandler {
       const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
       const i = decoded.indexOf(':');
       presented = i >= 0 ? decoded.slice(i + 1) : undefined;
-    } else presented = bearer(req);
+    } else presented = bearerOf(req.headers.authorization);
     if (presented && isRootToken(presented, rootToken)) return next();
     res.set('WWW-Authenticate', 'Basic realm="devhooks dashboard", charset="UTF-8"');
     next(new ApiError(401, 'unauthorized', 'the dashboard needs the root token (HTTP Basic password, or Bearer)'));

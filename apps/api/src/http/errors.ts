@@ -38,27 +38,38 @@ function isRedisUnavailable(err: unknown): boolean {
   );
 }
 
+/** What to answer for an error thrown while handling `method path`. */
+export function errorResponse(
+  err: unknown,
+  logger: Logger,
+  method: string,
+  path: string,
+): { status: number; headers: Record<string, string>; body: ReturnType<typeof errorBody> } {
+  if (err instanceof ApiError) {
+    return { status: err.status, headers: err.headers ?? {}, body: errorBody(err.code, err.message, err.details) };
+  }
+  // errors body-parser-style middleware may raise
+  const status = (err as { status?: number }).status;
+  if (status && status >= 400 && status < 500) {
+    return { status, headers: {}, body: errorBody('invalid_request', (err as Error).message) };
+  }
+  if (isRedisUnavailable(err)) {
+    logger.warn('Redis unavailable', { method, path, error: (err as Error).message });
+    return {
+      status: 503,
+      headers: { 'Retry-After': '5' },
+      body: errorBody('unavailable', 'storage is unavailable; nothing was changed, retry later'),
+    };
+  }
+  logger.error('request failed', { method, path, error: (err as Error).stack ?? String(err) });
+  return { status: 500, headers: {}, body: errorBody('internal', 'internal error; the request may be retried') };
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (res.headersSent) return;
-    if (err instanceof ApiError) {
-      if (err.headers) res.set(err.headers);
-      res.status(err.status).json(errorBody(err.code, err.message, err.details));
-      return;
-    }
-    // errors body-parser-style middleware may raise
-    const status = (err as { status?: number }).status;
-    if (status && status >= 400 && status < 500) {
-      res.status(status).json(errorBody('invalid_request', (err as Error).message));
-      return;
-    }
-    if (isRedisUnavailable(err)) {
-      logger.warn('Redis unavailable', { method: req.method, path: req.path, error: (err as Error).message });
-      res.set('Retry-After', '5');
-      res.status(503).json(errorBody('unavailable', 'storage is unavailable; nothing was changed, retry later'));
-      return;
-    }
-    logger.error('request failed', { method: req.method, path: req.path, error: (err as Error).stack ?? String(err) });
-    res.status(500).json(errorBody('internal', 'internal error; the request may be retried'));
+    const r = errorResponse(err, logger, req.method, req.path);
+    res.set(r.headers);
+    res.status(r.status).json(r.body);
   };
 }

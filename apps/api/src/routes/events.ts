@@ -9,47 +9,57 @@ import { ApiError, badRequest } from '../http/errors';
 /** Seconds a producer is asked to wait when the backlog is over its bound. */
 export const BACKLOG_RETRY_AFTER_S = 5;
 
+/**
+ * POST /v1/events once the caller's org is known: checks the body whole and appends it, or
+ * throws the ApiError to answer. Shared by the express route and the server's fast path.
+ */
+export async function acceptEvents(d: ApiDeps, org: string, body: unknown): Promise<EventsAccepted> {
+  if (body === undefined) throw badRequest('a JSON body is required: one event, or {"events": [...]}');
+  const parsed = eventsOf(body);
+  if ('error' in parsed) {
+    d.metrics.eventsRejected.inc({ reason: 'invalid' });
+    throw badRequest('invalid events', [parsed.error]);
+  }
+  if (parsed.list.length > MAX_EVENTS_PER_REQUEST) {
+    d.metrics.eventsRejected.inc({ reason: 'too_large' }, parsed.list.length);
+    throw new ApiError(
+      413,
+      'payload_too_large',
+      `a batch holds at most ${MAX_EVENTS_PER_REQUEST} events, not ${parsed.list.length}`,
+    );
+  }
+  const checked = checkEvents(parsed.list, org, parsed.batch);
+  if (!checked.ok) {
+    d.metrics.eventsRejected.inc({ reason: 'invalid' }, parsed.list.length);
+    throw badRequest(parsed.batch ? 'the batch has invalid events; none was accepted' : 'invalid event', checked.details);
+  }
+  const result = await appendEvents(d.redis, checked.events, { keys: d.keys, maxBacklog: d.config.maxBacklog });
+  if (!result.ok) {
+    d.metrics.eventsRejected.inc({ reason: 'backlog' }, checked.events.length);
+    throw new ApiError(
+      429,
+      'backlog_full',
+      `${result.backlog} events are waiting for delivery (bound ${d.config.maxBacklog}); retry later`,
+      undefined,
+      { 'Retry-After': String(BACKLOG_RETRY_AFTER_S) },
+    );
+  }
+  d.metrics.eventsAccepted.inc(result.accepted);
+  if (result.duplicates) d.metrics.eventsDuplicate.inc(result.duplicates);
+  return { accepted: result.accepted, duplicates: result.duplicates, ids: result.ids };
+}
+
+export interface EventsAccepted {
+  accepted: number;
+  duplicates: number;
+  ids: string[];
+}
+
 export function eventRoutes(d: ApiDeps): Router {
   const r = Router();
 
   r.post('/v1/events', async (req, res) => {
-    const org = orgFor(res, PRODUCE_ROLES);
-    if (req.body === undefined) throw badRequest('a JSON body is required: one event, or {"events": [...]}');
-    const parsed = eventsOf(req.body);
-    if ('error' in parsed) {
-      d.metrics.eventsRejected.inc({ reason: 'invalid' });
-      throw badRequest('invalid events', [parsed.error]);
-    }
-    if (parsed.list.length > MAX_EVENTS_PER_REQUEST) {
-      d.metrics.eventsRejected.inc({ reason: 'too_large' }, parsed.list.length);
-      throw new ApiError(
-        413,
-        'payload_too_large',
-        `a batch holds at most ${MAX_EVENTS_PER_REQUEST} events, not ${parsed.list.length}`,
-      );
-    }
-    const checked = checkEvents(parsed.list, org, parsed.batch);
-    if (!checked.ok) {
-      d.metrics.eventsRejected.inc({ reason: 'invalid' }, parsed.list.length);
-      throw badRequest(
-        parsed.batch ? 'the batch has invalid events; none was accepted' : 'invalid event',
-        checked.details,
-      );
-    }
-    const result = await appendEvents(d.redis, checked.events, { keys: d.keys, maxBacklog: d.config.maxBacklog });
-    if (!result.ok) {
-      d.metrics.eventsRejected.inc({ reason: 'backlog' }, checked.events.length);
-      throw new ApiError(
-        429,
-        'backlog_full',
-        `${result.backlog} events are waiting for delivery (bound ${d.config.maxBacklog}); retry later`,
-        undefined,
-        { 'Retry-After': String(BACKLOG_RETRY_AFTER_S) },
-      );
-    }
-    d.metrics.eventsAccepted.inc(result.accepted);
-    if (result.duplicates) d.metrics.eventsDuplicate.inc(result.duplicates);
-    res.status(202).json({ accepted: result.accepted, duplicates: result.duplicates, ids: result.ids });
+    res.status(202).json(await acceptEvents(d, orgFor(res, PRODUCE_ROLES), req.body));
   });
 
   return r;
