@@ -64,6 +64,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   const port = e.DEVHOOKS_WORKER_PORT === undefined ? undefined : Number(e.DEVHOOKS_WORKER_PORT);
   if (port !== undefined && port > 65535) problems.push('DEVHOOKS_WORKER_PORT must be at most 65535');
   if (problems.length) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  const maxInProgress = Math.max(100, num(e.DEVHOOKS_MAX_IN_PROGRESS, 300));
   return {
     redisUrl: e.DEVHOOKS_REDIS_URL ?? 'redis://127.0.0.1:6379',
     prefix: e.DEVHOOKS_PREFIX ?? 'devhooks',
@@ -81,7 +82,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       breakerMaxCooldownMs: 300_000,
     },
     readCount: 500,
-    maxInProgress: Math.max(100, num(e.DEVHOOKS_MAX_IN_PROGRESS, 2_000)),
+    maxInProgress,
     claimIdleMs,
     retryConcurrency: Math.max(1, num(e.DEVHOOKS_RETRY_CONCURRENCY, 100)),
     disableAfterFailingMs: 5 * 86_400_000,
