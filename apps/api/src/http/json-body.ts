@@ -28,11 +28,15 @@ export function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Prom
   if (!chunked && (length === undefined || length === '0')) return Promise.resolve(undefined);
   if (!isJsonType(req.headers['content-type'])) {
     req.resume();
-    return Promise.reject(new ApiError(415, 'unsupported_media_type', 'the body must be JSON (Content-Type: application/json)'));
+    return Promise.reject(
+      new ApiError(415, 'unsupported_media_type', 'the body must be JSON (Content-Type: application/json)'),
+    );
   }
   if (length !== undefined && Number(length) > limit) {
     req.resume();
-    return Promise.reject(new ApiError(413, 'payload_too_large', `the body is ${length} bytes; at most ${limit} are accepted`));
+    return Promise.reject(
+      new ApiError(413, 'payload_too_large', `the body is ${length} bytes; at most ${limit} are accepted`),
+    );
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

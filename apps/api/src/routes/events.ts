@@ -31,7 +31,10 @@ export async function acceptEvents(d: ApiDeps, org: string, body: unknown): Prom
   const checked = checkEvents(parsed.list, org, parsed.batch);
   if (!checked.ok) {
     d.metrics.eventsRejected.inc({ reason: 'invalid' }, parsed.list.length);
-    throw badRequest(parsed.batch ? 'the batch has invalid events; none was accepted' : 'invalid event', checked.details);
+    throw badRequest(
+      parsed.batch ? 'the batch has invalid events; none was accepted' : 'invalid event',
+      checked.details,
+    );
   }
   const result = await appendEvents(d.redis, checked.events, { keys: d.keys, maxBacklog: d.config.maxBacklog });
   if (!result.ok) {
