@@ -93,7 +93,7 @@ const SIZES = QUICK
       fanoutN: 10_000,
       memoryN: 100_000,
       memoryHooks: 10,
-      drainMaxSec: 90,
+      drainMaxSec: 150,
     };
 const CONCURRENCY = {
   limit: 50,
