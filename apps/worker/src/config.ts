@@ -1,13 +1,11 @@
 /** The worker's configuration: the environment of contract §1, checked at boot. Nothing else reads process.env. */
 import {
-  BOOLEAN_PATTERN,
-  DEFAULT_RETRY_SCHEDULE,
   DURATION_PATTERN,
   INTEGER_PATTERN,
-  envBoolean,
   parseDuration,
-  parseRetrySchedule,
   readEnv,
+  SHARED_ENV_PROPERTIES,
+  sharedSettings,
   type EnvSchema,
 } from '@devhooks/core';
 import type { WorkerRuntimeConfig } from '@devhooks/engine';
@@ -18,7 +16,6 @@ export interface WorkerConfig extends WorkerRuntimeConfig {
   host: string;
   /** SIGTERM drain deadline. */
   shutdownMs: number;
-  logLevel: string;
 }
 
 const duration = { type: 'string', pattern: DURATION_PATTERN };
@@ -26,15 +23,7 @@ const integer = { type: 'string', pattern: INTEGER_PATTERN };
 export const workerEnvSchema: EnvSchema = {
   type: 'object',
   properties: {
-    DEVHOOKS_REDIS_URL: { type: 'string', pattern: '^rediss?://' },
-    DEVHOOKS_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
-    DEVHOOKS_ALLOW_PRIVATE_TARGETS: { type: 'string', pattern: BOOLEAN_PATTERN },
-    DEVHOOKS_RETRY_SCHEDULE: { type: 'string', minLength: 1 },
-    DEVHOOKS_DELIVERY_TIMEOUT: duration,
-    DEVHOOKS_BATCH_WINDOW: duration,
-    DEVHOOKS_LOG_TTL: duration,
-    DEVHOOKS_LOG_MAX_PER_WEBHOOK: integer,
-    DEVHOOKS_LOG_LEVEL: { type: 'string', enum: ['error', 'warn', 'info', 'debug'] },
+    ...SHARED_ENV_PROPERTIES,
     DEVHOOKS_WORKER_PORT: integer,
     DEVHOOKS_WORKER_HOST: { type: 'string', minLength: 1 },
     DEVHOOKS_ENDPOINT_CONCURRENCY: integer,
@@ -48,8 +37,8 @@ export const workerEnvSchema: EnvSchema = {
 export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
   const e = readEnv(workerEnvSchema, env);
   const num = (v: string | undefined, d: number) => (v === undefined ? d : Number(v));
-  const deliveryTimeoutMs = parseDuration(e.DEVHOOKS_DELIVERY_TIMEOUT ?? '15s', 'DEVHOOKS_DELIVERY_TIMEOUT');
-  const batchWindowMs = parseDuration(e.DEVHOOKS_BATCH_WINDOW ?? '1s', 'DEVHOOKS_BATCH_WINDOW');
+  const shared = sharedSettings(e);
+  const { deliveryTimeoutMs, batchWindowMs } = shared;
   const concurrency = Math.max(1, num(e.DEVHOOKS_ENDPOINT_CONCURRENCY, 64));
   const problems: string[] = [];
   if (deliveryTimeoutMs < 100) problems.push('DEVHOOKS_DELIVERY_TIMEOUT must be at least 100ms');
@@ -66,14 +55,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   if (problems.length) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const maxInProgress = Math.max(100, num(e.DEVHOOKS_MAX_IN_PROGRESS, 300));
   return {
-    redisUrl: e.DEVHOOKS_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    prefix: e.DEVHOOKS_PREFIX ?? 'devhooks',
-    allowPrivateTargets: envBoolean(e.DEVHOOKS_ALLOW_PRIVATE_TARGETS, false),
-    schedule: parseRetrySchedule(e.DEVHOOKS_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE),
-    deliveryTimeoutMs,
-    batchWindowMs,
-    logTtlMs: parseDuration(e.DEVHOOKS_LOG_TTL ?? '7d', 'DEVHOOKS_LOG_TTL'),
-    logMaxPerWebhook: num(e.DEVHOOKS_LOG_MAX_PER_WEBHOOK, 10_000),
+    ...shared,
     endpoint: {
       concurrency,
       maxWaitMs: Math.max(5_000, deliveryTimeoutMs),
@@ -91,6 +73,5 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     shutdownMs: e.DEVHOOKS_SHUTDOWN_TIMEOUT
       ? parseDuration(e.DEVHOOKS_SHUTDOWN_TIMEOUT, 'DEVHOOKS_SHUTDOWN_TIMEOUT')
       : deliveryTimeoutMs + batchWindowMs + 5_000,
-    logLevel: e.DEVHOOKS_LOG_LEVEL ?? 'info',
   };
 }

@@ -3,6 +3,8 @@
  * ajv schema over their raw string values; this checks them all at once and reports every problem.
  */
 import type { ValidateFunction } from 'ajv';
+import { parseDuration } from './durations';
+import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from './retry-policy';
 import { ajv } from './schemas';
 import { ajvDetails } from './validation';
 
@@ -36,4 +38,47 @@ export function readEnv(
 export function envBoolean(v: string | undefined, dflt: boolean): boolean {
   if (v === undefined) return dflt;
   return v === 'true' || v === '1' || v === 'yes';
+}
+
+const duration = { type: 'string', pattern: DURATION_PATTERN };
+
+/** The variables of contract §1 that every process reads, as schema properties. */
+export const SHARED_ENV_PROPERTIES: Record<string, object> = {
+  DEVHOOKS_REDIS_URL: { type: 'string', pattern: '^rediss?://' },
+  DEVHOOKS_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+  DEVHOOKS_ALLOW_PRIVATE_TARGETS: { type: 'string', pattern: BOOLEAN_PATTERN },
+  DEVHOOKS_RETRY_SCHEDULE: { type: 'string', minLength: 1 },
+  DEVHOOKS_DELIVERY_TIMEOUT: duration,
+  DEVHOOKS_BATCH_WINDOW: duration,
+  DEVHOOKS_LOG_TTL: duration,
+  DEVHOOKS_LOG_MAX_PER_WEBHOOK: { type: 'string', pattern: INTEGER_PATTERN },
+  DEVHOOKS_LOG_LEVEL: { type: 'string', enum: ['error', 'warn', 'info', 'debug'] },
+};
+
+export interface SharedSettings {
+  redisUrl: string;
+  prefix: string;
+  allowPrivateTargets: boolean;
+  /** Delay before each attempt (ms); its length is the number of attempts. */
+  schedule: number[];
+  deliveryTimeoutMs: number;
+  batchWindowMs: number;
+  logTtlMs: number;
+  logMaxPerWebhook: number;
+  logLevel: string;
+}
+
+/** The shared settings, with the contract's defaults, from values `readEnv` has checked. */
+export function sharedSettings(e: Record<string, string | undefined>): SharedSettings {
+  return {
+    redisUrl: e.DEVHOOKS_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    prefix: e.DEVHOOKS_PREFIX ?? 'devhooks',
+    allowPrivateTargets: envBoolean(e.DEVHOOKS_ALLOW_PRIVATE_TARGETS, false),
+    schedule: parseRetrySchedule(e.DEVHOOKS_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE),
+    deliveryTimeoutMs: parseDuration(e.DEVHOOKS_DELIVERY_TIMEOUT ?? '15s', 'DEVHOOKS_DELIVERY_TIMEOUT'),
+    batchWindowMs: parseDuration(e.DEVHOOKS_BATCH_WINDOW ?? '1s', 'DEVHOOKS_BATCH_WINDOW'),
+    logTtlMs: parseDuration(e.DEVHOOKS_LOG_TTL ?? '7d', 'DEVHOOKS_LOG_TTL'),
+    logMaxPerWebhook: Number(e.DEVHOOKS_LOG_MAX_PER_WEBHOOK ?? 10_000),
+    logLevel: e.DEVHOOKS_LOG_LEVEL ?? 'info',
+  };
 }

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { redisKeys, scheduleHorizon } from '@devhooks/core';
+import { redisKeys, scheduleHorizon, type SharedSettings } from '@devhooks/core';
 import type { EngineContext } from './context';
 import { DeliveryStore } from './deliveries';
 import { Endpoints, type EndpointOptions } from './endpoints';
@@ -20,15 +20,7 @@ import { Sender } from './sender';
 import { WebhookDirectory } from './webhook-directory';
 import { WebhookStore } from './webhooks';
 
-export interface WorkerRuntimeConfig {
-  redisUrl: string;
-  prefix: string;
-  allowPrivateTargets: boolean;
-  schedule: number[];
-  deliveryTimeoutMs: number;
-  batchWindowMs: number;
-  logTtlMs: number;
-  logMaxPerWebhook: number;
+export interface WorkerRuntimeConfig extends SharedSettings {
   endpoint: EndpointOptions;
   readCount: number;
   maxInProgress: number;
