@@ -4,7 +4,7 @@
  *
  * - Redis: DEVHOOKS_REDIS_URL (default redis://127.0.0.1:6379). If nothing answers there, the URL
  *   points at this machine and a `redis-server` binary is on PATH, starts one of its own (data
- *   under ./data, AOF on, noeviction) and says so; it is stopped again on exit.
+ *   under ./data, or DEVHOOKS_DATA_DIR; AOF on, noeviction) and says so; it is stopped again on exit.
  * - DEVHOOKS_ADMIN_TOKEN: when unset, one is generated and printed once.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -44,7 +44,7 @@ async function ensureRedis(url) {
     );
     process.exit(1);
   }
-  const dir = path.join(root, 'data');
+  const dir = path.resolve(root, process.env.DEVHOOKS_DATA_DIR || 'data');
   mkdirSync(dir, { recursive: true });
   const child = spawn(
     found,

@@ -2,6 +2,11 @@
  * `npm start` (scripts/start.mjs): API and worker in one process, the root token generated and
  * printed when none is set, and Ctrl-C (SIGINT) stopping both cleanly with exit code 0.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Redis from 'ioredis';
 import { Client } from '../support/api';
 import { freePort, startNpmStart } from '../support/processes';
 import { Receiver } from '../support/receiver';
@@ -46,3 +51,43 @@ it('runs the service, prints a generated root token once, and stops on SIGINT', 
     await rx.close();
   }
 });
+
+const hasRedisServer = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
+
+(hasRedisServer ? it : it.skip)(
+  'starts a redis-server of its own (AOF on) when none answers, and stops it on exit',
+  async () => {
+    const [port, redisPort] = [await freePort(), await freePort()];
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'devhooks-data-'));
+    const proc = await startNpmStart({
+      DEVHOOKS_PREFIX: prefix,
+      DEVHOOKS_PORT: String(port),
+      DEVHOOKS_ADMIN_TOKEN: 'own-redis-token',
+      DEVHOOKS_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      DEVHOOKS_DATA_DIR: dir,
+    });
+    const own = new Redis(redisPort, '127.0.0.1', { maxRetriesPerRequest: 1, lazyConnect: true });
+    try {
+      expect(proc.output).toMatch(new RegExp(`started redis-server on 127\\.0\\.0\\.1:${redisPort}`));
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      await own.connect();
+      expect(await own.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+      expect(await own.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
+      own.disconnect();
+      const { code } = await proc.kill('SIGINT');
+      expect(code).toBe(0);
+      expect(readdirSync(dir).length).toBeGreaterThan(0); // its AOF lives in the data directory
+      const after = new Redis(redisPort, '127.0.0.1', {
+        maxRetriesPerRequest: 0,
+        lazyConnect: true,
+        retryStrategy: () => null,
+      });
+      await expect(after.connect()).rejects.toThrow();
+      after.disconnect();
+    } finally {
+      own.disconnect();
+      await proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
