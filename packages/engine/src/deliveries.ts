@@ -123,12 +123,21 @@ export class DeliveryStore {
   queueWrite(p: ChainableCommander, records: DeliveryRecord[], isNew: boolean): void {
     if (!records.length) return;
     const buckets = new Map<number, string[]>();
+    const byWebhook = isNew ? new Map<string, Array<string | number>>() : undefined;
     for (const r of records) {
-      const hour = deliveryHour(r.id);
-      if (hour === undefined) continue;
+      // the id carries when its first event was accepted: it files the record in its hourly bucket
+      // and scores it in the webhook's index (= created_at), so both expire together
+      const ms = deliveryMs(r.id);
+      if (ms === undefined) continue;
+      const hour = Math.floor(ms / HOUR_MS);
       let args = buckets.get(hour);
       if (!args) buckets.set(hour, (args = []));
       args.push(r.id, JSON.stringify(r));
+      if (byWebhook) {
+        let scored = byWebhook.get(r.webhook_id);
+        if (!scored) byWebhook.set(r.webhook_id, (scored = []));
+        scored.push(ms, r.id);
+      }
     }
     for (const [hour, args] of buckets) {
       const key = this.keys.deliveries(hour);
@@ -136,16 +145,7 @@ export class DeliveryStore {
       // an hour's records all go DEVHOOKS_LOG_TTL after the hour ends
       p.pexpireat(key, (hour + 1) * HOUR_MS + this.log.ttlMs);
     }
-    if (!isNew) return;
-    const byWebhook = new Map<string, Array<string | number>>();
-    for (const r of records) {
-      let args = byWebhook.get(r.webhook_id);
-      if (!args) byWebhook.set(r.webhook_id, (args = []));
-      // scored by created_at, the time its first event was accepted (also in the id, which files
-      // the record in its hourly bucket), so the index and the records expire together
-      args.push(deliveryMs(r.id) ?? Date.parse(r.created_at), r.id);
-    }
-    for (const [w, args] of byWebhook) {
+    for (const [w, args] of byWebhook ?? []) {
       const index = this.keys.webhookDeliveries(w);
       p.zadd(index, ...args);
       p.pexpire(index, this.log.ttlMs + HOUR_MS);

@@ -232,7 +232,7 @@ export class StreamConsumer {
       const existing = await this.ctx.deliveries.exist(singles.map((d) => d.id));
       toLaunch = singles.filter((d, i) => {
         if (!existing[i]) return true;
-        this.release(d.entryIds, 1);
+        this.release(d.entryIds);
         return false;
       });
     }
@@ -296,12 +296,12 @@ export class StreamConsumer {
         },
       );
     }
-    this.release(d.entryIds, 1);
+    this.release(d.entryIds);
     this.scheduleFlush();
   }
 
   /** One delivery of each of these entries settled. */
-  private release(entryIds: string[], _n: number): void {
+  private release(entryIds: string[]): void {
     for (const id of entryIds) {
       const left = (this.entries.get(id) ?? 1) - 1;
       this.inProgress--;
