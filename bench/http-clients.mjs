@@ -48,7 +48,7 @@ const postWithGot = async () => {
   return res.statusCode;
 };
 
-/** undici as the Sender uses it (packages/engine/src/sender.ts): an Agent, 50 connections per origin. */
+/** undici as the Sender uses it (packages/engine/src/delivery/sender.ts): an Agent, 50 connections per origin. */
 const undiciAgent = new Agent({ connections: CONCURRENCY, pipelining: 1, keepAliveTimeout: 30_000 });
 const postWithUndici = async () => {
   const res = await undiciAgent.request({

@@ -2,7 +2,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Keys } from '@devhooks/core';
-import type { DeliveryStore, Logger, OrgStore, RetryJobData, TargetVerdict, WebhookStore } from '@devhooks/engine';
+import type { DeliveryLog, Logger, OrgStore, RetryJobData, TargetVerdict, WebhookStore } from '@devhooks/engine';
 import type { ApiConfig } from './config';
 import type { ApiMetrics } from './http/metrics';
 
@@ -13,7 +13,7 @@ export interface ApiDeps {
   keys: Keys;
   orgs: OrgStore;
   webhooks: WebhookStore;
-  deliveries: DeliveryStore;
+  deliveries: DeliveryLog;
   queue: Queue<RetryJobData>;
   metrics: ApiMetrics;
   /** The create/update-time address check (replaceable in tests). */

@@ -2,14 +2,14 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Keys } from '@devhooks/core';
-import type { DeliveryStore } from './deliveries';
-import type { Endpoints } from './endpoints';
-import type { Logger } from './logger';
-import type { WorkerMetrics } from './metrics';
-import type { RetryJobData } from './retry-queue';
-import type { Sender } from './sender';
-import type { WebhookDirectory } from './webhook-directory';
-import type { WebhookStore } from './webhooks';
+import type { DeliveryLog } from '../stores/delivery-log';
+import type { OriginLimiter } from '../delivery/origin-limiter';
+import type { Logger } from '../ops/logger';
+import type { WorkerMetrics } from '../ops/metrics';
+import type { RetryJobData } from '../retry/retry-queue';
+import type { Sender } from '../delivery/sender';
+import type { WebhookDirectory } from '../stores/webhook-directory';
+import type { WebhookStore } from '../stores/webhook-store';
 
 export interface EngineContext {
   redis: Redis;
@@ -17,9 +17,9 @@ export interface EngineContext {
   logger: Logger;
   directory: WebhookDirectory;
   webhooks: WebhookStore;
-  deliveries: DeliveryStore;
+  deliveries: DeliveryLog;
   sender: Sender;
-  endpoints: Endpoints;
+  origins: OriginLimiter;
   queue: Queue<RetryJobData>;
   metrics: WorkerMetrics;
   /** Delay before each attempt (ms); its length is the number of attempts. */

@@ -3,7 +3,7 @@
  * window, or until 100 are waiting, and leave as one delivery.
  */
 import { MAX_BATCH_EVENTS, type DeliveryTopic, type StoredEvent } from '@devhooks/core';
-import type { Target } from './webhook-directory';
+import type { Target } from '../stores/webhook-directory';
 
 export interface Batch {
   target: Target;

@@ -5,7 +5,7 @@
  * or the worker's memory, that the others need; a fast receiver is never throttled by it.
  */
 
-export interface EndpointOptions {
+export interface OriginLimiterOptions {
   /** Requests in flight per origin. */
   concurrency: number;
   /**
@@ -20,7 +20,7 @@ export interface EndpointOptions {
   breakerMaxCooldownMs: number;
 }
 
-export const DEFAULT_ENDPOINT_OPTIONS: EndpointOptions = {
+export const DEFAULT_ORIGIN_LIMITER_OPTIONS: OriginLimiterOptions = {
   concurrency: 64,
   maxWaitMs: 5_000,
   breakerThreshold: 5,
@@ -50,11 +50,11 @@ export type Admission =
   | { readonly ok: true; release(durationMs: number, unreachable: boolean): void }
   | { ok: false; reason: 'circuit_open' | 'overloaded'; retryInMs: number };
 
-export class Endpoints {
+export class OriginLimiter {
   private readonly map = new Map<string, Endpoint>();
 
   constructor(
-    private readonly o: EndpointOptions = DEFAULT_ENDPOINT_OPTIONS,
+    private readonly o: OriginLimiterOptions = DEFAULT_ORIGIN_LIMITER_OPTIONS,
     private readonly onInFlight?: (origin: string, n: number) => void,
     private readonly now: () => number = Date.now,
   ) {}
@@ -183,7 +183,7 @@ class Slot {
   readonly ok = true as const;
   private released = false;
   constructor(
-    private readonly endpoints: Endpoints,
+    private readonly endpoints: OriginLimiter,
     private readonly origin: string,
     private readonly e: Endpoint,
     private readonly probe: boolean,

@@ -6,22 +6,22 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { redisKeys, scheduleHorizon, type SharedSettings } from '@devhooks/core';
-import type { EngineContext } from './context';
-import { DeliveryStore } from './deliveries';
-import { Endpoints, type EndpointOptions } from './endpoints';
-import { StreamConsumer } from './fanout';
-import type { Logger } from './logger';
-import { maintain } from './maintenance';
-import { queueGauges, workerMetrics } from './metrics';
-import { connectRedis, waitForRedis } from './redis';
-import { createRetryQueue } from './retry-queue';
-import { createRetryWorker } from './retry-worker';
-import { Sender } from './sender';
-import { WebhookDirectory } from './webhook-directory';
-import { WebhookStore } from './webhooks';
+import type { EngineContext } from './engine-context';
+import { DeliveryLog } from '../stores/delivery-log';
+import { OriginLimiter, type OriginLimiterOptions } from '../delivery/origin-limiter';
+import { StreamConsumer } from '../delivery/fanout';
+import type { Logger } from '../ops/logger';
+import { maintain } from '../ops/maintenance';
+import { queueGauges, workerMetrics } from '../ops/metrics';
+import { connectRedis, waitForRedis } from '../redis/connection';
+import { createRetryQueue } from '../retry/retry-queue';
+import { createRetryWorker } from '../retry/retry-worker';
+import { Sender } from '../delivery/sender';
+import { WebhookDirectory } from '../stores/webhook-directory';
+import { WebhookStore } from '../stores/webhook-store';
 
 export interface WorkerRuntimeConfig extends SharedSettings {
-  endpoint: EndpointOptions;
+  endpoint: OriginLimiterOptions;
   readCount: number;
   maxInProgress: number;
   claimIdleMs: number;
@@ -63,13 +63,13 @@ export async function startWorkerRuntime(
     logger,
     directory: new WebhookDirectory(redis, keys),
     webhooks: new WebhookStore(redis, keys),
-    deliveries: new DeliveryStore(redis, keys, { ttlMs: cfg.logTtlMs, maxPerWebhook: cfg.logMaxPerWebhook }),
+    deliveries: new DeliveryLog(redis, keys, { ttlMs: cfg.logTtlMs, maxPerWebhook: cfg.logMaxPerWebhook }),
     sender: new Sender({
       timeoutMs: cfg.deliveryTimeoutMs,
       allowPrivateTargets: cfg.allowPrivateTargets,
       connectionsPerOrigin: cfg.endpoint.concurrency,
     }),
-    endpoints: new Endpoints(cfg.endpoint, (origin, n) => {
+    origins: new OriginLimiter(cfg.endpoint, (origin, n) => {
       if (n === 0) metrics.inFlight.remove({ origin });
       else metrics.inFlight.set({ origin }, n);
     }),

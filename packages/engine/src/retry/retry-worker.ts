@@ -7,12 +7,12 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RETRY_QUEUE, type Keys, type StoredEvent } from '@devhooks/core';
-import { attemptDelivery, makeDelivery } from './attempt';
-import { Effects, commit } from './commit';
-import type { EngineContext } from './context';
-import type { DeliveryRecord } from './deliveries';
+import { attemptDelivery, makeDelivery } from '../delivery/attempt';
+import { PendingWrites, commit } from '../delivery/commit';
+import type { EngineContext } from '../runtime/engine-context';
+import type { DeliveryRecord } from '../stores/delivery-log';
 import type { RetryJobData } from './retry-queue';
-import { decodeEvent } from './stream-codec';
+import { decodeEvent } from '../log/stream-codec';
 
 export interface RetryWorkerOptions {
   concurrency: number;
@@ -50,7 +50,7 @@ export async function loadEvents(
 async function finish(ctx: EngineContext, r: DeliveryRecord, error: string): Promise<never> {
   const now = new Date().toISOString();
   const record: DeliveryRecord = { ...r, status: 'failed', error, next_attempt_at: null, updated_at: now };
-  const e = new Effects();
+  const e = new PendingWrites();
   e.updated.push(record);
   await commit(ctx, e);
   throw new UnrecoverableError(describe(record));
@@ -83,7 +83,7 @@ export async function processRetry(
   const d = makeDelivery(target, rec.topic, events, rec.entry_ids, { ...rec, url: target.url });
   d.manual = manual;
   const out = await attemptDelivery(ctx, d);
-  const e = new Effects();
+  const e = new PendingWrites();
   e.settle(d, out, true);
   await commit(ctx, e, shard);
   ctx.logger.log(

@@ -5,10 +5,10 @@
  */
 import { CONSUMER_GROUP } from '@devhooks/core';
 import type { AttemptOutcome, Delivery } from './attempt';
-import type { EngineContext } from './context';
-import type { DeliveryRecord } from './deliveries';
-import { RETRY_JOB_NAME, type RetryJobData } from './retry-queue';
-import { scripts } from './scripts';
+import type { EngineContext } from '../runtime/engine-context';
+import type { DeliveryRecord } from '../stores/delivery-log';
+import { RETRY_JOB_NAME, type RetryJobData } from '../retry/retry-queue';
+import { luaCommands } from '../redis/lua-commands';
 
 export interface PingResult {
   delivery_id: string;
@@ -25,7 +25,7 @@ export interface RetryJob {
   park?: boolean;
 }
 
-export class Effects {
+export class PendingWrites {
   created: DeliveryRecord[] = [];
   updated: DeliveryRecord[] = [];
   jobs: RetryJob[] = [];
@@ -80,7 +80,7 @@ export class Effects {
 export const FAILING_REASON = 'every delivery has failed for 5 days';
 const ACK_CHUNK = 5_000;
 
-export async function commit(ctx: EngineContext, e: Effects, shard = 0): Promise<void> {
+export async function commit(ctx: EngineContext, e: PendingWrites, shard = 0): Promise<void> {
   const { keys, redis } = ctx;
   const now = Date.now();
   const p = redis.pipeline();
@@ -128,7 +128,7 @@ export async function commit(ctx: EngineContext, e: Effects, shard = 0): Promise
 
   if (e.acks.length) {
     const shardKeys = keys.shard(shard);
-    const s = scripts(redis);
+    const s = luaCommands(redis);
     for (let i = 0; i < e.acks.length; i += ACK_CHUNK) {
       await s.ack(shardKeys.stream, shardKeys.backlog, CONSUMER_GROUP, e.acks.slice(i, i + ACK_CHUNK));
     }

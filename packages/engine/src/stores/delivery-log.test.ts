@@ -1,8 +1,8 @@
 /** The delivery log over a real Redis: hourly record hashes, the per-webhook index, listing and trimming. */
 import type { Redis } from 'ioredis';
 import { deliveryId, redisKeys, type DeliveryTopic } from '@devhooks/core';
-import { cleanPrefix, testPrefix, testRedis } from '../../../test/support/redis';
-import { DeliveryStore, deliveryView, type DeliveryRecord, type DeliveryStatus } from './deliveries';
+import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { DeliveryLog, deliveryView, type DeliveryRecord, type DeliveryStatus } from './delivery-log';
 
 const prefix = testPrefix(__filename);
 const keys = redisKeys(prefix);
@@ -52,7 +52,7 @@ function rec(
   };
 }
 
-const store = (ttlMs = 7 * DAY, maxPerWebhook = 10_000) => new DeliveryStore(redis, keys, { ttlMs, maxPerWebhook });
+const store = (ttlMs = 7 * DAY, maxPerWebhook = 10_000) => new DeliveryLog(redis, keys, { ttlMs, maxPerWebhook });
 
 /** The start of the current hour: records placed relative to it land in predictable hourly buckets. */
 const hourStart = Math.floor(Date.now() / HOUR) * HOUR;
@@ -154,7 +154,7 @@ describe('list', () => {
   const codes = [200, 500, null, 404];
   let w: string;
   let records: DeliveryRecord[]; // oldest first
-  let s: DeliveryStore;
+  let s: DeliveryLog;
   const base = hourStart - 5 * HOUR;
 
   beforeAll(async () => {
@@ -197,7 +197,7 @@ describe('list', () => {
     expect(await s.list(webhook(), { status: 'failed' }, 0, 10)).toEqual({ total: 0, deliveries: [] });
   });
 
-  it.each<[string, Parameters<DeliveryStore['list']>[1], (r: DeliveryRecord) => boolean]>([
+  it.each<[string, Parameters<DeliveryLog['list']>[1], (r: DeliveryRecord) => boolean]>([
     ['status=failed', { status: 'failed' }, (r) => r.status === 'failed'],
     ['status=pending', { status: 'pending' }, (r) => r.status === 'pending'],
     ['topic=alarms', { topic: 'alarms' }, (r) => r.topic === 'alarms'],

@@ -1,7 +1,7 @@
 /** Mist-style batching (contract §6): per (webhook, topic), at most 100 events, within the window. */
 import { MAX_BATCH_EVENTS, type DeliveryTopic, type StoredEvent } from '@devhooks/core';
 import { Batcher, type Batch } from './batcher';
-import type { Target } from './webhook-directory';
+import type { Target } from '../stores/webhook-directory';
 
 const WINDOW = 1_000;
 

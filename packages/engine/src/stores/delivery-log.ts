@@ -4,7 +4,7 @@
  */
 import type { ChainableCommander, Redis } from 'ioredis';
 import { deliveryHour, deliveryMs, type DeliveryTopic, type Keys } from '@devhooks/core';
-import { scripts } from './scripts';
+import { luaCommands } from '../redis/lua-commands';
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -71,7 +71,7 @@ export interface LogOptions {
   maxPerWebhook: number;
 }
 
-export class DeliveryStore {
+export class DeliveryLog {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
@@ -179,7 +179,7 @@ export class DeliveryStore {
 
   /** Drops a webhook's deliveries beyond the TTL and the size bound, records included. */
   async trim(webhookId: string, now = Date.now()): Promise<number> {
-    return scripts(this.redis).trimLog(
+    return luaCommands(this.redis).trimLog(
       this.keys.webhookDeliveries(webhookId),
       now - this.log.ttlMs,
       this.log.maxPerWebhook,

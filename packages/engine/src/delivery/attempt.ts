@@ -14,11 +14,11 @@ import {
   type Outcome,
   type StoredEvent,
 } from '@devhooks/core';
-import type { EngineContext } from './context';
-import { MAX_ATTEMPT_LOG, type AttemptRecord, type DeliveryRecord } from './deliveries';
+import type { EngineContext } from '../runtime/engine-context';
+import { MAX_ATTEMPT_LOG, type AttemptRecord, type DeliveryRecord } from '../stores/delivery-log';
 import type { SendResult } from './sender';
-import { entryTime } from './stream-codec';
-import type { Target } from './webhook-directory';
+import { entryTime } from '../log/stream-codec';
+import type { Target } from '../stores/webhook-directory';
 
 /** A delivery in memory: what it carries, where, and its body, built once for all attempts. */
 export interface Delivery {
@@ -136,7 +136,7 @@ export function requestHeaders(d: Delivery, timestamp: number): string[] {
 export async function attemptDelivery(ctx: EngineContext, d: Delivery): Promise<AttemptOutcome> {
   const now = Date.now();
   const record = d.record ? { ...d.record, attempt_log: [...d.record.attempt_log] } : newRecord(d, now);
-  const admitted = ctx.endpoints.admit(d.target.origin);
+  const admitted = ctx.origins.admit(d.target.origin);
   const admission = admitted instanceof Promise ? await admitted : admitted;
 
   if (!admission.ok && admission.reason === 'overloaded') {

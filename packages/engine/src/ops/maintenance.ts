@@ -4,7 +4,7 @@
  * consumers that died holding nothing.
  */
 import { CONSUMER_GROUP } from '@devhooks/core';
-import type { EngineContext } from './context';
+import type { EngineContext } from '../runtime/engine-context';
 
 /** Stream ids compare as (ms, seq). */
 export function compareIds(a: string, b: string): number {

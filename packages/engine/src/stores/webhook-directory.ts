@@ -6,7 +6,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { signingKey, VERSION, WebhookIndex, type Keys, type Webhook } from '@devhooks/core';
-import { WebhookStore } from './webhooks';
+import { WebhookStore } from './webhook-store';
 
 export interface Target extends Webhook {
   /** `scheme://host:port` of the url (connection pools and endpoint limits are per origin). */

@@ -11,10 +11,10 @@ import { CONSUMER_GROUP, isBatchedTopic, type StoredEvent } from '@devhooks/core
 import type { Redis } from 'ioredis';
 import { attemptDelivery, makeDelivery, newRecord, type AttemptOutcome, type Delivery } from './attempt';
 import { Batcher, type Batch } from './batcher';
-import { Effects, commit } from './commit';
-import type { EngineContext } from './context';
-import { decodeEvent } from './stream-codec';
-import type { Target } from './webhook-directory';
+import { PendingWrites, commit } from './commit';
+import type { EngineContext } from '../runtime/engine-context';
+import { decodeEvent } from '../log/stream-codec';
+import type { Target } from '../stores/webhook-directory';
 
 export interface ConsumerOptions {
   /** Unique per process: host, pid and a random part. */
@@ -39,7 +39,7 @@ export class StreamConsumer {
   /** Entries in progress here → deliveries (event × webhook) still unsettled. */
   private readonly entries = new Map<string, number>();
   private inProgress = 0;
-  private effects = new Effects();
+  private effects = new PendingWrites();
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private stopping = false;
@@ -333,7 +333,7 @@ export class StreamConsumer {
     while (this.flushing) await this.flushing;
     if (this.effects.size === 0 && !this.effects.pings.length && !this.effects.disable.length) return;
     const batch = this.effects;
-    this.effects = new Effects();
+    this.effects = new PendingWrites();
     this.flushing = (async () => {
       for (let attempt = 1; ; attempt++) {
         try {

@@ -1,8 +1,8 @@
 /** Appending checked events to the event stream (contract §4): atomic, deduplicated, bounded. */
 import type { Redis } from 'ioredis';
 import type { Keys, StoredEvent } from '@devhooks/core';
-import { scripts } from './scripts';
-import { encodeEvent } from './stream-codec';
+import { luaCommands } from '../redis/lua-commands';
+import { encodeEvent } from '../log/stream-codec';
 
 /** The duplicate window of contract §4. */
 export const DEDUPE_WINDOW_SECONDS = 24 * 60 * 60;
@@ -34,7 +34,7 @@ export async function appendEvents(redis: Redis, events: StoredEvent[], o: Inges
     } else args.push(0);
     for (const v of encodeEvent(e)) args.push(v);
   }
-  const out = await scripts(redis).ingest(keys, args);
+  const out = await luaCommands(redis).ingest(keys, args);
   if (out[0] === -1) return { ok: false, backlog: Number(out[1]) };
   const entryIds = out.map(String);
   const duplicates = entryIds.filter((id) => id === '').length;

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { FIELDS } from './stream-codec';
+import { FIELDS } from '../log/stream-codec';
 
 /**
  * Appends events, all or nothing, after checking the backlog bound and the duplicate window.
@@ -77,7 +77,7 @@ end
 return dropped
 `;
 
-export interface Scripts {
+export interface LuaCommands {
   ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
   ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
   trimLog(index: string, oldestScoreToKeep: number, max: number, bucketPrefix: string): Promise<number>;
@@ -98,8 +98,8 @@ class LuaScript {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
       if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
-      await redis.script('LOAD', this.lua);
-      return redis.evalsha(this.sha, keys.length, ...keys, ...args);
+      // EVAL (not SCRIPT LOAD): it goes to the node that owns the keys, on Redis Cluster too, and caches
+      return redis.eval(this.lua, keys.length, ...keys, ...args);
     }
   }
 }
@@ -108,7 +108,7 @@ const ingest = new LuaScript(INGEST);
 const ack = new LuaScript(ACK);
 const trimLog = new LuaScript(TRIM_LOG);
 
-export function scripts(redis: Redis): Scripts {
+export function luaCommands(redis: Redis): LuaCommands {
   return {
     ingest: (keys, args) => ingest.run(redis, keys, args) as Promise<Array<string | number>>,
     ack: (stream, backlog, group, ids) => ack.run(redis, [stream, backlog], [group, ...ids]) as Promise<number>,

@@ -1,10 +1,10 @@
 /** Appending events to the stream over a real Redis (contract §4): atomic, deduplicated, bounded. */
 import type { Redis } from 'ioredis';
 import { CONSUMER_GROUP, redisKeys, type StoredEvent } from '@devhooks/core';
-import { cleanPrefix, testPrefix, testRedis } from '../../../test/support/redis';
+import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { appendEvents, backlogSize, DEDUPE_WINDOW_SECONDS } from './ingest';
-import { scripts } from './scripts';
-import { decodeEvent } from './stream-codec';
+import { luaCommands } from '../redis/lua-commands';
+import { decodeEvent } from '../log/stream-codec';
 
 const prefix = testPrefix(__filename);
 const keys = redisKeys(prefix);
@@ -172,7 +172,7 @@ describe('appendEvents', () => {
   });
 });
 
-describe('scripts(redis).ack', () => {
+describe('luaCommands(redis).ack', () => {
   async function pendingEntries(count: number): Promise<string[]> {
     const r = await append(
       Array.from({ length: count }, () => ev()),
@@ -198,18 +198,18 @@ describe('scripts(redis).ack', () => {
   it('lowers the backlog by the entries acknowledged', async () => {
     const ids = await pendingEntries(4);
     expect(await backlogSize(redis, keys, n)).toBe(4);
-    expect(await scripts(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, ids.slice(0, 3))).toBe(3);
+    expect(await luaCommands(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, ids.slice(0, 3))).toBe(3);
     expect(await backlogSize(redis, keys, n)).toBe(1);
     expect(await redis.xpending(shard.stream, CONSUMER_GROUP)).toEqual([1, ids[3], ids[3], [['c1', '1']]]);
   });
 
   it('acknowledging twice counts once', async () => {
     const ids = await pendingEntries(3);
-    expect(await scripts(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, [ids[0]])).toBe(1);
-    expect(await scripts(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, [ids[0]])).toBe(0);
+    expect(await luaCommands(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, [ids[0]])).toBe(1);
+    expect(await luaCommands(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, [ids[0]])).toBe(0);
     expect(await backlogSize(redis, keys, n)).toBe(2);
     // a batch mixing acknowledged and pending entries counts only the pending ones
-    expect(await scripts(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, [ids[0], ids[1], ids[1]])).toBe(1);
+    expect(await luaCommands(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, [ids[0], ids[1], ids[1]])).toBe(1);
     expect(await backlogSize(redis, keys, n)).toBe(1);
   });
 
@@ -218,16 +218,16 @@ describe('scripts(redis).ack', () => {
     const later = await append([ev()], 0); // appended after the read: not pending
     if (!later.ok) throw new Error('append refused');
     expect(await backlogSize(redis, keys, n)).toBe(2);
-    expect(await scripts(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, [later.entryIds[0], '1-1'])).toBe(0);
+    expect(await luaCommands(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, [later.entryIds[0], '1-1'])).toBe(0);
     expect(await backlogSize(redis, keys, n)).toBe(2);
-    expect(await scripts(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, ids)).toBe(1);
+    expect(await luaCommands(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, ids)).toBe(1);
     expect(await backlogSize(redis, keys, n)).toBe(1);
   });
 
   it('never lets the backlog go below 0', async () => {
     const ids = await pendingEntries(2);
     await redis.set(shard.backlog, 1); // e.g. reset by hand
-    expect(await scripts(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, ids)).toBe(2);
+    expect(await luaCommands(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, ids)).toBe(2);
     expect(await backlogSize(redis, keys, n)).toBe(0);
   });
 
@@ -235,7 +235,7 @@ describe('scripts(redis).ack', () => {
     const ids = await pendingEntries(1);
     const other = testRedis();
     try {
-      expect(await scripts(other).ack(shard.stream, shard.backlog, CONSUMER_GROUP, ids)).toBe(1);
+      expect(await luaCommands(other).ack(shard.stream, shard.backlog, CONSUMER_GROUP, ids)).toBe(1);
       expect(await backlogSize(other, keys, n)).toBe(0);
     } finally {
       other.disconnect();

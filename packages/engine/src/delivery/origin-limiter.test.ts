@@ -2,12 +2,12 @@
  * Per-origin isolation: concurrency slots, a queue bounded by expected wait, and the circuit breaker.
  * A fake clock drives the breaker; nothing here sleeps.
  */
-import { Endpoints, type Admission, type EndpointOptions } from './endpoints';
+import { OriginLimiter, type Admission, type OriginLimiterOptions } from './origin-limiter';
 
 const O = 'http://receiver.test:8080';
 const OTHER = 'http://other.test';
 
-const opts = (over: Partial<EndpointOptions> = {}): EndpointOptions => ({
+const opts = (over: Partial<OriginLimiterOptions> = {}): OriginLimiterOptions => ({
   concurrency: 2,
   maxWaitMs: 5_000,
   breakerThreshold: 3,
@@ -43,7 +43,7 @@ beforeEach(() => {
 
 describe('concurrency', () => {
   it('admits up to the limit at once; the next waits until a release', async () => {
-    const ep = new Endpoints(opts(), undefined, now);
+    const ep = new OriginLimiter(opts(), undefined, now);
     const a = granted(await ep.admit(O));
     granted(await ep.admit(O));
     const third = track(ep.admit(O));
@@ -56,7 +56,7 @@ describe('concurrency', () => {
   });
 
   it('origins are independent', async () => {
-    const ep = new Endpoints(opts({ concurrency: 1 }), undefined, now);
+    const ep = new OriginLimiter(opts({ concurrency: 1 }), undefined, now);
     granted(await ep.admit(O));
     const other = track(ep.admit(OTHER));
     await tick();
@@ -65,7 +65,7 @@ describe('concurrency', () => {
   });
 
   it('serves waiters in FIFO order', async () => {
-    const ep = new Endpoints(opts({ concurrency: 1 }), undefined, now);
+    const ep = new OriginLimiter(opts({ concurrency: 1 }), undefined, now);
     const first = granted(await ep.admit(O));
     const order: number[] = [];
     const waiters = [1, 2, 3].map((n) =>
@@ -91,7 +91,7 @@ describe('concurrency', () => {
 
   it('a second release of the same slot is ignored', async () => {
     const inFlight: number[] = [];
-    const ep = new Endpoints(opts({ concurrency: 1 }), (_o, n) => inFlight.push(n), now);
+    const ep = new OriginLimiter(opts({ concurrency: 1 }), (_o, n) => inFlight.push(n), now);
     const a = granted(await ep.admit(O));
     const b = granted(await ep.admit(OTHER));
     a.release(10, false);
@@ -107,7 +107,7 @@ describe('concurrency', () => {
 
   it('a newcomer arriving right after a release does not jump the queue or exceed the limit', async () => {
     const inFlight: number[] = [];
-    const ep = new Endpoints(opts({ concurrency: 1 }), (_o, n) => inFlight.push(n), now);
+    const ep = new OriginLimiter(opts({ concurrency: 1 }), (_o, n) => inFlight.push(n), now);
     const a = granted(await ep.admit(O));
     const waiter = track(ep.admit(O));
     await tick();
@@ -126,7 +126,7 @@ describe('concurrency', () => {
   // as a release sees the freed slot, takes it, and the woken waiter then takes it too.
   it('a release hands its slot to the first waiter: a newcomer in the same tick neither exceeds the limit nor overtakes', async () => {
     const inFlight: number[] = [];
-    const ep = new Endpoints(opts({ concurrency: 1 }), (_o, n) => inFlight.push(n), now);
+    const ep = new OriginLimiter(opts({ concurrency: 1 }), (_o, n) => inFlight.push(n), now);
     const a = granted(await ep.admit(O));
     const waiter = track(ep.admit(O));
     await tick();
@@ -144,7 +144,7 @@ describe('concurrency', () => {
 
 describe('expected wait', () => {
   it('is 0 for an origin not seen, then (queue + 1) / concurrency × the average duration', async () => {
-    const ep = new Endpoints(opts({ concurrency: 2 }), undefined, now);
+    const ep = new OriginLimiter(opts({ concurrency: 2 }), undefined, now);
     expect(ep.expectedWaitMs(O)).toBe(0);
     granted(await ep.admit(O));
     // an origin not yet measured is assumed at 20 ms per attempt
@@ -152,7 +152,7 @@ describe('expected wait', () => {
   });
 
   it("defers with 'overloaded' and retryInMs once the queue would wait longer than maxWaitMs", async () => {
-    const ep = new Endpoints(opts({ concurrency: 2, maxWaitMs: 2_500 }), undefined, now);
+    const ep = new OriginLimiter(opts({ concurrency: 2, maxWaitMs: 2_500 }), undefined, now);
     const held = granted(await ep.admit(O));
     // feed a long average: ~1000 ms per attempt
     for (let i = 0; i < 80; i++) granted(await ep.admit(O)).release(1_000, false);
@@ -179,7 +179,7 @@ describe('expected wait', () => {
   });
 
   it('caps retryInMs at 60 s', async () => {
-    const ep = new Endpoints(opts({ concurrency: 1, maxWaitMs: 10 }), undefined, now);
+    const ep = new OriginLimiter(opts({ concurrency: 1, maxWaitMs: 10 }), undefined, now);
     // two samples of 500 s: the average is ~95 s (a slow origin is remembered while idle)
     granted(await ep.admit(O)).release(500_000, false);
     granted(await ep.admit(O)).release(500_000, false);
@@ -190,7 +190,7 @@ describe('expected wait', () => {
   });
 
   it('does not defer while a slot is free, however slow the origin', async () => {
-    const ep = new Endpoints(opts({ concurrency: 2, maxWaitMs: 10 }), undefined, now);
+    const ep = new OriginLimiter(opts({ concurrency: 2, maxWaitMs: 10 }), undefined, now);
     for (let i = 0; i < 50; i++) granted(await ep.admit(O)).release(10_000, false);
     expect(ep.snapshot()[0].avgMs).toBeGreaterThan(1_000);
     expect((await ep.admit(O)).ok).toBe(true);
@@ -200,16 +200,16 @@ describe('expected wait', () => {
 });
 
 describe('circuit breaker', () => {
-  async function failTimes(ep: Endpoints, n: number, origin = O) {
+  async function failTimes(ep: OriginLimiter, n: number, origin = O) {
     for (let i = 0; i < n; i++) granted(await ep.admit(origin)).release(5, true);
   }
 
   it(`opens after breakerThreshold consecutive unreachable releases and refuses with 'circuit_open'`, async () => {
-    const ep = new Endpoints(opts(), undefined, now);
+    const ep = new OriginLimiter(opts(), undefined, now);
     await failTimes(ep, 2);
     expect(ep.isOpen(O)).toBe(false);
     expect((await ep.admit(O)).ok).toBe(true);
-    const ep2 = new Endpoints(opts(), undefined, now);
+    const ep2 = new OriginLimiter(opts(), undefined, now);
     await failTimes(ep2, 3);
     expect(ep2.isOpen(O)).toBe(true);
     expect(await ep2.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 1_000 });
@@ -221,7 +221,7 @@ describe('circuit breaker', () => {
   });
 
   it('retryInMs is the rest of the open period (at least 1 s)', async () => {
-    const ep = new Endpoints(opts({ breakerCooldownMs: 10_000, breakerMaxCooldownMs: 60_000 }), undefined, now);
+    const ep = new OriginLimiter(opts({ breakerCooldownMs: 10_000, breakerMaxCooldownMs: 60_000 }), undefined, now);
     await failTimes(ep, 3);
     clock += 2_500;
     expect(await ep.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 7_500 });
@@ -230,7 +230,7 @@ describe('circuit breaker', () => {
   });
 
   it('a reachable release resets the count of consecutive failures', async () => {
-    const ep = new Endpoints(opts(), undefined, now);
+    const ep = new OriginLimiter(opts(), undefined, now);
     await failTimes(ep, 2);
     granted(await ep.admit(O)).release(5, false);
     await failTimes(ep, 2);
@@ -239,7 +239,7 @@ describe('circuit breaker', () => {
   });
 
   it('lets exactly one probe through after the cooldown; a good probe closes it', async () => {
-    const ep = new Endpoints(opts(), undefined, now);
+    const ep = new OriginLimiter(opts(), undefined, now);
     await failTimes(ep, 3);
     clock += 999;
     expect((await ep.admit(O)).ok).toBe(false);
@@ -257,7 +257,7 @@ describe('circuit breaker', () => {
   });
 
   it('a bad probe re-opens it with the cooldown doubled, capped at breakerMaxCooldownMs', async () => {
-    const ep = new Endpoints(opts({ breakerCooldownMs: 1_000, breakerMaxCooldownMs: 3_000 }), undefined, now);
+    const ep = new OriginLimiter(opts({ breakerCooldownMs: 1_000, breakerMaxCooldownMs: 3_000 }), undefined, now);
     await failTimes(ep, 3);
     const expectOpenFor = async (ms: number) => {
       expect(await ep.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: ms });
@@ -280,7 +280,7 @@ describe('circuit breaker', () => {
   });
 
   it("rejects the queued waiters with 'circuit_open' when it opens", async () => {
-    const ep = new Endpoints(opts({ concurrency: 3, breakerThreshold: 2 }), undefined, now);
+    const ep = new OriginLimiter(opts({ concurrency: 3, breakerThreshold: 2 }), undefined, now);
     const slots = [granted(await ep.admit(O)), granted(await ep.admit(O)), granted(await ep.admit(O))];
     const waiters = [track(ep.admit(O)), track(ep.admit(O))];
     await tick();
@@ -299,7 +299,7 @@ describe('circuit breaker', () => {
 
   it('the waiters of an opening breaker do not take slots afterwards', async () => {
     const inFlight: number[] = [];
-    const ep = new Endpoints(opts({ concurrency: 1, breakerThreshold: 1 }), (_o, n) => inFlight.push(n), now);
+    const ep = new OriginLimiter(opts({ concurrency: 1, breakerThreshold: 1 }), (_o, n) => inFlight.push(n), now);
     const a = granted(await ep.admit(O));
     const waiters = [ep.admit(O), ep.admit(O)];
     await tick();
@@ -313,7 +313,7 @@ describe('circuit breaker', () => {
 describe('onInFlight and snapshot', () => {
   it('reports the in-flight count of the origin on each admit and release', async () => {
     const calls: Array<[string, number]> = [];
-    const ep = new Endpoints(opts({ concurrency: 2 }), (o, n) => calls.push([o, n]), now);
+    const ep = new OriginLimiter(opts({ concurrency: 2 }), (o, n) => calls.push([o, n]), now);
     const a = granted(await ep.admit(O));
     const b = granted(await ep.admit(O));
     const c = granted(await ep.admit(OTHER));
@@ -336,7 +336,7 @@ describe('onInFlight and snapshot', () => {
   });
 
   it('lists the origins seen, with requests in flight, waiting, and their average', async () => {
-    const ep = new Endpoints(opts({ concurrency: 1 }), undefined, now);
+    const ep = new OriginLimiter(opts({ concurrency: 1 }), undefined, now);
     expect(ep.snapshot()).toEqual([]);
     const a = granted(await ep.admit(O));
     const waiter = ep.admit(O);
@@ -365,7 +365,7 @@ describe('onInFlight and snapshot', () => {
   });
 
   it('keeps an origin with an open breaker (or recent failures) in the snapshot', async () => {
-    const ep = new Endpoints(opts({ breakerThreshold: 2 }), undefined, now);
+    const ep = new OriginLimiter(opts({ breakerThreshold: 2 }), undefined, now);
     granted(await ep.admit(O)).release(5, true);
     expect(ep.snapshot()).toEqual([expect.objectContaining({ origin: O, active: 0, open: false })]);
     granted(await ep.admit(O)).release(5, true);
@@ -375,7 +375,7 @@ describe('onInFlight and snapshot', () => {
   });
 
   it('keeps a slow origin’s average after it goes idle', async () => {
-    const ep = new Endpoints(opts(), undefined, now);
+    const ep = new OriginLimiter(opts(), undefined, now);
     const held = granted(await ep.admit(O));
     for (let i = 0; i < 40; i++) granted(await ep.admit(O)).release(5_000, false);
     held.release(5_000, false);
