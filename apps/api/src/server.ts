@@ -3,16 +3,7 @@ import http from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
 import { redisKeys } from '@devhooks/core';
-import {
-  checkTarget,
-  connectRedis,
-  createRetryQueue,
-  DeliveryLog,
-  OrgStore,
-  queueGauges,
-  WebhookStore,
-  type Logger,
-} from '@devhooks/engine';
+import { checkTarget, connectRedis, createStores, Pings, queueGauges, type Logger } from '@devhooks/engine';
 import { BOARD_PATH, boardRouter } from './board';
 import type { ApiConfig } from './config';
 import type { ApiDeps } from './deps';
@@ -42,21 +33,20 @@ export function createApi(
   overrides: Partial<ApiDeps> = {},
 ): Api {
   const keys = redisKeys(config.prefix);
-  const redis = connectRedis(config.redisUrl, { name: 'devhooks-api' });
+  const redis = connectRedis(config, { name: 'devhooks-api' });
   redis.on('error', (err) => logger.warn('redis error', { error: err.message }));
-  const queue = createRetryQueue(redis, keys, config.logTtlMs, (err) =>
-    logger.warn('retry queue error', { error: err.message }),
-  );
+  const stores = createStores(redis, keys, config, logger);
+  const { queue } = stores;
   queueGauges(registry, redis, keys, queue);
+  const pingWaiter = connectRedis(config, { name: 'devhooks-api-ping', blocking: true, lazy: true });
+  pingWaiter.on('error', () => undefined);
   const deps: ApiDeps = {
     config,
     logger,
     redis,
     keys,
-    orgs: new OrgStore(redis, keys),
-    webhooks: new WebhookStore(redis, keys),
-    deliveries: new DeliveryLog(redis, keys, { ttlMs: config.logTtlMs, maxPerWebhook: config.logMaxPerWebhook }),
-    queue,
+    ...stores,
+    pings: new Pings(redis, pingWaiter, keys),
     metrics: apiMetrics(registry),
     checkTarget: (url) => checkTarget(url),
     ...overrides,
@@ -106,6 +96,7 @@ export function createApi(
         });
       }
       // quit politely while Redis answers; never wait on a Redis that is gone
+      deps.pings.close();
       const closing = Promise.all([queue.close().catch(() => undefined), redis.quit().catch(() => undefined)]);
       const gaveUp = await Promise.race([
         closing.then(() => false),

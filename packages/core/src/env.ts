@@ -44,7 +44,10 @@ const duration = { type: 'string', pattern: DURATION_PATTERN };
 
 /** The variables of contract §1 that every process reads, as schema properties. */
 export const SHARED_ENV_PROPERTIES: Record<string, object> = {
-  DEVHOOKS_REDIS_URL: { type: 'string', pattern: '^rediss?://' },
+  // one URL, or a comma-separated list of them (Redis Cluster seed nodes)
+  DEVHOOKS_REDIS_URL: { type: 'string', pattern: '^\\s*rediss?://[^,\\s]+(\\s*,\\s*rediss?://[^,\\s]+)*\\s*$' },
+  DEVHOOKS_REDIS_CLUSTER: { type: 'string', pattern: BOOLEAN_PATTERN },
+  DEVHOOKS_SHARDS: { type: 'string', pattern: '^([1-9]|[1-9][0-9]|[1-9][0-9][0-9]|10[0-2][0-4])$' },
   DEVHOOKS_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
   DEVHOOKS_ALLOW_PRIVATE_TARGETS: { type: 'string', pattern: BOOLEAN_PATTERN },
   DEVHOOKS_RETRY_SCHEDULE: { type: 'string', minLength: 1 },
@@ -56,7 +59,12 @@ export const SHARED_ENV_PROPERTIES: Record<string, object> = {
 };
 
 export interface SharedSettings {
+  /** One URL, or a comma-separated list (cluster seed nodes). */
   redisUrl: string;
+  /** Redis Cluster for every connection (docs/contract.md §7). */
+  redisCluster: boolean;
+  /** Event-stream shards, each under its own hash tag. */
+  shards: number;
   prefix: string;
   allowPrivateTargets: boolean;
   /** Delay before each attempt (ms); its length is the number of attempts. */
@@ -68,10 +76,19 @@ export interface SharedSettings {
   logLevel: string;
 }
 
+/** DEVHOOKS_SHARDS when Redis Cluster is on and it is unset (standalone: 1). */
+export const DEFAULT_CLUSTER_SHARDS = 16;
+
 /** The shared settings, with the contract's defaults, from values `readEnv` has checked. */
 export function sharedSettings(e: Record<string, string | undefined>): SharedSettings {
   return {
-    redisUrl: e.DEVHOOKS_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisUrl: (e.DEVHOOKS_REDIS_URL ?? 'redis://127.0.0.1:6379').replace(/\s+/g, ''),
+    redisCluster: envBoolean(e.DEVHOOKS_REDIS_CLUSTER, false),
+    shards: e.DEVHOOKS_SHARDS
+      ? Number(e.DEVHOOKS_SHARDS)
+      : envBoolean(e.DEVHOOKS_REDIS_CLUSTER, false)
+        ? DEFAULT_CLUSTER_SHARDS
+        : 1,
     prefix: e.DEVHOOKS_PREFIX ?? 'devhooks',
     allowPrivateTargets: envBoolean(e.DEVHOOKS_ALLOW_PRIVATE_TARGETS, false),
     schedule: parseRetrySchedule(e.DEVHOOKS_RETRY_SCHEDULE ?? DEFAULT_RETRY_SCHEDULE),

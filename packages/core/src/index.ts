@@ -1,4 +1,5 @@
 export * from './address-policy';
+export * from './delivery-errors';
 export * from './durations';
 export * from './envelopes';
 export * from './events';

@@ -73,7 +73,6 @@ describe('redisKeys', () => {
     ['orgs', '{devhooks}:orgs'],
     ['webhookVersions', '{devhooks}:webhook-versions'],
     ['failingSince', '{devhooks}:failing-since'],
-    ['trimLease', '{devhooks}:trim-lease'],
   ])('fixed name %s = %s', (member, name) => {
     expect((redisKeys('devhooks') as unknown as Record<string, string>)[member]).toBe(name);
   });

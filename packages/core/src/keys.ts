@@ -18,6 +18,8 @@ export interface ShardKeys {
   backlog: string;
   /** Duplicate-window key of an event id given by a producer. */
   dedupe(org: string, eventId: string): string;
+  /** STRING a worker's lease for the shard's periodic stream trim (one worker at a time). */
+  trimLease: string;
 }
 
 export interface Keys {
@@ -51,8 +53,6 @@ export interface Keys {
   webhookDeliveries(webhook: string): string;
   /** LIST the worker pushes a ping's first-attempt result to. */
   pingResult(delivery: string): string;
-  /** STRING a worker's lease for the periodic stream trim (one worker at a time). */
-  trimLease: string;
 }
 
 export function redisKeys(prefix: string): Keys {
@@ -70,6 +70,7 @@ export function redisKeys(prefix: string): Keys {
         stream: `${s}:events`,
         backlog: `${s}:backlog`,
         dedupe: (org, eventId) => `${s}:dd:${org}:${eventId}`,
+        trimLease: `${s}:trim-lease`,
       };
     },
     orgs: `${tag}:orgs`,
@@ -83,7 +84,6 @@ export function redisKeys(prefix: string): Keys {
     deliveries: (hour) => `${tag}:deliveries:${hour}`,
     webhookDeliveries: (webhook) => `${tag}:webhook:${webhook}:deliveries`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
-    trimLease: `${tag}:trim-lease`,
   };
 }
 

@@ -4,6 +4,7 @@
  * The schedule lists the delay before each attempt; its length is the number of attempts.
  * Default (Svix-like): 0, 5s, 5m, 30m, 2h, 5h, 10h, 10h.
  */
+import { isPolicyError, type BreakerError, type SendError } from './delivery-errors';
 import { parseDuration } from './durations';
 
 export const DEFAULT_RETRY_SCHEDULE = '0,5s,5m,30m,2h,5h,10h,10h';
@@ -32,11 +33,8 @@ export type Outcome = 'success' | 'retry' | 'fail' | 'fail_disable';
 export interface AttemptResult {
   statusCode?: number;
   /** e.g. `timeout`, `connection_refused`, `blocked_address`, `circuit_open`. */
-  error?: string;
+  error?: SendError | BreakerError;
 }
-
-/** Errors that are about our side's policy, not the receiver, and will not change by retrying. */
-const PERMANENT_ERRORS = new Set(['blocked_address', 'invalid_url']);
 
 /**
  * 2xx succeeds. Network errors, timeouts, 408, 425, 429 and 5xx other than 501 retry.
@@ -45,7 +43,7 @@ const PERMANENT_ERRORS = new Set(['blocked_address', 'invalid_url']);
  */
 export function classify(r: AttemptResult): Outcome {
   const s = r.statusCode;
-  if (s === undefined) return r.error && PERMANENT_ERRORS.has(r.error) ? 'fail' : 'retry';
+  if (s === undefined) return isPolicyError(r.error) ? 'fail' : 'retry';
   if (s >= 200 && s < 300) return 'success';
   if (s === 410) return 'fail_disable';
   if (s === 408 || s === 425 || s === 429) return 'retry';

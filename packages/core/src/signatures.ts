@@ -13,14 +13,22 @@ import { signingKey } from './secrets';
 export type SigningKey = Buffer | KeyObject;
 
 export const MENDER_ALGORITHM = 'MEN-HMAC-SHA256-Payload';
-/** Header names this service sets for signatures (lowercase, as sent). */
-export const SIGNATURE_HEADERS = [
-  'webhook-signature',
-  'x-men-signature',
-  'x-men-algorithm',
-  'x-mist-signature',
-  'x-mist-signature-v2',
-] as const;
+/** The signature header names of each scheme (lowercase, as sent). */
+export const SIGNATURE_HEADERS_BY_SCHEME: Readonly<Record<Signing, readonly string[]>> = {
+  standard: ['webhook-signature'],
+  mender: ['x-men-signature', 'x-men-algorithm'],
+  mist: ['x-mist-signature-v2', 'x-mist-signature'],
+};
+/** Header names this service sets for signatures, every scheme (lowercase, as sent). */
+export const SIGNATURE_HEADERS = Object.values(SIGNATURE_HEADERS_BY_SCHEME).flat();
+
+/** The signature headers of a scheme as shown to people: values redacted, the constant algorithm kept. */
+export function redactedSignatureHeaders(signing: Signing): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of SIGNATURE_HEADERS_BY_SCHEME[signing])
+    out[n] = n === 'x-men-algorithm' ? MENDER_ALGORITHM : '[redacted]';
+  return out;
+}
 
 export function signStandard(key: SigningKey, msgId: string, timestamp: number, body: string | Buffer): string {
   const mac = createHmac('sha256', key)

@@ -1,6 +1,6 @@
 /** The delivery log (contract §3): a webhook's deliveries, one delivery in full, and retry by hand. */
 import { Router } from 'express';
-import { deliveryBody, MENDER_ALGORITHM, TOPICS, VERSION } from '@devhooks/core';
+import { deliveryBody, redactedSignatureHeaders, TOPICS, VERSION } from '@devhooks/core';
 import { deliveryView, loadEvents, retryNow, type DeliveryRecord } from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
 import { orgFor, READ_ROLES, WRITE_ROLES } from '../http/auth';
@@ -53,15 +53,8 @@ export function deliveryRoutes(d: ApiDeps): Router {
       'webhook-id': rec.message_id,
     };
     if (last) headers['webhook-timestamp'] = String(Math.floor(Date.parse(last.at) / 1000));
-    if (webhook?.secret) {
-      // signature values are never shown: they are derived from the secret
-      const names = {
-        standard: ['webhook-signature'],
-        mender: ['x-men-signature', 'x-men-algorithm'],
-        mist: ['x-mist-signature-v2', 'x-mist-signature'],
-      }[webhook.signing];
-      for (const n of names) headers[n] = n === 'x-men-algorithm' ? MENDER_ALGORITHM : '[redacted]';
-    }
+    // signature values are never shown: they are derived from the secret
+    if (webhook?.secret) Object.assign(headers, redactedSignatureHeaders(webhook.signing));
     res.json({
       ...deliveryView(rec),
       request: {
@@ -79,7 +72,9 @@ export function deliveryRoutes(d: ApiDeps): Router {
     const org = orgFor(res, WRITE_ROLES);
     const rec = await load(org, req.params.id);
     const now = new Date().toISOString();
-    await d.deliveries.write([{ ...rec, status: 'pending', next_attempt_at: now, updated_at: now }], false);
+    await d.deliveries.write([{ ...rec, status: 'pending', next_attempt_at: now, updated_at: now }], {
+      created: false,
+    });
     const how = await retryNow(d.queue, rec.id);
     d.logger.info('manual retry', { org_id: org, delivery_id: rec.id, webhook_id: rec.webhook_id, how });
     res.status(202).json({ delivery_id: rec.id, status: 'pending', next_attempt_at: now });

@@ -1,21 +1,16 @@
 /** Webhooks (contract §3): create one or many, list, read, replace, patch, delete, ping. */
-import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import {
   ajvDetails,
   capDetails,
   checkWebhookBody,
-  deliveryId,
-  pingData,
   TOPICS,
   validators,
   webhookView,
   type ErrorDetail,
-  type StoredEvent,
   type Webhook,
   type WebhookFields,
 } from '@devhooks/core';
-import { appendEvents, connectRedis, type PingResult } from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
 import { orgFor, READ_ROLES, WRITE_ROLES } from '../http/auth';
 import { ApiError, badRequest, notFound } from '../http/errors';
@@ -146,7 +141,7 @@ export function webhookRoutes(d: ApiDeps): Router {
     const c = checkWebhookBody(req.body, 'replace', existing);
     if (!c.ok) throw badRequest('invalid webhook', capDetails(c.details));
     await checkTargets([{ url: c.fields.url }]);
-    const w = await d.webhooks.update(existing, c.fields, true);
+    const w = await d.webhooks.update(existing, c.fields, { setsEnabled: true });
     d.logger.info('webhook replaced', { org_id: org, webhook_id: w.id });
     res.json(view(w, c.generatedSecret));
   });
@@ -159,7 +154,7 @@ export function webhookRoutes(d: ApiDeps): Router {
     if (!c.ok) throw badRequest('invalid webhook', capDetails(c.details));
     const body = req.body as Record<string, unknown>;
     if ('url' in body) await checkTargets([{ url: c.fields.url }]);
-    const w = await d.webhooks.update(existing, c.fields, 'enabled' in body);
+    const w = await d.webhooks.update(existing, c.fields, { setsEnabled: 'enabled' in body });
     d.logger.info('webhook updated', { org_id: org, webhook_id: w.id, fields: Object.keys(body) });
     res.json(view(w, c.generatedSecret));
   });
@@ -175,34 +170,12 @@ export function webhookRoutes(d: ApiDeps): Router {
   r.post('/v1/webhooks/:id/ping', async (req, res) => {
     const org = orgFor(res, WRITE_ROLES);
     const w = await load(org, req.params.id);
-    const ping: StoredEvent = {
-      id: `ping_${randomUUID()}`,
-      idGiven: false,
-      org,
-      type: 'ping',
-      topic: 'ping',
-      time: new Date().toISOString(),
-      data: pingData(w),
-      webhook: w.id,
-    };
-    const appended = await appendEvents(d.redis, [ping], { keys: d.keys, maxBacklog: 0 });
-    if (!appended.ok) throw new Error('ping refused by the ingest script');
-    const id = deliveryId(appended.entryIds[0], w.id, 1);
-    d.logger.info('ping sent', { org_id: org, webhook_id: w.id, delivery_id: id, event_id: ping.id });
-    // wait for the worker's first attempt, on a connection of our own (BLPOP blocks it)
-    const waiter = connectRedis(d.config.redisUrl, { name: 'devhooks-api-ping', blocking: true });
-    try {
-      const waitS = Math.ceil((d.config.deliveryTimeoutMs + 10_000) / 1000);
-      const got = await waiter.blpop(d.keys.pingResult(id), waitS);
-      if (!got) {
-        res.status(202).json({ delivery_id: id, status: 'pending', status_code: null, duration_ms: null, error: null });
-        return;
-      }
-      const result = JSON.parse(got[1]) as PingResult;
-      res.json(result);
-    } finally {
-      waiter.disconnect();
-    }
+    const id = await d.pings.send(w);
+    d.logger.info('ping sent', { org_id: org, webhook_id: w.id, delivery_id: id });
+    const result = await d.pings.wait(id, d.config.deliveryTimeoutMs + 10_000);
+    if (result) res.json(result);
+    else
+      res.status(202).json({ delivery_id: id, status: 'pending', status_code: null, duration_ms: null, error: null });
   });
 
   return r;

@@ -1,69 +1,28 @@
 /**
- * One delivery attempt: admission (endpoint limits and breaker), signing, the request, and the
- * decision that follows (contract §6). Pure of persistence: the caller commits the returned record.
+ * One delivery attempt: admission (origin limits and breaker), signing, the request, and the
+ * decision that follows (docs/contract.md §6). Pure of persistence: the caller commits the record.
  */
 import {
-  batchMessageId,
   classify,
-  deliveryBody,
-  deliveryId,
+  ERROR_DESCRIPTIONS,
+  httpError,
+  isUnreachableError,
   nextDelay,
   parseRetryAfter,
   signatureHeaders,
-  type DeliveryTopic,
+  type AttemptResult,
   type Outcome,
-  type StoredEvent,
 } from '@devhooks/core';
 import type { EngineContext } from '../runtime/engine-context';
 import { MAX_ATTEMPT_LOG, type AttemptRecord, type DeliveryRecord } from '../stores/delivery-log';
+import { isoAt, newRecord, type Delivery } from './delivery';
 import type { SendResult } from './sender';
-import { entryTime } from '../log/stream-codec';
-import type { Target } from '../stores/webhook-directory';
-
-/** A delivery in memory: what it carries, where, and its body, built once for all attempts. */
-export interface Delivery {
-  id: string;
-  target: Target;
-  topic: DeliveryTopic;
-  events: StoredEvent[];
-  entryIds: string[];
-  messageId: string;
-  body: string;
-  /** Its record so far (undefined before the first attempt). */
-  record?: DeliveryRecord;
-  /** When the oldest event was accepted (ms): delivery latency is measured from it. */
-  acceptedAt: number;
-  manual?: boolean;
-}
-
-/**
- * A delivery of `events` (one, or a Mist batch) to `target`. Its id and message id derive from the
- * stream entries it carries, so rebuilding it (a retry, a re-read entry) gives the same ones.
- */
-export function makeDelivery(
-  target: Target,
-  topic: DeliveryTopic,
-  events: StoredEvent[],
-  entryIds: string[],
-  record?: DeliveryRecord,
-  /** The body, when already built (one event fanned out to many webhooks shares one body). */
-  body?: string,
-): Delivery {
-  return {
-    id: record?.id ?? deliveryId(entryIds[0], target.id, events.length),
-    target,
-    topic,
-    events,
-    entryIds,
-    messageId: record?.message_id ?? (events.length === 1 ? events[0].id : batchMessageId(entryIds)),
-    body: body ?? deliveryBody(topic, events),
-    record,
-    acceptedAt: entryTime(entryIds[0]),
-  };
-}
 
 export type Decision =
-  { kind: 'succeeded' } | { kind: 'retry'; delayMs: number; consumed: boolean } | { kind: 'failed'; disable?: string };
+  | { kind: 'succeeded' }
+  /** `consumed`: whether an attempt was used (false: put off for our own reasons). */
+  | { kind: 'retry'; delayMs: number; consumed: boolean }
+  | { kind: 'failed'; disable?: string };
 
 export interface AttemptOutcome {
   record: DeliveryRecord;
@@ -71,56 +30,18 @@ export interface AttemptOutcome {
   outcome: Outcome | 'deferred';
 }
 
-/** Connection-level failures: they count towards the endpoint's circuit breaker. */
-const UNREACHABLE = new Set([
-  'timeout',
-  'connection_refused',
-  'connection_reset',
-  'dns_error',
-  'network_error',
-  'tls_error',
-]);
-
-const ERROR_WORDS: Record<string, string> = {
-  circuit_open: 'not attempted: the endpoint keeps timing out or refusing connections (circuit breaker open)',
-  blocked_address: 'refused by the address policy before connecting',
-};
-
-let lastMs = -1;
-let lastIso = '';
-/** ISO 8601 of a time in ms; thousands of deliveries settle per second, many in the same ms. */
-function isoAt(ms: number): string {
-  if (ms !== lastMs) {
-    lastMs = ms;
-    lastIso = new Date(ms).toISOString();
-  }
-  return lastIso;
-}
+/** What one attempt came to: an HTTP answer, a transport error, or not attempted (breaker). */
+type AttemptResultFull = Omit<SendResult, 'error'> & { error?: AttemptResult['error'] };
 
 /**
- * A delivery's first record. `created_at` is when its (first) event was accepted: the delivery
- * exists from then on, and the log is ordered, filtered (`since`/`until`) and kept by that time.
+ * A delivery put off by `delayMs` without using an attempt: our own capacity, a schedule whose
+ * first step is a delay, or a crash of ours. The record says when it runs next.
  */
-export function newRecord(d: Delivery, now: number): DeliveryRecord {
-  const at = isoAt(now);
-  return {
-    id: d.id,
-    org_id: d.target.org_id,
-    webhook_id: d.target.id,
-    event_ids: d.events.map((e) => e.id),
-    entry_ids: d.entryIds,
-    topic: d.topic,
-    message_id: d.messageId,
-    url: d.target.url,
-    status: 'pending',
-    attempts: 0,
-    status_code: null,
-    error: null,
-    created_at: isoAt(d.acceptedAt),
-    updated_at: at,
-    next_attempt_at: at,
-    attempt_log: [],
-  };
+export function deferred(d: Delivery, delayMs: number, now = Date.now()): AttemptOutcome {
+  const record = d.record ? { ...d.record } : newRecord(d, now);
+  record.updated_at = isoAt(now);
+  record.next_attempt_at = new Date(now + delayMs).toISOString();
+  return { record, decision: { kind: 'retry', delayMs, consumed: false }, outcome: 'deferred' };
 }
 
 /** The headers of one attempt (undici's flat list); signatures only when the webhook has a secret. */
@@ -134,22 +55,15 @@ export function requestHeaders(d: Delivery, timestamp: number): string[] {
 
 /** Makes one attempt and decides what follows; never throws for receiver-side problems. */
 export async function attemptDelivery(ctx: EngineContext, d: Delivery): Promise<AttemptOutcome> {
-  const now = Date.now();
-  const record = d.record ? { ...d.record, attempt_log: [...d.record.attempt_log] } : newRecord(d, now);
   const admitted = ctx.origins.admit(d.target.origin);
   const admission = admitted instanceof Promise ? await admitted : admitted;
+  // our own capacity, not the receiver's answer: no attempt is used up
+  if (!admission.ok && admission.reason === 'overloaded') return deferred(d, admission.retryInMs);
 
-  if (!admission.ok && admission.reason === 'overloaded') {
-    // our own capacity, not the receiver's answer: no attempt is used up
-    record.updated_at = new Date(now).toISOString();
-    record.next_attempt_at = new Date(now + admission.retryInMs).toISOString();
-    return { record, decision: { kind: 'retry', delayMs: admission.retryInMs, consumed: false }, outcome: 'deferred' };
-  }
-
-  let result: SendResult | undefined;
+  let result: AttemptResultFull | undefined;
   const startedAt = Date.now();
   if (!admission.ok) {
-    result = { error: 'circuit_open', errorMessage: ERROR_WORDS.circuit_open, durationMs: 0 };
+    result = { error: 'circuit_open', durationMs: 0 };
   } else {
     const ts = Math.floor(startedAt / 1000);
     try {
@@ -160,40 +74,46 @@ export async function attemptDelivery(ctx: EngineContext, d: Delivery): Promise<
         body: d.body,
       });
     } finally {
-      // in finally: a throw must never leak the endpoint slot; unreachable results feed the breaker
-      admission.release(result?.durationMs ?? Date.now() - startedAt, isUnreachable(result?.error));
+      // in finally: a throw must never leak the origin slot; unreachable results feed the breaker
+      admission.release(result?.durationMs ?? Date.now() - startedAt, isUnreachableError(result?.error));
     }
   }
-  return decide(ctx, d, record, result, startedAt);
+  return decide(ctx, d, result, startedAt);
 }
 
-function decide(
-  ctx: EngineContext,
-  d: Delivery,
-  record: DeliveryRecord,
-  result: SendResult,
-  startedAt: number,
-): AttemptOutcome {
-  const end = Date.now();
-  const outcome = classify({ statusCode: result.error ? undefined : result.statusCode, error: result.error });
+/** The attempt's entry in the record's attempt log. */
+function attemptEntry(d: Delivery, result: AttemptResultFull, startedAt: number): AttemptRecord {
   const attempt: AttemptRecord = {
     at: isoAt(startedAt),
     status_code: result.statusCode ?? null,
     duration_ms: result.durationMs,
     error: result.error ?? null,
   };
-  if (result.errorMessage) attempt.error_message = result.errorMessage;
-  else if (result.error && ERROR_WORDS[result.error]) attempt.error_message = ERROR_WORDS[result.error];
+  const words = result.errorMessage ?? (result.error && ERROR_DESCRIPTIONS[result.error]);
+  if (words) attempt.error_message = words;
   if (result.responseHeaders) attempt.response_headers = result.responseHeaders;
   if (result.responseBody !== undefined) attempt.response_body = result.responseBody;
-  if (d.manual) attempt.trigger = 'manual';
+  if (d.trigger) attempt.trigger = d.trigger;
+  return attempt;
+}
+
+/** The decision of contract §6 for one attempt's result, applied to a copy of the record. */
+export function decide(
+  ctx: Pick<EngineContext, 'schedule' | 'metrics'>,
+  d: Delivery,
+  result: AttemptResultFull,
+  startedAt: number,
+  end = Date.now(),
+): AttemptOutcome {
+  const record = d.record ? { ...d.record, attempt_log: [...d.record.attempt_log] } : newRecord(d, startedAt);
+  const outcome = classify({ statusCode: result.error ? undefined : result.statusCode, error: result.error });
 
   record.attempts += 1;
-  record.attempt_log.push(attempt);
+  record.attempt_log.push(attemptEntry(d, result, startedAt));
   if (record.attempt_log.length > MAX_ATTEMPT_LOG)
     record.attempt_log.splice(0, record.attempt_log.length - MAX_ATTEMPT_LOG);
   record.status_code = result.statusCode ?? null;
-  record.error = result.error ?? (outcome === 'success' ? null : `http_${result.statusCode}`);
+  record.error = result.error ?? (outcome === 'success' ? null : httpError(result.statusCode!));
   record.updated_at = isoAt(end);
 
   ctx.metrics.attemptsBy(outcome).inc();
@@ -222,7 +142,8 @@ function decide(
   return { record, decision: { kind: 'failed' }, outcome };
 }
 
-/** Whether a result says the endpoint could not be reached (feeds the circuit breaker). */
-export function isUnreachable(error: string | undefined): boolean {
-  return !!error && UNREACHABLE.has(error);
+/** A delivery that ends without an attempt of its own (`webhook_deleted`, `event_expired`, …). */
+export function endedWithout(record: DeliveryRecord, error: DeliveryRecord['error'], now = Date.now()): AttemptOutcome {
+  const r: DeliveryRecord = { ...record, status: 'failed', error, next_attempt_at: null, updated_at: isoAt(now) };
+  return { record: r, decision: { kind: 'failed' }, outcome: 'fail' };
 }

@@ -4,27 +4,20 @@
  * acknowledgements of the entries whose deliveries are all settled.
  */
 import { CONSUMER_GROUP } from '@devhooks/core';
-import type { AttemptOutcome, Delivery } from './attempt';
 import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
-import { RETRY_JOB_NAME, type RetryJobData } from '../retry/retry-queue';
 import { luaCommands } from '../redis/lua-commands';
+import { retryJobs, type RetryJob } from '../retry/retry-queue';
+import type { AttemptOutcome } from './attempt';
+import type { Delivery } from './delivery';
+import { pingResultOf, queuePingResults, type PingResult } from './ping';
 
-export interface PingResult {
-  delivery_id: string;
-  status: DeliveryRecord['status'];
-  status_code: number | null;
-  duration_ms: number;
-  error: string | null;
+export interface SettleOptions {
+  /** The delivery already is a retry job, which moves itself: no job is added for it here. */
+  asJob: boolean;
 }
 
-export interface RetryJob {
-  deliveryId: string;
-  delayMs: number;
-  /** Already failed for good: the job only parks it in the failed list (dashboard, manual retry). */
-  park?: boolean;
-}
-
+/** Writes that attempts have decided and that the next commit persists. */
 export class PendingWrites {
   created: DeliveryRecord[] = [];
   updated: DeliveryRecord[] = [];
@@ -35,13 +28,12 @@ export class PendingWrites {
   failing = new Map<string, string>();
   disable: Array<{ org: string; webhook: string; reason: string }> = [];
   pings: PingResult[] = [];
-  acks: string[] = [];
+  /** shard → stream entries whose deliveries have all settled. */
+  acks = new Map<number, string[]>();
+  private ackCount = 0;
 
-  /**
-   * Records what an attempt decided. `asJob`: the delivery already is a retry job (its job moves
-   * itself), so no job is added for it here.
-   */
-  settle(d: Delivery, out: AttemptOutcome, asJob: boolean): void {
+  /** Records what an attempt decided. */
+  settle(d: Delivery, out: AttemptOutcome, o: SettleOptions): void {
     const r = out.record;
     const w = d.target.id;
     if (d.record) this.updated.push(r);
@@ -51,50 +43,49 @@ export class PendingWrites {
         this.succeeded.set(w, r.org_id);
         break;
       case 'retry':
-        if (!asJob) this.jobs.push({ deliveryId: r.id, delayMs: out.decision.delayMs });
+        if (!o.asJob) this.jobs.push({ record: r, target: d.target, delayMs: out.decision.delayMs });
         if (out.decision.consumed) this.failing.set(w, r.org_id);
         break;
       case 'failed':
-        if (!asJob) this.jobs.push({ deliveryId: r.id, delayMs: 0, park: true });
+        if (!o.asJob) this.jobs.push({ record: r, target: d.target, delayMs: 0, park: true });
         this.failing.set(w, r.org_id);
         if (out.decision.disable) this.disable.push({ org: r.org_id, webhook: w, reason: out.decision.disable });
         break;
     }
-    if (d.topic === 'ping' && r.attempts <= 1) {
-      const last = r.attempt_log[r.attempt_log.length - 1];
-      this.pings.push({
-        delivery_id: r.id,
-        status: r.status,
-        status_code: r.status_code,
-        duration_ms: last?.duration_ms ?? 0,
-        error: r.error,
-      });
-    }
+    if (d.topic === 'ping' && r.attempts <= 1) this.pings.push(pingResultOf(r));
+  }
+
+  ack(shard: number, entryId: string): void {
+    let list = this.acks.get(shard);
+    if (!list) this.acks.set(shard, (list = []));
+    list.push(entryId);
+    this.ackCount++;
   }
 
   get size(): number {
-    return this.created.length + this.updated.length + this.jobs.length + this.acks.length;
+    return this.created.length + this.updated.length + this.jobs.length + this.ackCount;
+  }
+
+  get empty(): boolean {
+    return this.size === 0 && !this.pings.length && !this.disable.length;
   }
 }
 
 export const FAILING_REASON = 'every delivery has failed for 5 days';
 const ACK_CHUNK = 5_000;
 
-export async function commit(ctx: EngineContext, e: PendingWrites, shard = 0): Promise<void> {
+export async function commit(ctx: EngineContext, e: PendingWrites): Promise<void> {
   const { keys, redis } = ctx;
   const now = Date.now();
   const p = redis.pipeline();
-  ctx.deliveries.queueWrite(p, e.created, true);
-  ctx.deliveries.queueWrite(p, e.updated, false);
+  ctx.deliveries.queueWrite(p, e.created, { created: true });
+  ctx.deliveries.queueWrite(p, e.updated, { created: false });
   if (e.succeeded.size) p.hdel(keys.failingSince, ...e.succeeded.keys());
   const failing = [...e.failing.keys()].filter((w) => !e.succeeded.has(w));
   for (const w of failing) p.hsetnx(keys.failingSince, w, now);
   const sinceAt = failing.length ? (p.length as unknown as number) : -1;
   if (failing.length) p.hmget(keys.failingSince, ...failing);
-  for (const ping of e.pings) {
-    p.lpush(keys.pingResult(ping.delivery_id), JSON.stringify(ping));
-    p.pexpire(keys.pingResult(ping.delivery_id), 120_000);
-  }
+  queuePingResults(p, keys, e.pings);
   const results = p.length ? await p.exec() : [];
   for (const [err] of results ?? []) if (err) throw err;
 
@@ -109,15 +100,7 @@ export async function commit(ctx: EngineContext, e: PendingWrites, shard = 0): P
 
   for (const w of ctx.deliveries.dueForTrim(e.created)) await ctx.deliveries.trim(w);
 
-  if (e.jobs.length) {
-    await ctx.queue.addBulk(
-      e.jobs.map((j) => ({
-        name: RETRY_JOB_NAME,
-        data: (j.park ? { deliveryId: j.deliveryId, park: true } : { deliveryId: j.deliveryId }) as RetryJobData,
-        opts: { jobId: j.deliveryId, delay: Math.max(0, Math.round(j.delayMs)) },
-      })),
-    );
-  }
+  if (e.jobs.length) await ctx.queue.addBulk(retryJobs(e.jobs, ctx.schedule.length));
 
   for (const d of e.disable) {
     await ctx.webhooks.disable(d.org, d.webhook, d.reason);
@@ -126,11 +109,10 @@ export async function commit(ctx: EngineContext, e: PendingWrites, shard = 0): P
     ctx.logger.warn('webhook disabled', { webhook_id: d.webhook, org_id: d.org, reason: d.reason });
   }
 
-  if (e.acks.length) {
-    const shardKeys = keys.shard(shard);
-    const s = luaCommands(redis);
-    for (let i = 0; i < e.acks.length; i += ACK_CHUNK) {
-      await s.ack(shardKeys.stream, shardKeys.backlog, CONSUMER_GROUP, e.acks.slice(i, i + ACK_CHUNK));
-    }
+  const lua = luaCommands(redis);
+  for (const [shard, ids] of e.acks) {
+    const s = keys.shard(shard);
+    for (let i = 0; i < ids.length; i += ACK_CHUNK)
+      await lua.ack(s.stream, s.backlog, CONSUMER_GROUP, ids.slice(i, i + ACK_CHUNK));
   }
 }

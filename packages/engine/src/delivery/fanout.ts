@@ -1,24 +1,24 @@
 /**
- * The stream consumer: reads events with a consumer group, fans each out to every matching webhook,
- * makes first attempts at once, hands retries to BullMQ, and acknowledges an entry only when every
- * delivery it produced has succeeded, failed for good, or been handed to the retry queue.
+ * Fan-out: the stream consumer of one shard. It takes entries from its lease on the stream (new
+ * ones, and ones a dead worker left), fans each event out to every matching webhook, makes first
+ * attempts at once (Mist-style topics through the batcher), hands retries to BullMQ, and
+ * acknowledges an entry only when every delivery it produced has succeeded, failed for good, or
+ * been handed to the retry queue (docs/contract.md §5, §6).
  *
- * Crash safety: entries a dead worker held stay pending in the group and are claimed by a live one
- * (XAUTOCLAIM) once idle for `claimIdleMs`; a live worker keeps its own entries fresh (XCLAIM
- * JUSTID) so a slow delivery is never claimed, and run twice, while it is still in progress.
+ * Back-pressure: at most `maxInProgress` deliveries are held in memory; reading pauses past it.
+ * Writes are gathered in PendingWrites and committed every `flushMs` (or sooner when many wait).
  */
-import { CONSUMER_GROUP, isBatchedTopic, type StoredEvent } from '@devhooks/core';
-import type { Redis } from 'ioredis';
-import { attemptDelivery, makeDelivery, newRecord, type AttemptOutcome, type Delivery } from './attempt';
-import { Batcher, type Batch } from './batcher';
-import { PendingWrites, commit } from './commit';
-import type { EngineContext } from '../runtime/engine-context';
+import { isBatchedTopic, type StoredEvent } from '@devhooks/core';
 import { decodeEvent } from '../log/stream-codec';
+import type { RawEntry, StreamLease } from '../log/stream-lease';
+import type { EngineContext } from '../runtime/engine-context';
 import type { Target } from '../stores/webhook-directory';
+import { attemptDelivery, deferred, type AttemptOutcome } from './attempt';
+import { Batcher, type Batch } from './batcher';
+import { CommitLoop } from './commit-loop';
+import { makeDelivery, type Delivery } from './delivery';
 
 export interface ConsumerOptions {
-  /** Unique per process: host, pid and a random part. */
-  consumer: string;
   shard: number;
   /** Entries per XREADGROUP. */
   readCount: number;
@@ -31,7 +31,8 @@ export interface ConsumerOptions {
   flushMs: number;
 }
 
-type RawEntry = [string, string[]];
+/** A crash of ours in an attempt: tried again this much later, without using an attempt. */
+const CRASH_RETRY_MS = 5_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,31 +40,29 @@ export class StreamConsumer {
   /** Entries in progress here → deliveries (event × webhook) still unsettled. */
   private readonly entries = new Map<string, number>();
   private inProgress = 0;
-  private effects = new PendingWrites();
-  private flushTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
+  private readonly commits: CommitLoop;
   private stopping = false;
   private readonly loops: Promise<void>[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private capacityWaiter: (() => void) | undefined;
   private idleWaiter: (() => void) | undefined;
   private readonly batcher: Batcher;
-  private readonly stream: string;
 
   constructor(
     private readonly ctx: EngineContext,
-    private readonly reader: Redis,
+    private readonly lease: StreamLease,
     private readonly o: ConsumerOptions,
   ) {
-    this.stream = ctx.keys.shard(o.shard).stream;
     this.batcher = new Batcher(ctx.batchWindowMs, (b) => this.onBatch(b));
+    this.commits = new CommitLoop(ctx, o.flushMs);
   }
 
   async start(): Promise<void> {
-    await this.ensureGroup();
+    await this.lease.ensureGroup();
     this.loops.push(this.readLoop());
-    this.timers.push(setInterval(() => void this.claimOnce(), Math.max(250, Math.floor(this.o.claimIdleMs / 4))));
-    this.timers.push(setInterval(() => void this.heartbeat(), Math.max(250, Math.floor(this.o.claimIdleMs / 3))));
+    const every = (ms: number, fn: () => Promise<void>) => this.timers.push(setInterval(() => void fn(), ms));
+    every(Math.max(250, Math.floor(this.o.claimIdleMs / 4)), () => this.claimOnce());
+    every(Math.max(250, Math.floor(this.o.claimIdleMs / 3)), () => this.heartbeat());
   }
 
   /**
@@ -74,7 +73,7 @@ export class StreamConsumer {
   async stop(deadlineMs: number): Promise<{ drained: boolean }> {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
-    this.reader.disconnect();
+    this.lease.close();
     this.capacityWaiter?.();
     this.batcher.closeAll();
     const deadline = Date.now() + deadlineMs;
@@ -85,7 +84,7 @@ export class StreamConsumer {
       ]);
     }
     await Promise.allSettled(this.loops);
-    await this.flush();
+    await this.commits.final();
     return { drained: this.inProgress === 0 };
   }
 
@@ -93,152 +92,134 @@ export class StreamConsumer {
     return this.inProgress;
   }
 
-  private async ensureGroup(): Promise<void> {
-    try {
-      await this.ctx.redis.xgroup('CREATE', this.stream, CONSUMER_GROUP, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-    }
+  private get full(): boolean {
+    return this.inProgress >= this.o.maxInProgress;
   }
 
   private async readLoop(): Promise<void> {
     while (!this.stopping) {
-      if (this.inProgress >= this.o.maxInProgress) {
+      if (this.full) {
         await new Promise<void>((r) => (this.capacityWaiter = r));
         continue;
       }
-      let reply: Array<[string, RawEntry[]]> | null;
+      let entries: RawEntry[] | null;
       try {
-        reply = (await this.reader.xreadgroup(
-          'GROUP',
-          CONSUMER_GROUP,
-          this.o.consumer,
-          'COUNT',
-          this.o.readCount,
-          'BLOCK',
-          this.o.blockMs,
-          'STREAMS',
-          this.stream,
-          '>',
-        )) as Array<[string, RawEntry[]]> | null;
+        entries = await this.lease.read(this.o.readCount, this.o.blockMs);
       } catch (err) {
         if (this.stopping) return;
-        if (String((err as Error).message).includes('NOGROUP')) await this.ensureGroup().catch(() => undefined);
-        else this.ctx.logger.error('stream read failed', { error: (err as Error).message });
+        this.ctx.logger.error('stream read failed', { shard: this.o.shard, error: (err as Error).message });
         await sleep(500);
         continue;
       }
-      if (!reply) continue;
-      for (const [, entries] of reply) {
-        await this.handle(entries, false).catch((err) => this.handleFailed(entries, err));
-      }
+      if (entries?.length) await this.handle(entries, { reclaimed: false });
     }
   }
 
-  /** Entries whose fan-out could not even start (Redis down): released to be claimed again. */
-  private handleFailed(entries: RawEntry[], err: unknown): void {
-    this.ctx.logger.error('fan-out failed; entries left pending for a retry', {
-      error: (err as Error).message,
-      entries: entries.length,
-    });
-  }
-
   private async claimOnce(): Promise<void> {
-    if (this.stopping || this.inProgress >= this.o.maxInProgress) return;
+    if (this.stopping || this.full) return;
     try {
-      let cursor = '0-0';
-      do {
-        const [next, entries] = (await this.ctx.redis.xautoclaim(
-          this.stream,
-          CONSUMER_GROUP,
-          this.o.consumer,
-          this.o.claimIdleMs,
-          cursor,
-          'COUNT',
-          200,
-        )) as [string, RawEntry[], string[]];
-        cursor = next;
-        const fresh = entries.filter((e) => e && !this.entries.has(e[0]));
+      await this.lease.claimIdle(this.o.claimIdleMs, async (claimed) => {
+        const fresh = claimed.filter((e) => !this.entries.has(e[0]));
         if (fresh.length) {
-          this.ctx.logger.info('claimed entries left by another worker', { entries: fresh.length });
-          await this.handle(fresh, true);
+          this.ctx.logger.info('claimed entries left by another worker', {
+            shard: this.o.shard,
+            entries: fresh.length,
+          });
+          await this.handle(fresh, { reclaimed: true });
         }
-      } while (cursor !== '0-0' && !this.stopping && this.inProgress < this.o.maxInProgress);
+        return !this.stopping && !this.full;
+      });
     } catch (err) {
-      if (!this.stopping) this.ctx.logger.warn('claim failed', { error: (err as Error).message });
+      if (!this.stopping) this.ctx.logger.warn('claim failed', { shard: this.o.shard, error: (err as Error).message });
     }
   }
 
   /** Keeps this worker's entries from looking idle while their deliveries are in progress. */
   private async heartbeat(): Promise<void> {
-    if (this.stopping) return;
-    const ids = [...this.entries.keys()];
+    if (this.stopping || !this.entries.size) return;
     try {
-      for (let i = 0; i < ids.length; i += 1000) {
-        await this.ctx.redis.xclaim(
-          this.stream,
-          CONSUMER_GROUP,
-          this.o.consumer,
-          0,
-          ...ids.slice(i, i + 1000),
-          'JUSTID',
-        );
-      }
+      await this.lease.heartbeat([...this.entries.keys()]);
     } catch (err) {
-      this.ctx.logger.warn('heartbeat failed', { error: (err as Error).message });
+      this.ctx.logger.warn('heartbeat failed', { shard: this.o.shard, error: (err as Error).message });
     }
   }
 
-  private async handle(raw: RawEntry[], reclaimed: boolean): Promise<void> {
+  /** Decodes entries; an entry nothing can read would block its slot forever: acknowledged, loudly. */
+  private decode(raw: RawEntry[]): Array<{ entryId: string; event: StoredEvent }> {
     const items: Array<{ entryId: string; event: StoredEvent }> = [];
     for (const [entryId, fields] of raw) {
       if (this.entries.has(entryId)) continue;
       try {
         items.push({ entryId, event: decodeEvent(fields) });
       } catch (err) {
-        // an entry nothing can read would block its slot forever: acknowledge it, loudly
         this.ctx.logger.error('unreadable stream entry acknowledged', {
           entry_id: entryId,
           error: (err as Error).message,
         });
-        this.effects.acks.push(entryId);
+        this.commits.writes.ack(this.o.shard, entryId);
       }
     }
-    await this.ctx.directory.refresh(items.map((i) => i.event.org));
+    return items;
+  }
 
+  /**
+   * Fans entries out. Nothing is registered as in progress until every Redis read it needs has
+   * answered: if one fails, the entries stay pending in the group (claimed and redone later) and
+   * this worker holds nothing for them.
+   */
+  private async handle(raw: RawEntry[], o: { reclaimed: boolean }): Promise<void> {
+    try {
+      const items = this.decode(raw);
+      await this.ctx.directory.refresh(items.map((i) => i.event.org));
+      const { singles, batched, fanned } = this.plan(items);
+      let toLaunch = singles;
+      let settled: Delivery[] = [];
+      if (o.reclaimed && singles.length) {
+        // a delivery with a record was already settled (or handed to the retry queue) before the crash
+        const existing = await this.ctx.deliveries.exist(singles.map((d) => d.id));
+        toLaunch = singles.filter((_, i) => !existing[i]);
+        settled = singles.filter((_, i) => existing[i]);
+      }
+      // every read answered: from here on, nothing can fail before the deliveries are under way
+      for (const [entryId, n] of fanned) {
+        if (n === 0) this.commits.writes.ack(this.o.shard, entryId);
+        else {
+          this.entries.set(entryId, n);
+          this.inProgress += n;
+        }
+      }
+      for (const d of settled) this.release(d.entryIds);
+      for (const b of batched) this.batcher.add(b.target, b.event, b.entryId);
+      for (const d of toLaunch) this.launch(d);
+    } catch (err) {
+      this.ctx.logger.error('fan-out failed; entries left pending for a retry', {
+        shard: this.o.shard,
+        error: (err as Error).message,
+        entries: raw.length,
+      });
+    }
+    this.commits.schedule();
+  }
+
+  /** Which deliveries the events make: single ones at once, batched ones through the batcher. */
+  private plan(items: Array<{ entryId: string; event: StoredEvent }>) {
     const singles: Delivery[] = [];
     const batched: Array<{ target: Target; event: StoredEvent; entryId: string }> = [];
+    const fanned: Array<[string, number]> = [];
     for (const { entryId, event } of items) {
       const targets = this.targetsOf(event);
-      if (!targets.length) {
-        this.effects.acks.push(entryId);
-        continue;
-      }
-      this.entries.set(entryId, targets.length);
-      this.inProgress += targets.length;
+      fanned.push([entryId, targets.length]);
       let body: string | undefined; // built once per event, shared by every webhook it goes to
       for (const t of targets) {
         if (isBatchedTopic(event.topic) && !t.single_event_per_message) batched.push({ target: t, event, entryId });
         else {
-          const d = makeDelivery(t, event.topic, [event], [entryId], undefined, body);
+          const d = makeDelivery(t, event.topic, [event], [entryId], { shard: this.o.shard, body });
           body = d.body;
           singles.push(d);
         }
       }
     }
-    let toLaunch = singles;
-    if (reclaimed && singles.length) {
-      // a delivery with a record was already settled (or handed to the retry queue) before the crash
-      const existing = await this.ctx.deliveries.exist(singles.map((d) => d.id));
-      toLaunch = singles.filter((d, i) => {
-        if (!existing[i]) return true;
-        this.release(d.entryIds);
-        return false;
-      });
-    }
-    for (const b of batched) this.batcher.add(b.target, b.event, b.entryId);
-    for (const d of toLaunch) this.launch(d);
-    this.scheduleFlush();
+    return { singles, batched, fanned };
   }
 
   private targetsOf(e: StoredEvent): Target[] {
@@ -250,18 +231,13 @@ export class StreamConsumer {
   }
 
   private onBatch(b: Batch): void {
-    this.launch(makeDelivery(b.target, b.topic, b.events, b.entryIds));
+    this.launch(makeDelivery(b.target, b.topic, b.events, b.entryIds, { shard: this.o.shard }));
   }
 
   private launch(d: Delivery): void {
     const first = this.ctx.schedule[0] ?? 0;
-    if (first > 0) {
-      // the schedule delays even the first attempt: straight to the retry queue
-      const record = newRecord(d, Date.now());
-      record.next_attempt_at = new Date(Date.now() + first).toISOString();
-      this.settle(d, { record, decision: { kind: 'retry', delayMs: first, consumed: false }, outcome: 'deferred' });
-      return;
-    }
+    // the schedule delays even the first attempt: straight to the retry queue
+    if (first > 0) return this.settle(d, deferred(d, first));
     attemptDelivery(this.ctx, d).then(
       (out) => this.settle(d, out),
       (err) => {
@@ -271,33 +247,16 @@ export class StreamConsumer {
           webhook_id: d.target.id,
           error: (err as Error).stack,
         });
-        const record = newRecord(d, Date.now());
-        this.settle(d, { record, decision: { kind: 'retry', delayMs: 5_000, consumed: false }, outcome: 'deferred' });
+        this.settle(d, deferred(d, CRASH_RETRY_MS));
       },
     );
   }
 
   private settle(d: Delivery, out: AttemptOutcome): void {
-    this.effects.settle(d, out, false);
-    if (out.decision.kind !== 'succeeded') {
-      // attempts that failed are worth an operator's eye; deliveries merely put off are not
-      this.ctx.logger.log(
-        out.outcome === 'deferred' ? 'debug' : 'info',
-        out.outcome === 'deferred' ? 'delivery deferred' : 'delivery attempt',
-        {
-          delivery_id: d.id,
-          webhook_id: d.target.id,
-          event_id: d.events.length === 1 ? d.events[0].id : undefined,
-          events: d.events.length,
-          status: out.record.status,
-          status_code: out.record.status_code,
-          error: out.record.error,
-          next_attempt_at: out.record.next_attempt_at,
-        },
-      );
-    }
+    this.commits.writes.settle(d, out, { asJob: false });
+    this.ctx.attemptLog.attempt(d, out);
     this.release(d.entryIds);
-    this.scheduleFlush();
+    this.commits.schedule();
   }
 
   /** One delivery of each of these entries settled. */
@@ -307,50 +266,15 @@ export class StreamConsumer {
       this.inProgress--;
       if (left <= 0) {
         this.entries.delete(id);
-        this.effects.acks.push(id);
+        this.commits.writes.ack(this.o.shard, id);
       } else this.entries.set(id, left);
     }
     this.ctx.metrics.inMemory.set(this.inProgress);
-    if (this.inProgress < this.o.maxInProgress && this.capacityWaiter) {
+    if (!this.full && this.capacityWaiter) {
       const w = this.capacityWaiter;
       this.capacityWaiter = undefined;
       w();
     }
     if (this.inProgress === 0) this.idleWaiter?.();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushTimer) return;
-    const delay = this.effects.size >= 512 ? 0 : this.o.flushMs;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      void this.flush();
-    }, delay);
-  }
-
-  /** Persists settled deliveries, then acknowledges their entries; one flush at a time. */
-  private async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
-    if (this.effects.size === 0 && !this.effects.pings.length && !this.effects.disable.length) return;
-    const batch = this.effects;
-    this.effects = new PendingWrites();
-    this.flushing = (async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await commit(this.ctx, batch, this.o.shard);
-          return;
-        } catch (err) {
-          this.ctx.logger.error('commit failed', { error: (err as Error).message, attempt });
-          if (attempt >= 20 || (this.stopping && attempt >= 3)) return; // entries stay pending: claimed and redone later
-          await sleep(Math.min(250 * attempt, 2_000));
-        }
-      }
-    })();
-    try {
-      await this.flushing;
-    } finally {
-      this.flushing = undefined;
-    }
-    if (this.effects.size) this.scheduleFlush();
   }
 }

@@ -7,7 +7,7 @@ import dns from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
-import { checkAddress, isIpLiteral } from '@devhooks/core';
+import { checkAddress, isIpLiteral, type SendError } from '@devhooks/core';
 
 export const RESPONSE_BODY_LIMIT = 4096;
 const RESPONSE_HEADERS_LIMIT = 4096;
@@ -28,8 +28,8 @@ export interface SendRequest {
 
 export interface SendResult {
   statusCode?: number;
-  /** Short code: timeout, connection_refused, connection_reset, dns_error, tls_error, blocked_address, network_error. */
-  error?: string;
+  /** Set when no HTTP answer came (core's delivery-error vocabulary). */
+  error?: SendError;
   errorMessage?: string;
   durationMs: number;
   responseHeaders?: Record<string, string>;
@@ -64,7 +64,7 @@ export function safeLookup(hostname: string, options: LookupOptions, callback: L
   });
 }
 
-function errorCode(err: unknown): { code: string; message: string } {
+function errorCode(err: unknown): { code: SendError; message: string } {
   const e = err as { code?: string; name?: string; message?: string; cause?: unknown };
   const c = e?.code ?? '';
   const message = e?.message ?? String(err);

@@ -24,9 +24,10 @@ export interface MaintenanceOptions {
 
 export async function maintain(ctx: EngineContext, o: MaintenanceOptions): Promise<{ trimmed: number } | undefined> {
   const { redis, keys } = ctx;
-  const lease = await redis.set(keys.trimLease, o.consumer, 'PX', 20_000, 'NX');
+  const shard = keys.shard(o.shard);
+  const lease = await redis.set(shard.trimLease, o.consumer, 'PX', 20_000, 'NX');
   if (!lease) return undefined;
-  const stream = keys.shard(o.shard).stream;
+  const stream = shard.stream;
   let minKeep = `${Date.now() - o.retentionMs}-0`;
   const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
   let found = false;

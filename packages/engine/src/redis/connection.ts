@@ -1,7 +1,20 @@
-/** Redis connections. One place decides how the service connects, so every client behaves alike. */
-import Redis, { type RedisOptions } from 'ioredis';
+/**
+ * Redis connections. One place decides how the service connects, so every client behaves alike:
+ * standalone (one URL) or Redis Cluster (DEVHOOKS_REDIS_CLUSTER=true, the URLs are seed nodes).
+ *
+ * A cluster client is typed as `Redis`: ioredis's Cluster takes the same commands, and every
+ * command, pipeline, transaction and script here touches one hash slot (keys.ts builds every name
+ * with a hash tag), which is what a cluster asks of them.
+ */
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 
 export type { Redis };
+
+/** Where Redis is: the settings' `redisUrl` and `redisCluster`. */
+export interface RedisTarget {
+  redisUrl: string;
+  redisCluster: boolean;
+}
 
 export interface RedisConnectOptions {
   /** Shown in CLIENT LIST, e.g. `devhooks-api`. */
@@ -19,16 +32,57 @@ export interface RedisConnectOptions {
   autoPipelining?: boolean;
 }
 
-export function connectRedis(url: string, o: RedisConnectOptions): Redis {
+/** The URLs of a `redisUrl` setting (one, or a comma-separated list). */
+export function redisUrls(redisUrl: string): string[] {
+  return redisUrl
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+}
+
+// reconnect with capped backoff: Redis restarts and failovers must not kill the process
+const retryStrategy = (times: number) => Math.min(times * 200, 2_000);
+
+export function connectRedis(target: RedisTarget, o: RedisConnectOptions): Redis {
   const opts: RedisOptions = {
     connectionName: o.name,
     maxRetriesPerRequest: o.blocking ? null : 3,
     enableAutoPipelining: !o.blocking && !!o.autoPipelining,
     lazyConnect: !!o.lazy,
-    // reconnect with capped backoff: Redis restarts must not kill the process
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
+    retryStrategy,
   };
-  return new Redis(url, opts);
+  const urls = redisUrls(target.redisUrl);
+  if (!target.redisCluster) return new Redis(urls[0], opts);
+  const seeds = urls.map((u) => {
+    const url = new URL(u);
+    return { host: url.hostname, port: Number(url.port || 6379) };
+  });
+  const first = new URL(urls[0]);
+  const clusterOpts: ClusterOptions = {
+    redisOptions: {
+      connectionName: o.name,
+      maxRetriesPerRequest: opts.maxRetriesPerRequest,
+      username: first.username ? decodeURIComponent(first.username) : undefined,
+      password: first.password ? decodeURIComponent(first.password) : undefined,
+      tls: first.protocol === 'rediss:' ? {} : undefined,
+    },
+    enableAutoPipelining: opts.enableAutoPipelining,
+    lazyConnect: opts.lazyConnect,
+    maxRedirections: 32,
+    // during a failover: keep retrying while the replica takes over (cluster-node-timeout + election)
+    clusterRetryStrategy: retryStrategy,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 200,
+    slotsRefreshTimeout: 2_000,
+    enableOfflineQueue: true,
+  };
+  return new Cluster(seeds, clusterOpts) as unknown as Redis;
+}
+
+/** Whether a client is a cluster client. */
+export function isCluster(redis: Redis): boolean {
+  return (redis as unknown as { isCluster?: boolean }).isCluster === true;
 }
 
 /** Waits until Redis answers PING, or throws after `timeoutMs`. */
@@ -45,26 +99,43 @@ export async function waitForRedis(redis: Redis, timeoutMs = 10_000): Promise<vo
   }
 }
 
-/** Checks `maxmemory-policy`: anything but `noeviction` can silently drop queued events. */
+/** Checks `maxmemory-policy` (of every master on a cluster): anything but `noeviction` can drop queued events. */
 export async function evictionPolicy(redis: Redis): Promise<string | undefined> {
   try {
-    const info = await redis.info('memory');
-    return /maxmemory_policy:(\S+)/.exec(info)?.[1];
+    const nodes = isCluster(redis) ? (redis as unknown as Cluster).nodes('master') : [redis];
+    const policies = await Promise.all(
+      nodes.map(async (n) => /maxmemory_policy:(\S+)/.exec(await n.info('memory'))?.[1]),
+    );
+    return policies.find((p) => p && p !== 'noeviction') ?? policies[0];
   } catch {
     return undefined;
   }
 }
 
-/** Deletes every key of a prefix (tests and `devhooks reset` only). */
+/** The warning every process gives when Redis may evict (one wording, see ops and bootstrap). */
+export function evictionWarning(policy: string): string {
+  return (
+    `Redis maxmemory-policy is "${policy}", not "noeviction": under memory pressure Redis may evict ` +
+    'queued events and retries. Set maxmemory-policy noeviction.'
+  );
+}
+
+/** Deletes every key matching the patterns (tests and benchmarks only), on every master of a cluster. */
 export async function deleteByPattern(redis: Redis, patterns: string[]): Promise<number> {
+  const nodes = isCluster(redis) ? (redis as unknown as Cluster).nodes('master') : [redis];
   let n = 0;
-  for (const match of patterns) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) n += await redis.unlink(...keys);
-    } while (cursor !== '0');
+  for (const node of nodes) {
+    for (const match of patterns) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+        cursor = next;
+        if (!keys.length) continue;
+        // one key at a time on a cluster: keys of one SCAN page may live in different slots
+        if (nodes.length > 1 || isCluster(redis)) for (const k of keys) n += await node.unlink(k);
+        else n += await node.unlink(...keys);
+      } while (cursor !== '0');
+    }
   }
   return n;
 }

@@ -1,7 +1,14 @@
-/** The BullMQ queue that holds retries (one job per delivery, its id the delivery id). */
+/**
+ * The BullMQ queue that holds retries: one job per delivery, its id the delivery id. A job names
+ * what it delivers (webhook and receiver) and carries what an on-call engineer needs to read it on
+ * the dashboard (org, webhook, topic, attempt n of m, next attempt, last error); never secrets,
+ * header values or bodies.
+ */
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RETRY_QUEUE, type Keys } from '@devhooks/core';
+import type { DeliveryRecord } from '../stores/delivery-log';
+import type { Target } from '../stores/webhook-directory';
 
 export interface RetryJobData {
   deliveryId: string;
@@ -9,9 +16,69 @@ export interface RetryJobData {
   manual?: boolean;
   /** Failed at its first attempt: the job only parks it in the failed list for the dashboard. */
   park?: boolean;
+  // What the dashboard shows (read by nothing else):
+  org_id?: string;
+  webhook_id?: string;
+  webhook_name?: string;
+  receiver?: string;
+  topic?: string;
+  events?: number;
+  attempt?: number;
+  attempts_total?: number;
+  next_attempt_at?: string | null;
+  last_error?: string | null;
+  last_status_code?: number | null;
+}
+
+/** A retry job to add: the delivery's record as it stands and where it goes. */
+export interface RetryJob {
+  record: DeliveryRecord;
+  target: Pick<Target, 'name' | 'origin'>;
+  delayMs: number;
+  /** Already failed for good: the job only parks it in the failed list (dashboard, manual retry). */
+  park?: boolean;
 }
 
 export const RETRY_JOB_NAME = 'deliver';
+
+/** `deliver → <webhook name> (<receiver origin>)`: what the dashboard lists. */
+export function retryJobName(target: Pick<Target, 'name' | 'origin'>): string {
+  return `${RETRY_JOB_NAME} → ${target.name} (${target.origin})`;
+}
+
+/** The dashboard's view of a delivery, kept in its job's data. */
+export function retryJobData(
+  r: DeliveryRecord,
+  target: Pick<Target, 'name' | 'origin'>,
+  attemptsTotal: number,
+): RetryJobData {
+  return {
+    deliveryId: r.id,
+    org_id: r.org_id,
+    webhook_id: r.webhook_id,
+    webhook_name: target.name,
+    receiver: target.origin,
+    topic: r.topic,
+    events: r.event_ids.length,
+    attempt: r.attempts,
+    attempts_total: attemptsTotal,
+    next_attempt_at: r.next_attempt_at,
+    last_error: r.error,
+    last_status_code: r.status_code,
+  };
+}
+
+/** The jobs for `addBulk`. */
+export function retryJobs(
+  jobs: RetryJob[],
+  attemptsTotal: number,
+): Array<{ name: string; data: RetryJobData; opts: JobsOptions }> {
+  return jobs.map((j) => ({
+    name: retryJobName(j.target),
+    data: { ...retryJobData(j.record, j.target, attemptsTotal), ...(j.park ? { park: true } : {}) },
+    opts: { jobId: j.record.id, delay: Math.max(0, Math.round(j.delayMs)) },
+  }));
+}
 
 export function retryJobOptions(logTtlMs: number): JobsOptions {
   return {
@@ -52,12 +119,12 @@ export async function retryNow(
   if (job) {
     const state = await job.getState();
     if (state === 'failed') {
-      await job.updateData({ deliveryId, manual: true });
+      await job.updateData({ ...job.data, deliveryId, manual: true, park: undefined });
       await job.retry('failed');
       return 'retried';
     }
     if (state === 'delayed') {
-      await job.updateData({ deliveryId, manual: true });
+      await job.updateData({ ...job.data, deliveryId, manual: true });
       await job.promote();
       return 'promoted';
     }

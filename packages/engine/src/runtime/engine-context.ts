@@ -1,32 +1,35 @@
-/** What the delivery engine needs, built once per worker process. */
+/** What the delivery engine needs, built once per worker process (see worker-runtime.ts). */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Keys } from '@devhooks/core';
-import type { DeliveryLog } from '../stores/delivery-log';
+import type { AttemptLog } from '../delivery/attempt-log';
 import type { OriginLimiter } from '../delivery/origin-limiter';
-import type { Logger } from '../ops/logger';
-import type { WorkerMetrics } from '../ops/metrics';
-import type { RetryJobData } from '../retry/retry-queue';
 import type { Sender } from '../delivery/sender';
+import type { WorkerMetrics } from '../ops/metrics';
+import type { Logger } from '../ops/logger';
+import type { RetryJobData } from '../retry/retry-queue';
+import type { DeliveryLog } from '../stores/delivery-log';
 import type { WebhookDirectory } from '../stores/webhook-directory';
 import type { WebhookStore } from '../stores/webhook-store';
 
 export interface EngineContext {
   redis: Redis;
   keys: Keys;
+  /** Event-stream shards: 0 … shards − 1. */
+  shards: number;
   logger: Logger;
+  attemptLog: AttemptLog;
   directory: WebhookDirectory;
   webhooks: WebhookStore;
   deliveries: DeliveryLog;
   sender: Sender;
+  /** Per-origin concurrency limits and circuit breakers. */
   origins: OriginLimiter;
   queue: Queue<RetryJobData>;
   metrics: WorkerMetrics;
   /** Delay before each attempt (ms); its length is the number of attempts. */
   schedule: number[];
-  logTtlMs: number;
   batchWindowMs: number;
-  deliveryTimeoutMs: number;
   /** A webhook whose deliveries have all failed this long is disabled (contract: 5 days). */
   disableAfterFailingMs: number;
 }

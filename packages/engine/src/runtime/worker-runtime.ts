@@ -1,24 +1,25 @@
 /**
- * A worker process's engine: the stream consumer (fan-out and first attempts), the BullMQ retry
- * worker, and upkeep, over their own Redis connections, with an orderly drain.
+ * A worker process's engine: one stream consumer per event-stream shard (fan-out and first
+ * attempts), the BullMQ retry worker, and upkeep, over their own Redis connections, with an
+ * orderly drain.
  */
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { redisKeys, scheduleHorizon, type SharedSettings } from '@devhooks/core';
-import type { EngineContext } from './engine-context';
-import { DeliveryLog } from '../stores/delivery-log';
-import { OriginLimiter, type OriginLimiterOptions } from '../delivery/origin-limiter';
+import { AttemptLog } from '../delivery/attempt-log';
 import { StreamConsumer } from '../delivery/fanout';
+import { OriginLimiter, type OriginLimiterOptions } from '../delivery/origin-limiter';
+import { Sender } from '../delivery/sender';
+import { StreamLease } from '../log/stream-lease';
 import type { Logger } from '../ops/logger';
 import { maintain } from '../ops/maintenance';
 import { queueGauges, workerMetrics } from '../ops/metrics';
 import { connectRedis, waitForRedis } from '../redis/connection';
-import { createRetryQueue } from '../retry/retry-queue';
 import { createRetryWorker } from '../retry/retry-worker';
-import { Sender } from '../delivery/sender';
 import { WebhookDirectory } from '../stores/webhook-directory';
-import { WebhookStore } from '../stores/webhook-store';
+import type { EngineContext } from './engine-context';
+import { createStores } from './stores';
 
 export interface WorkerRuntimeConfig extends SharedSettings {
   endpoint: OriginLimiterOptions;
@@ -38,7 +39,8 @@ export interface WorkerRuntime {
   stop(deadlineMs: number): Promise<boolean>;
 }
 
-const SHARD = 0;
+const UPKEEP_EVERY_MS = 30_000;
+const DEAD_CONSUMER_MS = 24 * 3_600_000;
 
 export async function startWorkerRuntime(
   cfg: WorkerRuntimeConfig,
@@ -47,23 +49,22 @@ export async function startWorkerRuntime(
 ): Promise<WorkerRuntime> {
   const keys = redisKeys(cfg.prefix);
   const consumer = cfg.consumerName ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const redis = connectRedis(cfg.redisUrl, { name: 'devhooks-worker', autoPipelining: true });
-  const reader = connectRedis(cfg.redisUrl, { name: 'devhooks-worker-stream', blocking: true });
-  const bullConnection = connectRedis(cfg.redisUrl, { name: 'devhooks-worker-retries', blocking: true });
+  const redis = connectRedis(cfg, { name: 'devhooks-worker', autoPipelining: true });
+  const bullConnection = connectRedis(cfg, { name: 'devhooks-worker-retries', blocking: true });
   await waitForRedis(redis, 30_000);
 
   const metrics = workerMetrics(registry);
-  const queue = createRetryQueue(redis, keys, cfg.logTtlMs, (err) =>
-    logger.warn('retry queue error', { error: err.message }),
-  );
+  const { webhooks, deliveries, queue } = createStores(redis, keys, cfg, logger);
   queueGauges(registry, redis, keys, queue);
   const ctx: EngineContext = {
     redis,
     keys,
+    shards: cfg.shards,
     logger,
+    attemptLog: new AttemptLog(logger),
     directory: new WebhookDirectory(redis, keys),
-    webhooks: new WebhookStore(redis, keys),
-    deliveries: new DeliveryLog(redis, keys, { ttlMs: cfg.logTtlMs, maxPerWebhook: cfg.logMaxPerWebhook }),
+    webhooks,
+    deliveries,
     sender: new Sender({
       timeoutMs: cfg.deliveryTimeoutMs,
       allowPrivateTargets: cfg.allowPrivateTargets,
@@ -76,37 +77,41 @@ export async function startWorkerRuntime(
     queue,
     metrics,
     schedule: cfg.schedule,
-    logTtlMs: cfg.logTtlMs,
     batchWindowMs: cfg.batchWindowMs,
-    deliveryTimeoutMs: cfg.deliveryTimeoutMs,
     disableAfterFailingMs: cfg.disableAfterFailingMs,
   };
 
-  const stream = new StreamConsumer(ctx, reader, {
-    consumer,
-    shard: SHARD,
-    readCount: cfg.readCount,
-    maxInProgress: cfg.maxInProgress,
-    claimIdleMs: cfg.claimIdleMs,
-    blockMs: 1_000,
-    flushMs: 25,
+  // each shard's reader blocks on XREADGROUP: a connection of its own
+  const consumers = Array.from({ length: cfg.shards }, (_, shard) => {
+    const reader = connectRedis(cfg, { name: `devhooks-worker-stream-${shard}`, blocking: true });
+    const lease = new StreamLease(redis, reader, keys.shard(shard).stream, consumer);
+    return new StreamConsumer(ctx, lease, {
+      shard,
+      readCount: cfg.readCount,
+      // the in-memory bound is the process's: shared out between its shards
+      maxInProgress: Math.max(50, Math.ceil(cfg.maxInProgress / cfg.shards)),
+      claimIdleMs: cfg.claimIdleMs,
+      blockMs: 1_000,
+      flushMs: 25,
+    });
   });
   const retries = createRetryWorker(ctx, bullConnection, {
     concurrency: cfg.retryConcurrency,
     lockDurationMs: cfg.deliveryTimeoutMs + 30_000,
-    shard: SHARD,
   });
 
-  await stream.start();
+  await Promise.all(consumers.map((c) => c.start()));
   void retries.run();
   const retentionMs = Math.max(cfg.logTtlMs, scheduleHorizon(cfg.schedule) + 3_600_000);
   const upkeep = setInterval(() => {
-    maintain(ctx, { shard: SHARD, consumer, retentionMs, deadConsumerMs: 24 * 3_600_000 }).catch((err) =>
-      logger.warn('upkeep failed', { error: (err as Error).message }),
-    );
-  }, 30_000);
+    for (let shard = 0; shard < cfg.shards; shard++) {
+      maintain(ctx, { shard, consumer, retentionMs, deadConsumerMs: DEAD_CONSUMER_MS }).catch((err) =>
+        logger.warn('upkeep failed', { shard, error: (err as Error).message }),
+      );
+    }
+  }, UPKEEP_EVERY_MS);
   upkeep.unref();
-  logger.info('worker started', { consumer, prefix: cfg.prefix });
+  logger.info('worker started', { consumer, prefix: cfg.prefix, shards: cfg.shards, cluster: cfg.redisCluster });
 
   return {
     consumer,
@@ -119,7 +124,9 @@ export async function startWorkerRuntime(
         const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), deadlineMs).unref());
         if ((await Promise.race([graceful.then(() => 'ok' as const), timer])) === 'timeout') await retries.close(true);
       })();
-      const [{ drained }] = await Promise.all([stream.stop(deadlineMs), closeRetries]);
+      const [results] = await Promise.all([Promise.all(consumers.map((c) => c.stop(deadlineMs))), closeRetries]);
+      const drained = results.every((r) => r.drained);
+      ctx.attemptLog.summarize();
       await ctx.sender.destroy().catch(() => undefined);
       await queue.close().catch(() => undefined);
       await Promise.all([redis.quit(), bullConnection.quit()].map((p) => p.catch(() => undefined)));

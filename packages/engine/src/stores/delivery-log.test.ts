@@ -62,7 +62,7 @@ describe('write / get / getMany / exist', () => {
     const s = store();
     const w = webhook();
     const records = [rec(hourStart - 3 * HOUR + 5, w), rec(hourStart - 3 * HOUR + 6, w), rec(hourStart - HOUR + 1, w)];
-    await s.write(records, true);
+    await s.write(records, { created: true });
     for (const r of records) expect(await s.get(r.id)).toEqual(r);
     const hourA = (hourStart - 3 * HOUR) / HOUR;
     const hourB = (hourStart - HOUR) / HOUR;
@@ -75,7 +75,7 @@ describe('write / get / getMany / exist', () => {
     const s = store(2 * DAY);
     const w = webhook();
     const r = rec(hourStart - 2 * HOUR + 123, w);
-    await s.write([r], true);
+    await s.write([r], { created: true });
     const hour = (hourStart - 2 * HOUR) / HOUR;
     expect(await redis.pexpiretime(keys.deliveries(hour))).toBe((hour + 1) * HOUR + 2 * DAY);
     const pttl = await redis.pttl(keys.webhookDeliveries(w));
@@ -88,7 +88,7 @@ describe('write / get / getMany / exist', () => {
     const w = webhook();
     const a = rec(hourStart - HOUR + 10, w);
     const b = rec(hourStart + 11, w);
-    await s.write([a, b], true);
+    await s.write([a, b], { created: true });
     const unknown = deliveryId(`${hourStart + 12}-0`, w);
     expect(await s.getMany([b.id, unknown, 'not-a-delivery-id', a.id])).toEqual([b, undefined, undefined, a]);
     expect(await s.getMany([])).toEqual([]);
@@ -99,7 +99,7 @@ describe('write / get / getMany / exist', () => {
     const s = store();
     const w = webhook();
     const a = rec(hourStart + 20, w);
-    await s.write([a], true);
+    await s.write([a], { created: true });
     expect(await s.exist([a.id, deliveryId(`${hourStart + 21}-0`, w), 'garbage', ''])).toEqual([
       true,
       false,
@@ -112,14 +112,14 @@ describe('write / get / getMany / exist', () => {
     const s = store();
     const w = webhook();
     const r = rec(hourStart + 30, w, { status: 'pending', status_code: null });
-    await s.write([r], true);
+    await s.write([r], { created: true });
     const updated: DeliveryRecord = { ...r, status: 'failed', status_code: 500, attempts: 2, error: null };
-    await s.write([updated], false);
+    await s.write([updated], { created: false });
     expect(await s.get(r.id)).toEqual(updated);
     expect(await redis.zcard(keys.webhookDeliveries(w))).toBe(1);
     // a record written only as an update is not indexed
     const w2 = webhook();
-    await s.write([rec(hourStart + 31, w2)], false);
+    await s.write([rec(hourStart + 31, w2)], { created: false });
     expect(await redis.exists(keys.webhookDeliveries(w2))).toBe(0);
   });
 
@@ -129,13 +129,13 @@ describe('write / get / getMany / exist', () => {
     const w2 = webhook();
     const a = rec(hourStart + 40, w1);
     const b = rec(hourStart + 41, w2);
-    await s.write([a, b], true);
+    await s.write([a, b], { created: true });
     expect(await redis.zrange(keys.webhookDeliveries(w1), 0, -1, 'WITHSCORES')).toEqual([a.id, String(hourStart + 40)]);
     expect(await redis.zrange(keys.webhookDeliveries(w2), 0, -1, 'WITHSCORES')).toEqual([b.id, String(hourStart + 41)]);
   });
 
   it('writing nothing is a no-op', async () => {
-    await expect(store().write([], true)).resolves.toBeUndefined();
+    await expect(store().write([], { created: true })).resolves.toBeUndefined();
   });
 
   it('deliveryView drops the internal fields', () => {
@@ -164,10 +164,10 @@ describe('list', () => {
     records = Array.from({ length: 12 }, (_, i) =>
       rec(base + i * 30 * 60_000 + 7, w, { status: statuses[i % 3], topic: topics[i % 2], status_code: codes[i % 4] }),
     );
-    await s.write(records.slice(0, 5), true);
-    await s.write(records.slice(5), true);
+    await s.write(records.slice(0, 5), { created: true });
+    await s.write(records.slice(5), { created: true });
     // another webhook's deliveries never show up
-    await s.write([rec(base + 1, webhook()), rec(base + 2, webhook())], true);
+    await s.write([rec(base + 1, webhook()), rec(base + 2, webhook())], { created: true });
   });
 
   const newestFirst = () => [...records].reverse();
@@ -250,9 +250,9 @@ describe('list', () => {
   it('sees updates of mutable fields', async () => {
     const w2 = webhook();
     const r = rec(hourStart + 50, w2, { status: 'pending', status_code: null });
-    await s.write([r], true);
+    await s.write([r], { created: true });
     expect((await s.list(w2, { status: 'pending' }, 0, 10)).total).toBe(1);
-    await s.write([{ ...r, status: 'succeeded', status_code: 204 }], false);
+    await s.write([{ ...r, status: 'succeeded', status_code: 204 }], { created: false });
     expect((await s.list(w2, { status: 'pending' }, 0, 10)).total).toBe(0);
     expect(ids((await s.list(w2, { status_code: 204 }, 0, 10)).deliveries)).toEqual([r.id]);
   });
@@ -263,7 +263,7 @@ describe('trim', () => {
     const s = store(7 * DAY, 5);
     const w = webhook();
     const records = Array.from({ length: 8 }, (_, i) => rec(hourStart - 3 * HOUR + i * 20 * 60_000, w));
-    await s.write(records, true);
+    await s.write(records, { created: true });
     expect(await s.trim(w)).toBe(3);
     expect(await redis.zrange(keys.webhookDeliveries(w), 0, -1)).toEqual(records.slice(3).map((r) => r.id));
     expect(await s.exist(records.map((r) => r.id))).toEqual([false, false, false, true, true, true, true, true]);
@@ -277,7 +277,7 @@ describe('trim', () => {
     const w = webhook();
     const base = hourStart - 4 * HOUR;
     const records = [0, 1, 2, 3].map((h) => rec(base + h * HOUR + 1, w));
-    await s.write(records, true);
+    await s.write(records, { created: true });
     // as seen a day later: the first two are past the TTL, the third is exactly at its edge (kept)
     const now = base + 2 * HOUR + 1 + DAY;
     expect(await s.trim(w, now)).toBe(2);
@@ -291,7 +291,7 @@ describe('trim', () => {
     const s = store(DAY, 2);
     const w = webhook();
     const records = [0, 1, 2, 3, 4].map((i) => rec(hourStart - 5 * HOUR + i * HOUR, w));
-    await s.write(records, true);
+    await s.write(records, { created: true });
     // one record past the TTL, then the oldest beyond 2
     expect(await s.trim(w, hourStart - 4 * HOUR + DAY - 1)).toBe(3);
     expect(await redis.zrange(keys.webhookDeliveries(w), 0, -1)).toEqual([records[3].id, records[4].id]);
@@ -304,7 +304,7 @@ describe('trim', () => {
     const w2 = webhook();
     const a = [rec(hourStart + 60, w1), rec(hourStart + 61, w1)];
     const b = [rec(hourStart + 62, w2), rec(hourStart + 63, w2)];
-    await s.write([...a, ...b], true);
+    await s.write([...a, ...b], { created: true });
     expect(await s.trim(w1)).toBe(1);
     expect(await s.exist([...a, ...b].map((r) => r.id))).toEqual([false, true, true, true]);
   });
@@ -317,7 +317,7 @@ describe('trim', () => {
     const s = store(7 * DAY, 3);
     const w = webhook();
     const records = [0, 1, 2, 3, 4].map((i) => rec(hourStart - HOUR + i, w));
-    await s.write(records, true);
+    await s.write(records, { created: true });
     const r = await s.list(w, {}, 0, 10);
     expect(r.total).toBe(3);
     expect(r.deliveries.map((d) => d.id)).toEqual(

@@ -3,7 +3,7 @@
  * sorted set of its deliveries by creation time, bounded in size.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
-import { deliveryHour, deliveryMs, type DeliveryTopic, type Keys } from '@devhooks/core';
+import { deliveryHour, deliveryMs, type DeliveryError, type DeliveryTopic, type Keys } from '@devhooks/core';
 import { luaCommands } from '../redis/lua-commands';
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
@@ -12,8 +12,8 @@ export interface AttemptRecord {
   at: string;
   status_code: number | null;
   duration_ms: number;
-  /** A short code (`timeout`, `connection_refused`, `blocked_address`, `circuit_open`, …) or null. */
-  error: string | null;
+  /** A short code of core's delivery-error vocabulary (`timeout`, `http_503`, `circuit_open`, …) or null. */
+  error: DeliveryError | null;
   /** What the code stands for, in words. */
   error_message?: string;
   response_headers?: Record<string, string>;
@@ -30,6 +30,8 @@ export interface DeliveryRecord {
   event_ids: string[];
   /** Stream entries holding the events (the body is rebuilt from them, never stored twice). */
   entry_ids: string[];
+  /** The event-stream shard holding them (absent: shard 0). */
+  shard?: number;
   topic: DeliveryTopic;
   /** The `webhook-id` header: the same on every attempt. */
   message_id: string;
@@ -37,11 +39,16 @@ export interface DeliveryRecord {
   status: DeliveryStatus;
   attempts: number;
   status_code: number | null;
-  error: string | null;
+  error: DeliveryError | null;
   created_at: string;
   updated_at: string;
   next_attempt_at: string | null;
   attempt_log: AttemptRecord[];
+}
+
+export interface WriteOptions {
+  /** New records (first write): also indexed under their webhook. */
+  created: boolean;
 }
 
 /** Most attempts one record keeps (manual retries could otherwise grow it without bound). */
@@ -49,10 +56,10 @@ export const MAX_ATTEMPT_LOG = 30;
 const HOUR_MS = 3_600_000;
 
 /** The public shape of contract §3. */
-export type DeliveryView = Omit<DeliveryRecord, 'entry_ids' | 'attempt_log' | 'org_id'>;
+export type DeliveryView = Omit<DeliveryRecord, 'entry_ids' | 'attempt_log' | 'org_id' | 'shard'>;
 
 export function deliveryView(r: DeliveryRecord): DeliveryView {
-  const { entry_ids: _e, attempt_log: _a, org_id: _o, ...view } = r;
+  const { entry_ids: _e, attempt_log: _a, org_id: _o, shard: _s, ...view } = r;
   return view;
 }
 
@@ -120,7 +127,8 @@ export class DeliveryLog {
    * Queues the writes of records into a pipeline: one HSET per hour bucket and, for new records,
    * one ZADD per webhook, however many records (the worker commits hundreds at a time).
    */
-  queueWrite(p: ChainableCommander, records: DeliveryRecord[], isNew: boolean): void {
+  queueWrite(p: ChainableCommander, records: DeliveryRecord[], o: WriteOptions): void {
+    const isNew = o.created;
     if (!records.length) return;
     const buckets = new Map<number, string[]>();
     const byWebhook = isNew ? new Map<string, Array<string | number>>() : undefined;
@@ -152,9 +160,9 @@ export class DeliveryLog {
     }
   }
 
-  async write(records: DeliveryRecord[], isNew: boolean): Promise<void> {
+  async write(records: DeliveryRecord[], o: WriteOptions): Promise<void> {
     const p = this.redis.pipeline();
-    this.queueWrite(p, records, isNew);
+    this.queueWrite(p, records, o);
     await p.exec();
   }
 

@@ -63,7 +63,7 @@ export class WebhookStore {
    * Writes new fields over an existing webhook. A write that sets `enabled` (PUT always does)
    * clears a service-set `disabled_reason`: the admin has decided.
    */
-  async update(existing: Webhook, fields: WebhookFields, setsEnabled: boolean): Promise<Webhook> {
+  async update(existing: Webhook, fields: WebhookFields, o: { setsEnabled: boolean }): Promise<Webhook> {
     const org = existing.org_id;
     const w: Webhook = {
       id: existing.id,
@@ -73,7 +73,8 @@ export class WebhookStore {
       updated_at: new Date().toISOString(),
     };
     const m = this.redis.multi().hset(this.keys.orgWebhooks(org), w.id, JSON.stringify(w));
-    if (setsEnabled) m.hdel(this.keys.orgWebhookState(org), w.id);
+    // setting `enabled` clears a disable by the service (410, failing 5 days)
+    if (o.setsEnabled) m.hdel(this.keys.orgWebhookState(org), w.id);
     m.hincrby(this.keys.webhookVersions, org, 1);
     await m.exec();
     return (await this.get(org, w.id)) ?? w;

@@ -1,0 +1,96 @@
+/**
+ * A delivery in memory (one event, or a Mist batch, to one webhook) and its first record in the
+ * delivery log. Both derive from the stream entries carried, so rebuilding a delivery (a retry, a
+ * re-read entry) gives the same id, message id and body.
+ */
+import { batchMessageId, deliveryBody, deliveryId, type DeliveryTopic, type StoredEvent } from '@devhooks/core';
+import { entryTime } from '../log/stream-codec';
+import type { DeliveryRecord } from '../stores/delivery-log';
+import type { Target } from '../stores/webhook-directory';
+
+export interface Delivery {
+  id: string;
+  target: Target;
+  topic: DeliveryTopic;
+  events: StoredEvent[];
+  /** The event-stream shard holding the entries. */
+  shard: number;
+  entryIds: string[];
+  messageId: string;
+  body: string;
+  /** Its record so far (undefined before the first attempt). */
+  record?: DeliveryRecord;
+  /** When the oldest event was accepted (ms): delivery latency is measured from it. */
+  acceptedAt: number;
+  /** Asked for by hand (API, dashboard, recover): recorded on the attempt. */
+  trigger?: 'manual';
+}
+
+export interface MakeDeliveryOptions {
+  shard: number;
+  /** Its record so far, for a delivery rebuilt for a retry. */
+  record?: DeliveryRecord;
+  /** The body, when already built (one event fanned out to many webhooks shares one body). */
+  body?: string;
+}
+
+export function makeDelivery(
+  target: Target,
+  topic: DeliveryTopic,
+  events: StoredEvent[],
+  entryIds: string[],
+  o: MakeDeliveryOptions,
+): Delivery {
+  const { record } = o;
+  return {
+    id: record?.id ?? deliveryId(entryIds[0], target.id, events.length),
+    target,
+    topic,
+    events,
+    shard: o.shard,
+    entryIds,
+    messageId: record?.message_id ?? (events.length === 1 ? events[0].id : batchMessageId(entryIds)),
+    body: o.body ?? deliveryBody(topic, events),
+    record,
+    acceptedAt: entryTime(entryIds[0]),
+  };
+}
+
+let lastMs = -1;
+let lastIso = '';
+/** ISO 8601 of a time in ms; thousands of deliveries settle per second, many in the same ms. */
+export function isoAt(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
+/**
+ * A delivery's first record. `created_at` is when its (first) event was accepted: the delivery
+ * exists from then on, and the log is ordered, filtered (`since`/`until`) and kept by that time.
+ */
+export function newRecord(d: Delivery, now: number): DeliveryRecord {
+  const at = isoAt(now);
+  const r: DeliveryRecord = {
+    id: d.id,
+    org_id: d.target.org_id,
+    webhook_id: d.target.id,
+    event_ids: d.events.map((e) => e.id),
+    entry_ids: d.entryIds,
+    topic: d.topic,
+    message_id: d.messageId,
+    url: d.target.url,
+    status: 'pending',
+    attempts: 0,
+    status_code: null,
+    error: null,
+    created_at: isoAt(d.acceptedAt),
+    updated_at: at,
+    next_attempt_at: at,
+    attempt_log: [],
+  };
+  if (d.shard) r.shard = d.shard;
+  return r;
+}

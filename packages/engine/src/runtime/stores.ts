@@ -1,0 +1,30 @@
+/** The stores every process builds over one Redis connection: the API server and the worker alike. */
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Keys } from '@devhooks/core';
+import type { Logger } from '../ops/logger';
+import { createRetryQueue, type RetryJobData } from '../retry/retry-queue';
+import { DeliveryLog } from '../stores/delivery-log';
+import { OrgStore } from '../stores/org-store';
+import { WebhookStore } from '../stores/webhook-store';
+
+export interface StoreSettings {
+  logTtlMs: number;
+  logMaxPerWebhook: number;
+}
+
+export interface Stores {
+  orgs: OrgStore;
+  webhooks: WebhookStore;
+  deliveries: DeliveryLog;
+  queue: Queue<RetryJobData>;
+}
+
+export function createStores(redis: Redis, keys: Keys, s: StoreSettings, logger: Logger): Stores {
+  return {
+    orgs: new OrgStore(redis, keys),
+    webhooks: new WebhookStore(redis, keys),
+    deliveries: new DeliveryLog(redis, keys, { ttlMs: s.logTtlMs, maxPerWebhook: s.logMaxPerWebhook }),
+    queue: createRetryQueue(redis, keys, s.logTtlMs, (err) => logger.warn('retry queue error', { error: err.message })),
+  };
+}
