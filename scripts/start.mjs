@@ -86,49 +86,42 @@ if (!env.DEVHOOKS_ADMIN_TOKEN) {
 
 const { loadApiConfig, createApi } = await import('@devhooks/api');
 const { loadWorkerConfig, startWorker } = await import('@devhooks/worker');
-const { createLogger, createRegistry, evictionPolicy } = await import('@devhooks/engine');
+const { createRegistry, runProcess } = await import('@devhooks/engine');
 
-let apiConfig, workerConfig;
-try {
-  apiConfig = loadApiConfig(env);
-  workerConfig = loadWorkerConfig(env);
-} catch (err) {
-  say(err.message);
-  redis?.kill('SIGTERM');
-  process.exit(2);
-}
-const logger = createLogger('devhooks', apiConfig.logLevel);
-const registry = createRegistry('devhooks');
-const api = createApi(apiConfig, logger, registry);
-const policy = await evictionPolicy(api.deps.redis);
-if (policy && policy !== 'noeviction') {
-  say(
-    `WARNING: Redis maxmemory-policy is "${policy}", not "noeviction": Redis may evict queued events under memory pressure.`,
-  );
-}
-const worker = await startWorker(workerConfig, logger, registry);
-const port = await api.listen();
-say(
-  `API on http://${apiConfig.host}:${port} (dashboard: /admin/queues, metrics: /metrics, OpenAPI: /openapi.json); one worker running. Ctrl-C stops.`,
-);
-
-let stopping = false;
-async function stop(signal) {
-  if (stopping) return;
-  stopping = true;
-  say(`${signal}: stopping (draining deliveries in flight)…`);
-  const force = setTimeout(() => process.exit(1), workerConfig.shutdownMs + 15_000);
-  force.unref();
-  await api.close();
-  await worker.stop();
-  if (redis) {
-    await new Promise((resolve) => {
-      redis.once('exit', resolve);
-      redis.kill('SIGTERM');
-    });
-  }
-  say('stopped');
-  process.exit(0);
-}
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+// the same bootstrap as the split processes: config checked first, one logger, the eviction
+// warning, signals and a shutdown deadline
+await runProcess({
+  name: 'devhooks',
+  say,
+  loadConfig() {
+    try {
+      return { api: loadApiConfig(env), worker: loadWorkerConfig(env), logLevel: env.DEVHOOKS_LOG_LEVEL || 'info' };
+    } catch (err) {
+      redis?.kill('SIGTERM');
+      throw err;
+    }
+  },
+  async start(config, logger) {
+    const registry = createRegistry('devhooks');
+    const api = createApi(config.api, logger, registry);
+    const worker = await startWorker(config.worker, logger, registry);
+    const port = await api.listen();
+    say(
+      `API on http://${config.api.host}:${port} (console: /console, dashboard: /admin/queues, metrics: /metrics, OpenAPI: /openapi.json); one worker running. Ctrl-C stops.`,
+    );
+    return {
+      redis: api.deps.redis,
+      shutdownMs: config.worker.shutdownMs + 15_000,
+      async stop() {
+        await api.close();
+        await worker.stop();
+        if (redis) {
+          await new Promise((resolve) => {
+            redis.once('exit', resolve);
+            redis.kill('SIGTERM');
+          });
+        }
+      },
+    };
+  },
+});

@@ -9,7 +9,7 @@ import type { ApiConfig } from './config';
 import type { ApiDeps } from './deps';
 import { authenticate, rootOnly } from './http/auth';
 import { errorHandler, notFoundRoute } from './http/errors';
-import { eventsFastPath } from './http/fast-events';
+import { eventsFastPath } from './routes/events-fast-path';
 import { jsonBody } from './http/json-body';
 import { apiMetrics, requestMetrics } from './http/metrics';
 import { deliveryRoutes } from './routes/deliveries';

@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import type { Registry } from 'prom-client';
-import { evictionPolicy, startWorkerRuntime, type Logger, type WorkerRuntime } from '@devhooks/engine';
+import { startWorkerRuntime, type Logger, type WorkerRuntime } from '@devhooks/engine';
 import type { WorkerConfig } from './config';
 
 export interface WorkerHost {
@@ -15,14 +15,6 @@ export interface WorkerHost {
 
 export async function startWorker(config: WorkerConfig, logger: Logger, registry: Registry): Promise<WorkerHost> {
   const runtime = await startWorkerRuntime(config, logger, registry);
-  const policy = await evictionPolicy(runtime.context.redis);
-  if (policy && policy !== 'noeviction') {
-    logger.warn(
-      `Redis maxmemory-policy is "${policy}", not "noeviction": under memory pressure Redis may evict queued events and retries. ` +
-        'Set maxmemory-policy noeviction on this Redis.',
-      { policy },
-    );
-  }
   let server: http.Server | undefined;
   let port: number | undefined;
   if (config.port !== undefined) {

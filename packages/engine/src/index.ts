@@ -28,3 +28,4 @@ export * from './ops/maintenance';
 export * from './runtime/engine-context';
 export * from './runtime/stores';
 export * from './runtime/worker-runtime';
+export * from './runtime/process-bootstrap';

@@ -7,10 +7,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiDeps } from '../deps';
-import { acceptEvents } from '../routes/events';
-import { identify, orgOf, PRODUCE_ROLES } from './auth';
-import { errorResponse } from './errors';
-import { readJsonBody } from './json-body';
+import { acceptEvents } from './events';
+import { identify, orgOf, PRODUCE_ROLES } from '../http/auth';
+import { errorResponse } from '../http/errors';
+import { readJsonBody } from '../http/json-body';
 
 const ROUTE = '/v1/events';
 

@@ -1,0 +1,74 @@
+/**
+ * One process bootstrap for every devhooks process (`npm run start:api`, `npm run start:worker`,
+ * `npm start`): the configuration checked before anything starts (exit 2 with every problem), one
+ * JSON logger, the Redis eviction-policy warning, SIGTERM / SIGINT with a shutdown deadline (exit 1
+ * when it passes), and exit 1 on a failed start.
+ */
+import type { Redis } from 'ioredis';
+import { createLogger, type Logger } from '../ops/logger';
+import { evictionPolicy, evictionWarning } from '../redis/connection';
+
+export interface Running {
+  /** A connection to check the eviction policy on. */
+  redis: Redis;
+  /** Orderly stop; resolved when done. */
+  stop(): Promise<void>;
+  /** How long `stop` may take before the process exits anyway. */
+  shutdownMs: number;
+}
+
+export interface ProcessSpec<C extends { logLevel: string }> {
+  /** `devhooks-api`, `devhooks-worker`, `devhooks`. */
+  name: string;
+  /** Reads and checks the configuration; throws an Error naming every problem. */
+  loadConfig(): C;
+  start(config: C, logger: Logger): Promise<Running>;
+  /** Says something to a person at the terminal (npm start); default: the log. */
+  say?(line: string): void;
+}
+
+export async function runProcess<C extends { logLevel: string }>(spec: ProcessSpec<C>): Promise<void> {
+  let config: C;
+  try {
+    config = spec.loadConfig();
+  } catch (err) {
+    process.stderr.write(`${spec.name}: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(spec.name, config.logLevel);
+  let running: Running;
+  try {
+    running = await spec.start(config, logger);
+  } catch (err) {
+    logger.error('start failed', { error: (err as Error).stack ?? String(err) });
+    process.exit(1);
+  }
+  const policy = await evictionPolicy(running.redis);
+  if (policy && policy !== 'noeviction') {
+    const words = evictionWarning(policy);
+    if (spec.say) spec.say(`WARNING: ${words}`);
+    else logger.warn(words, { policy });
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal, deadline_ms: running.shutdownMs });
+    spec.say?.(`${signal}: stopping (draining deliveries in flight)…`);
+    const force = setTimeout(() => {
+      logger.error('shutdown deadline passed; exiting with work left to other workers');
+      process.exit(1);
+    }, running.shutdownMs);
+    force.unref();
+    try {
+      await running.stop();
+    } catch (err) {
+      logger.error('stop failed', { error: (err as Error).message });
+      process.exit(1);
+    }
+    spec.say?.('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
