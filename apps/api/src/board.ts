@@ -7,11 +7,19 @@ import type { Queue } from 'bullmq';
 
 export const BOARD_PATH = '/admin/queues';
 
-export function boardRouter(queue: Queue): Router {
+/** Bull Board over every shard's retry queue, each labelled with its shard. */
+export function boardRouter(queues: Queue[]): Router {
   const adapter = new ExpressAdapter();
   adapter.setBasePath(BOARD_PATH);
   createBullBoard({
-    queues: [new BullMQAdapter(queue, { description: 'delivery retries; failed = exhausted or failed for good' })],
+    queues: queues.map(
+      (queue, shard) =>
+        new BullMQAdapter(queue, {
+          description: `delivery retries${queues.length > 1 ? ` of shard ${shard}` : ''}; failed = exhausted or failed for good`,
+          // the board tells queues apart by prefix + name: every shard's queue is named `retries`
+          ...(queues.length > 1 ? { displayName: `retries (shard ${shard})`, prefix: `s${shard}-` } : {}),
+        }),
+    ),
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: 'devhooks' } },
   });

@@ -13,6 +13,8 @@ export interface ApiConfig extends SharedSettings {
   port: number;
   host: string;
   maxBacklog: number;
+  /** Replicas that must hold accepted events before 202 (docs/contract.md §7). */
+  ingestReplicas: number;
 }
 
 export const apiEnvSchema: EnvSchema = {
@@ -24,6 +26,7 @@ export const apiEnvSchema: EnvSchema = {
     DEVHOOKS_PORT: { type: 'string', pattern: INTEGER_PATTERN },
     DEVHOOKS_HOST: { type: 'string', minLength: 1 },
     DEVHOOKS_MAX_BACKLOG: { type: 'string', pattern: INTEGER_PATTERN },
+    DEVHOOKS_INGEST_REPLICAS: { type: 'string', pattern: '^[0-9]$' },
   },
 };
 
@@ -37,5 +40,6 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     port,
     host: e.DEVHOOKS_HOST ?? '127.0.0.1',
     maxBacklog: Number(e.DEVHOOKS_MAX_BACKLOG ?? 1_000_000),
+    ingestReplicas: Number(e.DEVHOOKS_INGEST_REPLICAS ?? 0),
   };
 }

@@ -36,8 +36,8 @@ export function createApi(
   const redis = connectRedis(config, { name: 'devhooks-api' });
   redis.on('error', (err) => logger.warn('redis error', { error: err.message }));
   const stores = createStores(redis, keys, config, logger);
-  const { queue } = stores;
-  queueGauges(registry, redis, keys, queue);
+  const { queues } = stores;
+  queueGauges(registry, redis, keys, queues.all);
   const pingWaiter = connectRedis(config, { name: 'devhooks-api-ping', blocking: true, lazy: true });
   pingWaiter.on('error', () => undefined);
   const deps: ApiDeps = {
@@ -46,7 +46,7 @@ export function createApi(
     redis,
     keys,
     ...stores,
-    pings: new Pings(redis, pingWaiter, keys),
+    pings: new Pings(redis, pingWaiter, keys, config.shards),
     metrics: apiMetrics(registry),
     checkTarget: (url) => checkTarget(url),
     ...overrides,
@@ -67,7 +67,7 @@ export function createApi(
   app.use((req, res, next) => (isV1(req.path) ? auth(req, res, next) : next()));
   app.use(eventRoutes(deps), webhookRoutes(deps), deliveryRoutes(deps), orgRoutes(deps));
   app.use(healthRoutes(deps, registry));
-  app.use(BOARD_PATH, rootOnly(config.adminToken), boardRouter(queue));
+  app.use(BOARD_PATH, rootOnly(config.adminToken), boardRouter(queues.all));
   app.use(notFoundRoute);
   app.use(errorHandler(logger));
 
@@ -97,7 +97,7 @@ export function createApi(
       }
       // quit politely while Redis answers; never wait on a Redis that is gone
       deps.pings.close();
-      const closing = Promise.all([queue.close().catch(() => undefined), redis.quit().catch(() => undefined)]);
+      const closing = Promise.all([queues.close(), redis.quit().catch(() => undefined)]);
       const gaveUp = await Promise.race([
         closing.then(() => false),
         new Promise<boolean>((r) => setTimeout(() => r(true), 2_000).unref()),

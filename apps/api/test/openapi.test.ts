@@ -101,7 +101,7 @@ beforeAll(() => {
 afterAll(async () => {
   // Closing before BullMQ's queue has finished its own start-up makes its shared connection emit an
   // unhandled "Connection is closed" error: let it finish first (no data is read or written).
-  await api.deps.queue.waitUntilReady().catch(() => undefined);
+  await Promise.all(api.deps.queues.all.map((q) => q.waitUntilReady().catch(() => undefined)));
   await api.close();
 });
 

@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import type { Registry } from 'prom-client';
-import { startWorkerRuntime, type Logger, type WorkerRuntime } from '@devhooks/engine';
+import { checkReady, startWorkerRuntime, type Logger, type WorkerRuntime } from '@devhooks/engine';
 import type { WorkerConfig } from './config';
 
 export interface WorkerHost {
@@ -25,7 +25,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger, registry
       };
       if (req.url === '/healthz') return send(200, '{"status":"ok"}');
       if (req.url === '/readyz') {
-        runtime.context.redis.ping().then(
+        const c = runtime.context;
+        checkReady(c.redis, c.keys, c.shards).then(
           () => send(200, '{"status":"ready"}'),
           () => send(503, '{"error":{"code":"not_ready","message":"Redis is not answering"}}'),
         );

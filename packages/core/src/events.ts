@@ -1,5 +1,6 @@
 /** Checking incoming events (contract §4) and the normalized form the service stores. */
 import { randomUUID } from 'node:crypto';
+import { deviceKeyOf } from './partitioning';
 import { validators } from './schemas';
 import { topicOf, type DeliveryTopic, type EventType } from './topics';
 import { ajvDetails, capDetails, type ErrorDetail } from './validation';
@@ -27,6 +28,15 @@ export interface StoredEvent {
   data: string;
   /** For pings: the only webhook it goes to. */
   webhook?: string;
+  /** The device the data names when `device_id` is absent (docs/contract.md §7). */
+  device?: string;
+  /** The id of the request's batch when the batch spans shards (see the engine's ingest). */
+  batch?: string;
+}
+
+/** An event's partition key (docs/contract.md §7). */
+export function partitionKey(e: Pick<StoredEvent, 'device_id' | 'device' | 'id'>): string {
+  return e.device_id ?? e.device ?? e.id;
 }
 
 export type EventCheck = { ok: true; events: StoredEvent[] } | { ok: false; details: ErrorDetail[] };
@@ -101,6 +111,10 @@ export function checkEvents(list: unknown[], org: string, batch: boolean, now = 
     if (e.site_id != null) ev.site_id = e.site_id;
     if (e.group_id != null) ev.group_id = e.group_id;
     if (e.device_id != null) ev.device_id = e.device_id;
+    if (ev.device_id === undefined) {
+      const device = deviceKeyOf(e.type, undefined, e.data);
+      if (device !== undefined) ev.device = device;
+    }
     events.push(ev);
   });
   if (details.length) return { ok: false, details: capDetails(details) };

@@ -6,6 +6,7 @@ export * from './events';
 export * from './ids';
 export * from './keys';
 export * from './matching';
+export * from './partitioning';
 export * from './retry-policy';
 export * from './schemas';
 export * from './secrets';

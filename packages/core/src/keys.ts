@@ -20,6 +20,11 @@ export interface ShardKeys {
   dedupe(org: string, eventId: string): string;
   /** STRING a worker's lease for the shard's periodic stream trim (one worker at a time). */
   trimLease: string;
+  /**
+   * BullMQ's `prefix` for the shard's retry queue: `{prefix:sN}`, so retries spread over a
+   * cluster as the streams do; shard 0 keeps the control-plane tag `{prefix}` it always had.
+   */
+  queuePrefix: string;
 }
 
 export interface Keys {
@@ -51,6 +56,11 @@ export interface Keys {
   deliveries(hour: number): string;
   /** ZSET delivery id → created ms, one per webhook: the delivery log index. */
   webhookDeliveries(webhook: string): string;
+  /**
+   * STRING `c` (committed) or `a` (aborted) for a batch of events that spans shards: workers deliver
+   * its entries only once it is committed (or, with no marker, once it is old enough: see ingest).
+   */
+  batchMarker(batch: string): string;
   /** LIST the worker pushes a ping's first-attempt result to. */
   pingResult(delivery: string): string;
 }
@@ -71,6 +81,7 @@ export function redisKeys(prefix: string): Keys {
         backlog: `${s}:backlog`,
         dedupe: (org, eventId) => `${s}:dd:${org}:${eventId}`,
         trimLease: `${s}:trim-lease`,
+        queuePrefix: n === 0 ? tag : s,
       };
     },
     orgs: `${tag}:orgs`,
@@ -83,6 +94,7 @@ export function redisKeys(prefix: string): Keys {
     failingSince: `${tag}:failing-since`,
     deliveries: (hour) => `${tag}:deliveries:${hour}`,
     webhookDeliveries: (webhook) => `${tag}:webhook:${webhook}:deliveries`,
+    batchMarker: (batch) => `${tag}:batch:${batch}`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
   };
 }

@@ -25,6 +25,7 @@ export * from './redis/lua-commands';
 export * from './ops/logger';
 export * from './ops/metrics';
 export * from './ops/maintenance';
+export * from './ops/readiness';
 export * from './runtime/engine-context';
 export * from './runtime/stores';
 export * from './runtime/worker-runtime';

@@ -43,7 +43,7 @@ export function deliveryRoutes(d: ApiDeps): Router {
     const rec = await load(org, req.params.id);
     const [webhook, events] = await Promise.all([
       d.webhooks.get(org, rec.webhook_id),
-      loadEvents(d.redis, d.keys, 0, rec.entry_ids),
+      loadEvents(d.redis, d.keys, rec.shard ?? 0, rec.entry_ids),
     ]);
     const last = rec.attempt_log[rec.attempt_log.length - 1];
     const headers: Record<string, string> = {
@@ -75,7 +75,7 @@ export function deliveryRoutes(d: ApiDeps): Router {
     await d.deliveries.write([{ ...rec, status: 'pending', next_attempt_at: now, updated_at: now }], {
       created: false,
     });
-    const how = await retryNow(d.queue, rec.id);
+    const how = await retryNow(d.queues.of(rec.shard), rec.id);
     d.logger.info('manual retry', { org_id: org, delivery_id: rec.id, webhook_id: rec.webhook_id, how });
     res.status(202).json({ delivery_id: rec.id, status: 'pending', next_attempt_at: now });
   });

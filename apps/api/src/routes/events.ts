@@ -36,7 +36,12 @@ export async function acceptEvents(d: ApiDeps, org: string, body: unknown): Prom
       checked.details,
     );
   }
-  const result = await appendEvents(d.redis, checked.events, { keys: d.keys, maxBacklog: d.config.maxBacklog });
+  const result = await appendEvents(d.redis, checked.events, {
+    keys: d.keys,
+    shards: d.config.shards,
+    maxBacklog: d.config.maxBacklog,
+    replicas: d.config.ingestReplicas,
+  });
   if (!result.ok) {
     d.metrics.eventsRejected.inc({ reason: 'backlog' }, checked.events.length);
     throw new ApiError(

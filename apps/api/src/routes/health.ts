@@ -1,6 +1,7 @@
 /** Liveness, readiness, metrics and the OpenAPI description (contract §1). */
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
+import { checkReady } from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
 import openapi from '../openapi.json';
 
@@ -12,21 +13,13 @@ export function healthRoutes(d: ApiDeps, registry: Registry): Router {
   });
 
   r.get('/readyz', async (_req, res) => {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        d.redis.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('Redis did not answer within 1s')), 1_000);
-        }),
-      ]);
+      await checkReady(d.redis, d.keys, d.config.shards);
       res.json({ status: 'ready' });
     } catch (err) {
       res
         .status(503)
         .json({ error: { code: 'not_ready', message: `Redis is not answering: ${(err as Error).message}` } });
-    } finally {
-      clearTimeout(timer);
     }
   });
 

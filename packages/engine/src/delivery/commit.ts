@@ -100,7 +100,16 @@ export async function commit(ctx: EngineContext, e: PendingWrites): Promise<void
 
   for (const w of ctx.deliveries.dueForTrim(e.created)) await ctx.deliveries.trim(w);
 
-  if (e.jobs.length) await ctx.queue.addBulk(retryJobs(e.jobs, ctx.schedule.length));
+  if (e.jobs.length) {
+    const byShard = new Map<number, RetryJob[]>();
+    for (const j of e.jobs) {
+      const s = j.record.shard ?? 0;
+      const list = byShard.get(s);
+      if (list) list.push(j);
+      else byShard.set(s, [j]);
+    }
+    for (const [shard, jobs] of byShard) await ctx.queues.of(shard).addBulk(retryJobs(jobs, ctx.schedule.length));
+  }
 
   for (const d of e.disable) {
     await ctx.webhooks.disable(d.org, d.webhook, d.reason);

@@ -9,6 +9,7 @@
  * Writes are gathered in PendingWrites and committed every `flushMs` (or sooner when many wait).
  */
 import { isBatchedTopic, type StoredEvent } from '@devhooks/core';
+import { BatchGate } from '../log/batch-gate';
 import { decodeEvent } from '../log/stream-codec';
 import type { RawEntry, StreamLease } from '../log/stream-lease';
 import type { EngineContext } from '../runtime/engine-context';
@@ -34,6 +35,9 @@ export interface ConsumerOptions {
 /** A crash of ours in an attempt: tried again this much later, without using an attempt. */
 const CRASH_RETRY_MS = 5_000;
 
+/** How soon entries of an undecided batch are looked at again. */
+const PARK_RECHECK_MS = 50;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class StreamConsumer {
@@ -47,6 +51,10 @@ export class StreamConsumer {
   private capacityWaiter: (() => void) | undefined;
   private idleWaiter: (() => void) | undefined;
   private readonly batcher: Batcher;
+  /** Entries of batches across shards not yet committed: looked at again shortly (log/batch-gate.ts). */
+  private readonly parked = new Map<string, RawEntry>();
+  private parkTimer: NodeJS.Timeout | undefined;
+  private readonly gate: BatchGate;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -55,6 +63,7 @@ export class StreamConsumer {
   ) {
     this.batcher = new Batcher(ctx.batchWindowMs, (b) => this.onBatch(b));
     this.commits = new CommitLoop(ctx, o.flushMs);
+    this.gate = new BatchGate(ctx.redis, ctx.keys, lease.stream);
   }
 
   async start(): Promise<void> {
@@ -73,6 +82,7 @@ export class StreamConsumer {
   async stop(deadlineMs: number): Promise<{ drained: boolean }> {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
+    if (this.parkTimer) clearTimeout(this.parkTimer);
     this.lease.close();
     this.capacityWaiter?.();
     this.batcher.closeAll();
@@ -119,7 +129,7 @@ export class StreamConsumer {
     if (this.stopping || this.full) return;
     try {
       await this.lease.claimIdle(this.o.claimIdleMs, async (claimed) => {
-        const fresh = claimed.filter((e) => !this.entries.has(e[0]));
+        const fresh = claimed.filter((e) => !this.entries.has(e[0]) && !this.parked.has(e[0]));
         if (fresh.length) {
           this.ctx.logger.info('claimed entries left by another worker', {
             shard: this.o.shard,
@@ -136,9 +146,9 @@ export class StreamConsumer {
 
   /** Keeps this worker's entries from looking idle while their deliveries are in progress. */
   private async heartbeat(): Promise<void> {
-    if (this.stopping || !this.entries.size) return;
+    if (this.stopping || !(this.entries.size + this.parked.size)) return;
     try {
-      await this.lease.heartbeat([...this.entries.keys()]);
+      await this.lease.heartbeat([...this.entries.keys(), ...this.parked.keys()]);
     } catch (err) {
       this.ctx.logger.warn('heartbeat failed', { shard: this.o.shard, error: (err as Error).message });
     }
@@ -169,7 +179,10 @@ export class StreamConsumer {
    */
   private async handle(raw: RawEntry[], o: { reclaimed: boolean }): Promise<void> {
     try {
-      const items = this.decode(raw);
+      const gated = await this.gate.sort(this.decode(raw));
+      for (const x of gated.dropped) this.commits.writes.ack(this.o.shard, x.entryId);
+      if (gated.waiting.length) this.park(raw, gated.waiting, o);
+      const items = gated.ready;
       await this.ctx.directory.refresh(items.map((i) => i.event.org));
       const { singles, batched, fanned } = this.plan(items);
       let toLaunch = singles;
@@ -199,6 +212,18 @@ export class StreamConsumer {
       });
     }
     this.commits.schedule();
+  }
+
+  /** Holds entries of undecided batches and hands them to `handle` again shortly. */
+  private park(raw: RawEntry[], waiting: Array<{ entryId: string }>, o: { reclaimed: boolean }): void {
+    const byId = new Map(raw.map((r) => [r[0], r]));
+    for (const w of waiting) this.parked.set(w.entryId, byId.get(w.entryId)!);
+    this.parkTimer ??= setTimeout(() => {
+      this.parkTimer = undefined;
+      const again = [...this.parked.values()];
+      this.parked.clear();
+      if (!this.stopping) void this.handle(again, o);
+    }, PARK_RECHECK_MS);
   }
 
   /** Which deliveries the events make: single ones at once, batched ones through the batcher. */

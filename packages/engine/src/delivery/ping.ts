@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { deliveryId, pingData, type Keys, type StoredEvent, type Webhook } from '@devhooks/core';
-import { appendEvents } from '../ingest/ingest';
+import { deliveryId, pingData, shardOf, type Keys, type StoredEvent, type Webhook } from '@devhooks/core';
+import { appendToShard } from '../ingest/ingest';
 import type { DeliveryRecord } from '../stores/delivery-log';
 
 export interface PingResult {
@@ -62,6 +62,7 @@ export class Pings {
     /** A connection of its own: BLPOP holds it. */
     private readonly blocking: Redis,
     private readonly keys: Keys,
+    private readonly shards: number,
   ) {}
 
   /** Appends a ping for `webhook`; resolves with its delivery id. */
@@ -76,7 +77,8 @@ export class Pings {
       data: pingData(webhook),
       webhook: webhook.id,
     };
-    const appended = await appendEvents(this.redis, [ping], { keys: this.keys, maxBacklog: 0 });
+    const shard = shardOf(ping.org, ping.id, this.shards);
+    const appended = await appendToShard(this.redis, [ping], { keys: this.keys, shard, maxBacklog: 0 });
     if (!appended.ok) throw new Error('ping refused by the ingest script');
     return deliveryId(appended.entryIds[0], webhook.id, 1);
   }

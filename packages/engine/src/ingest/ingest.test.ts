@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 import { CONSUMER_GROUP, redisKeys, type StoredEvent } from '@devhooks/core';
 import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
-import { appendEvents, backlogSize, DEDUPE_WINDOW_SECONDS } from './ingest';
+import { appendToShard, backlogSize, DEDUPE_WINDOW_SECONDS } from './ingest';
 import { luaCommands } from '../redis/lua-commands';
 import { decodeEvent } from '../log/stream-codec';
 
@@ -43,7 +43,7 @@ function ev(id?: string, org = 'org_a', over: Partial<StoredEvent> = {}): Stored
 }
 
 const append = (events: StoredEvent[], maxBacklog = 1_000) =>
-  appendEvents(redis, events, { keys, shard: n, maxBacklog });
+  appendToShard(redis, events, { keys, shard: n, maxBacklog });
 
 describe('appendEvents', () => {
   it('appends every event, in order, and returns one entry id per event', async () => {
@@ -64,7 +64,7 @@ describe('appendEvents', () => {
   });
 
   it('uses shard 0 when none is given', async () => {
-    const r = await appendEvents(redis, [ev('s0')], { keys, maxBacklog: 0 });
+    const r = await appendToShard(redis, [ev('s0')], { keys, shard: 0, maxBacklog: 0 });
     expect(r.ok).toBe(true);
     expect(await redis.xlen(keys.shard(0).stream)).toBe(1);
     expect(await backlogSize(redis, keys)).toBe(1);

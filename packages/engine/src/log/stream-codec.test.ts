@@ -56,6 +56,13 @@ describe('decodeEvent', () => {
     expect(decodeEvent(flat(full))).toEqual(full);
   });
 
+  it('round-trips a partition device the data names when device_id is absent', () => {
+    const { device_id: _d, ...e } = full;
+    const decoded = decodeEvent(flat({ ...e, device: 'dev-from-data' }));
+    expect(decoded.device).toBe('dev-from-data');
+    expect(decoded.device_id).toBeUndefined();
+  });
+
   it('derives the topic from the type', () => {
     for (const [type, topic] of [
       ['device-provisioned', 'deviceauth'],

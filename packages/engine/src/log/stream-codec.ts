@@ -17,6 +17,10 @@ type Head = [
   device: string,
   time: string,
   webhook: string,
+  /** The device it is about, when the data names it and device_id does not (absent in older entries). */
+  device?: string,
+  /** A batch that spans shards: delivered once committed. */
+  batch?: string,
 ];
 
 export function encodeEvent(e: StoredEvent): string[] {
@@ -31,6 +35,10 @@ export function encodeEvent(e: StoredEvent): string[] {
     e.time,
     e.webhook ?? '',
   ];
+  // the partition device, when device_id does not already say it; the batch of a batch across shards
+  const device = e.device ?? '';
+  if (e.batch) head.push(device, e.batch);
+  else if (device) head.push(device);
   return [`${JSON.stringify(head)}\n${e.data}`];
 }
 
@@ -41,7 +49,7 @@ export function decodeEvent(flat: string[]): StoredEvent {
   if (value === undefined) throw new Error('stream entry has no "e" field');
   const nl = value.indexOf('\n');
   if (nl < 0) throw new Error('stream entry "e" has no data');
-  const [org, id, type, site, group, device, time, webhook] = JSON.parse(value.slice(0, nl)) as Head;
+  const [org, id, type, site, group, device, time, webhook, partition, batch] = JSON.parse(value.slice(0, nl)) as Head;
   const topic = topicOf(type);
   if (!topic) throw new Error(`stream entry has an unknown type "${type}"`);
   const e: StoredEvent = {
@@ -57,6 +65,8 @@ export function decodeEvent(flat: string[]): StoredEvent {
   if (group) e.group_id = group;
   if (device) e.device_id = device;
   if (webhook) e.webhook = webhook;
+  if (partition) e.device = partition;
+  if (batch) e.batch = batch;
   return e;
 }
 

@@ -76,7 +76,8 @@ export function workerMetrics(registry: Registry): WorkerMetrics {
 }
 
 /** Gauges read from Redis at scrape time: the same numbers from any process. */
-export function queueGauges(registry: Registry, redis: Redis, keys: Keys, queue: Queue, shards = 1): void {
+export function queueGauges(registry: Registry, redis: Redis, keys: Keys, queues: Queue[]): void {
+  const shards = queues.length;
   // one set per registry (API and worker may share one in `npm start`)
   if (registry.getSingleMetric('devhooks_backlog_events')) return;
   new Gauge({
@@ -108,10 +109,14 @@ export function queueGauges(registry: Registry, redis: Redis, keys: Keys, queue:
     help: 'Deliveries waiting for a retry (BullMQ delayed and waiting jobs)',
     registers: [registry],
     async collect() {
-      const c = await queue
-        .getJobCounts('delayed', 'waiting', 'active', 'prioritized')
-        .catch(() => ({}) as Record<string, number>);
-      this.set(Object.values(c).reduce((a, b) => a + (b ?? 0), 0));
+      let n = 0;
+      for (const queue of queues) {
+        const c = await queue
+          .getJobCounts('delayed', 'waiting', 'active', 'prioritized')
+          .catch(() => ({}) as Record<string, number>);
+        n += Object.values(c).reduce((a, b) => a + (b ?? 0), 0);
+      }
+      this.set(n);
     },
   });
   new Gauge({
@@ -119,7 +124,9 @@ export function queueGauges(registry: Registry, redis: Redis, keys: Keys, queue:
     help: 'Deliveries failed for good and kept for a manual retry (BullMQ failed jobs)',
     registers: [registry],
     async collect() {
-      this.set(await queue.getFailedCount().catch(() => 0));
+      let n = 0;
+      for (const queue of queues) n += await queue.getFailedCount().catch(() => 0);
+      this.set(n);
     },
   });
 }

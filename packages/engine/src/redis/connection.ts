@@ -139,3 +139,14 @@ export async function deleteByPattern(redis: Redis, patterns: string[]): Promise
   }
   return n;
 }
+
+/**
+ * WAIT on the node that holds `key` (on a cluster, a pipeline goes to the node of its keyed
+ * commands): how many replicas have every write made so far on that connection.
+ */
+export async function waitForReplicas(redis: Redis, key: string, replicas: number, timeoutMs: number): Promise<number> {
+  const res = await redis.pipeline().exists(key).wait(replicas, timeoutMs).exec();
+  const [err, n] = res?.[1] ?? [new Error('WAIT gave no answer'), 0];
+  if (err) throw err;
+  return Number(n);
+}

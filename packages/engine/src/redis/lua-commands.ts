@@ -55,6 +55,22 @@ return n
 `;
 
 /**
+ * Takes back entries a batch across shards appended on this shard when the batch is aborted:
+ * deletes them, lowers the backlog by what was deleted, and frees their duplicate-window keys, so
+ * the same events sent again are accepted.
+ * KEYS: stream, backlog, dedupe keys. ARGV: entry ids...
+ */
+const UNAPPEND = `
+local n = redis.call('XDEL', KEYS[1], unpack(ARGV))
+if n > 0 then
+  local left = redis.call('DECRBY', KEYS[2], n)
+  if left < 0 then redis.call('SET', KEYS[2], 0) end
+end
+if #KEYS > 2 then redis.call('DEL', unpack(KEYS, 3)) end
+return n
+`;
+
+/**
  * Keeps a webhook's delivery log within its bound: drops index entries older than the TTL and the
  * oldest beyond `max`, deleting their records from their hourly buckets (the hour is in the id).
  * KEYS: index. ARGV: oldestScoreToKeep, max, bucketKeyPrefix
@@ -80,6 +96,7 @@ return dropped
 export interface LuaCommands {
   ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
   ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
+  unappend(stream: string, backlog: string, dedupeKeys: string[], ids: string[]): Promise<number>;
   trimLog(index: string, oldestScoreToKeep: number, max: number, bucketPrefix: string): Promise<number>;
 }
 
@@ -106,12 +123,15 @@ class LuaScript {
 
 const ingest = new LuaScript(INGEST);
 const ack = new LuaScript(ACK);
+const unappend = new LuaScript(UNAPPEND);
 const trimLog = new LuaScript(TRIM_LOG);
 
 export function luaCommands(redis: Redis): LuaCommands {
   return {
     ingest: (keys, args) => ingest.run(redis, keys, args) as Promise<Array<string | number>>,
     ack: (stream, backlog, group, ids) => ack.run(redis, [stream, backlog], [group, ...ids]) as Promise<number>,
+    unappend: (stream, backlog, dedupeKeys, ids) =>
+      unappend.run(redis, [stream, backlog, ...dedupeKeys], ids) as Promise<number>,
     trimLog: (index, oldest, max, prefix) => trimLog.run(redis, [index], [oldest, max, prefix]) as Promise<number>,
   };
 }

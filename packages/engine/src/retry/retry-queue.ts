@@ -91,20 +91,40 @@ export function retryJobOptions(logTtlMs: number): JobsOptions {
   };
 }
 
-export function createRetryQueue(
+export type RetryQueue = Queue<RetryJobData>;
+
+/** One retry queue per event-stream shard: a delivery's retries go to its shard's queue. */
+export class RetryQueues {
+  constructor(readonly all: RetryQueue[]) {}
+
+  /** The queue of a shard (of a delivery record's `shard`). */
+  of(shard: number | undefined): RetryQueue {
+    return this.all[shard ?? 0] ?? this.all[0];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all.map((q) => q.close().catch(() => undefined)));
+  }
+}
+
+export function createRetryQueues(
   connection: Redis,
   keys: Keys,
-  logTtlMs: number,
+  o: { shards: number; logTtlMs: number },
   onError?: (err: Error) => void,
-): Queue<RetryJobData> {
-  const queue = new Queue<RetryJobData>(RETRY_QUEUE, {
-    connection,
-    prefix: keys.tag,
-    defaultJobOptions: retryJobOptions(logTtlMs),
-  });
-  // an 'error' event without a listener would crash the process (e.g. closing while connecting)
-  queue.on('error', onError ?? (() => undefined));
-  return queue;
+): RetryQueues {
+  return new RetryQueues(
+    Array.from({ length: o.shards }, (_, shard) => {
+      const queue = new Queue<RetryJobData>(RETRY_QUEUE, {
+        connection,
+        prefix: keys.shard(shard).queuePrefix,
+        defaultJobOptions: retryJobOptions(o.logTtlMs),
+      });
+      // an 'error' event without a listener would crash the process (e.g. closing while connecting)
+      queue.on('error', onError ?? (() => undefined));
+      return queue;
+    }),
+  );
 }
 
 /**
@@ -112,7 +132,7 @@ export function createRetryQueue(
  * delayed one promoted, a missing or completed one re-created. Returns what was done.
  */
 export async function retryNow(
-  queue: Queue<RetryJobData>,
+  queue: RetryQueue,
   deliveryId: string,
 ): Promise<'retried' | 'promoted' | 'queued' | 'running'> {
   const job = await queue.getJob(deliveryId);

@@ -16,6 +16,8 @@ import type { DeliveryRecord } from '../stores/delivery-log';
 import { retryJobData, type RetryJobData } from './retry-queue';
 
 export interface RetryWorkerOptions {
+  /** The queue's BullMQ prefix (its shard's: keys.shard(n).queuePrefix). */
+  prefix: string;
   concurrency: number;
   /** Longer than one attempt, so a slow attempt is never run twice at once. */
   lockDurationMs: number;
@@ -85,7 +87,7 @@ export async function processRetry(
 export function createRetryWorker(ctx: EngineContext, connection: Redis, o: RetryWorkerOptions): Worker<RetryJobData> {
   const worker = new Worker<RetryJobData>(RETRY_QUEUE, (job, token) => processRetry(ctx, job, token), {
     connection,
-    prefix: ctx.keys.tag,
+    prefix: o.prefix,
     concurrency: o.concurrency,
     lockDuration: o.lockDurationMs,
     stalledInterval: Math.max(5_000, Math.floor(o.lockDurationMs / 2)),

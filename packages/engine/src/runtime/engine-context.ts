@@ -1,5 +1,4 @@
 /** What the delivery engine needs, built once per worker process (see worker-runtime.ts). */
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Keys } from '@devhooks/core';
 import type { AttemptLog } from '../delivery/attempt-log';
@@ -7,7 +6,7 @@ import type { OriginLimiter } from '../delivery/origin-limiter';
 import type { Sender } from '../delivery/sender';
 import type { WorkerMetrics } from '../ops/metrics';
 import type { Logger } from '../ops/logger';
-import type { RetryJobData } from '../retry/retry-queue';
+import type { RetryQueues } from '../retry/retry-queue';
 import type { DeliveryLog } from '../stores/delivery-log';
 import type { WebhookDirectory } from '../stores/webhook-directory';
 import type { WebhookStore } from '../stores/webhook-store';
@@ -25,7 +24,8 @@ export interface EngineContext {
   sender: Sender;
   /** Per-origin concurrency limits and circuit breakers. */
   origins: OriginLimiter;
-  queue: Queue<RetryJobData>;
+  /** The retry queues, one per shard. */
+  queues: RetryQueues;
   metrics: WorkerMetrics;
   /** Delay before each attempt (ms); its length is the number of attempts. */
   schedule: number[];

@@ -1,14 +1,14 @@
 /** The stores every process builds over one Redis connection: the API server and the worker alike. */
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Keys } from '@devhooks/core';
 import type { Logger } from '../ops/logger';
-import { createRetryQueue, type RetryJobData } from '../retry/retry-queue';
+import { createRetryQueues, type RetryQueues } from '../retry/retry-queue';
 import { DeliveryLog } from '../stores/delivery-log';
 import { OrgStore } from '../stores/org-store';
 import { WebhookStore } from '../stores/webhook-store';
 
 export interface StoreSettings {
+  shards: number;
   logTtlMs: number;
   logMaxPerWebhook: number;
 }
@@ -17,7 +17,8 @@ export interface Stores {
   orgs: OrgStore;
   webhooks: WebhookStore;
   deliveries: DeliveryLog;
-  queue: Queue<RetryJobData>;
+  /** The retry queues, one per shard. */
+  queues: RetryQueues;
 }
 
 export function createStores(redis: Redis, keys: Keys, s: StoreSettings, logger: Logger): Stores {
@@ -25,6 +26,6 @@ export function createStores(redis: Redis, keys: Keys, s: StoreSettings, logger:
     orgs: new OrgStore(redis, keys),
     webhooks: new WebhookStore(redis, keys),
     deliveries: new DeliveryLog(redis, keys, { ttlMs: s.logTtlMs, maxPerWebhook: s.logMaxPerWebhook }),
-    queue: createRetryQueue(redis, keys, s.logTtlMs, (err) => logger.warn('retry queue error', { error: err.message })),
+    queues: createRetryQueues(redis, keys, s, (err) => logger.warn('retry queue error', { error: err.message })),
   };
 }

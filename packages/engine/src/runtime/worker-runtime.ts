@@ -54,8 +54,8 @@ export async function startWorkerRuntime(
   await waitForRedis(redis, 30_000);
 
   const metrics = workerMetrics(registry);
-  const { webhooks, deliveries, queue } = createStores(redis, keys, cfg, logger);
-  queueGauges(registry, redis, keys, queue);
+  const { webhooks, deliveries, queues } = createStores(redis, keys, cfg, logger);
+  queueGauges(registry, redis, keys, queues.all);
   const ctx: EngineContext = {
     redis,
     keys,
@@ -74,7 +74,7 @@ export async function startWorkerRuntime(
       if (n === 0) metrics.inFlight.remove({ origin });
       else metrics.inFlight.set({ origin }, n);
     }),
-    queue,
+    queues,
     metrics,
     schedule: cfg.schedule,
     batchWindowMs: cfg.batchWindowMs,
@@ -95,13 +95,17 @@ export async function startWorkerRuntime(
       flushMs: 25,
     });
   });
-  const retries = createRetryWorker(ctx, bullConnection, {
-    concurrency: cfg.retryConcurrency,
-    lockDurationMs: cfg.deliveryTimeoutMs + 30_000,
-  });
+  // one BullMQ worker per shard's retry queue; the process's retry concurrency shared out
+  const retries = queues.all.map((q) =>
+    createRetryWorker(ctx, bullConnection, {
+      prefix: q.opts.prefix!,
+      concurrency: Math.max(4, Math.ceil(cfg.retryConcurrency / cfg.shards)),
+      lockDurationMs: cfg.deliveryTimeoutMs + 30_000,
+    }),
+  );
 
   await Promise.all(consumers.map((c) => c.start()));
-  void retries.run();
+  for (const r of retries) void r.run();
   const retentionMs = Math.max(cfg.logTtlMs, scheduleHorizon(cfg.schedule) + 3_600_000);
   const upkeep = setInterval(() => {
     for (let shard = 0; shard < cfg.shards; shard++) {
@@ -119,16 +123,18 @@ export async function startWorkerRuntime(
     async stop(deadlineMs: number): Promise<boolean> {
       clearInterval(upkeep);
       const started = Date.now();
-      const closeRetries = (async () => {
-        const graceful = retries.close();
-        const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), deadlineMs).unref());
-        if ((await Promise.race([graceful.then(() => 'ok' as const), timer])) === 'timeout') await retries.close(true);
-      })();
+      const closeRetries = Promise.all(
+        retries.map(async (w) => {
+          const graceful = w.close();
+          const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), deadlineMs).unref());
+          if ((await Promise.race([graceful.then(() => 'ok' as const), timer])) === 'timeout') await w.close(true);
+        }),
+      );
       const [results] = await Promise.all([Promise.all(consumers.map((c) => c.stop(deadlineMs))), closeRetries]);
       const drained = results.every((r) => r.drained);
       ctx.attemptLog.summarize();
       await ctx.sender.destroy().catch(() => undefined);
-      await queue.close().catch(() => undefined);
+      await queues.close();
       await Promise.all([redis.quit(), bullConnection.quit()].map((p) => p.catch(() => undefined)));
       logger.info('worker stopped', { consumer, drained, ms: Date.now() - started });
       return drained;
