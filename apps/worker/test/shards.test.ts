@@ -1,0 +1,64 @@
+/**
+ * Sharded event streams on one Redis (DEVHOOKS_SHARDS=4; docs/contract.md §7): events land on their
+ * partition key's shard, batches across shards are delivered whole, retries use their shard's queue.
+ */
+import { redisKeys, shardOf } from '@devhooks/core';
+import { decodeEvent } from '@devhooks/engine';
+import { startStack, type Stack } from '../../../test/support/stack';
+
+const SHARDS = 4;
+let s: Stack;
+
+beforeAll(async () => {
+  const env = { DEVHOOKS_SHARDS: String(SHARDS), DEVHOOKS_RETRY_SCHEDULE: '0,300ms,300ms' };
+  s = await startStack(__filename, { api: env, worker: env });
+});
+afterAll(async () => {
+  await s.close();
+});
+
+it('delivers every event of batches across shards once, each from its device’s shard', async () => {
+  await s.webhook({ topics: ['deviceauth'] });
+  const devices = Array.from({ length: 16 }, (_, i) => `dev-${i}`);
+  const events = devices.flatMap((d) =>
+    [1, 2, 3].map((n) => ({ id: `${d}-${n}`, type: 'device-status-changed', data: { id: d, status: 'accepted' } })),
+  );
+  for (let i = 0; i < events.length; i += 20) await s.send({ events: events.slice(i, i + 20) });
+  await s.rx.waitFor(events.length);
+  const got = s.rx.requests.map((r) => r.headers['webhook-id']).sort();
+  expect(got).toEqual(events.map((e) => e.id).sort());
+
+  const keys = redisKeys(s.prefix);
+  const onShard = new Map<string, number>();
+  for (let shard = 0; shard < SHARDS; shard++) {
+    for (const [, f] of await s.redis.xrange(keys.shard(shard).stream, '-', '+')) {
+      const e = decodeEvent(f);
+      if (e.device) onShard.set(e.device, shard);
+    }
+  }
+  for (const d of devices) expect(onShard.get(d)).toBe(shardOf(s.org.id, d, SHARDS));
+});
+
+it("keeps a delivery's retries in its shard's queue", async () => {
+  const w = await s.webhook({ topics: ['inventory'] });
+  s.rx.respond = (r) => ({ status: r.body.includes('retry-me') ? 503 : 200 });
+  const before = s.rx.requests.length;
+  const device = 'retry-me';
+  await s.send({ id: 'inv-1', type: 'devices-inventory-changed', data: { device_id: device, inventory: [] } });
+  await s.rx.waitFor(before + 3); // the schedule's three attempts
+  const shard = shardOf(s.org.id, device, SHARDS);
+  let delivery: { id: string; status: string; attempts: number } | undefined;
+  for (let i = 0; i < 50 && delivery?.status !== 'failed'; i++) {
+    const res = await s.api.call('GET', `/v1/webhooks/${w.id}/deliveries`, { token: s.org.key });
+    delivery = res.body.deliveries[0];
+    if (delivery?.status !== 'failed') await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(delivery).toMatchObject({ status: 'failed', attempts: 3 });
+  const queues = s.api.api.deps.queues;
+  for (let q = 0; q < SHARDS; q++) {
+    const job = await queues.of(q).getJob(delivery!.id);
+    if (q === shard) expect(await job?.getState()).toBe('failed');
+    else expect(job).toBeUndefined();
+  }
+  s.rx.respond = undefined;
+});

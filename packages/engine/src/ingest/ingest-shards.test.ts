@@ -1,0 +1,105 @@
+/** Appending across shards (docs/contract.md §7) over a real Redis: routing, all or nothing, duplicates. */
+import type { Redis } from 'ioredis';
+import { redisKeys, shardOf, type StoredEvent } from '@devhooks/core';
+import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { decodeEvent } from '../log/stream-codec';
+import { appendEvents, appendToShard, backlogSize, shardsOf } from './ingest';
+
+const prefix = testPrefix(__filename);
+const keys = redisKeys(prefix);
+const SHARDS = 4;
+let redis: Redis;
+
+beforeAll(() => {
+  redis = testRedis();
+});
+afterEach(async () => {
+  await cleanPrefix(prefix);
+});
+afterAll(async () => {
+  await cleanPrefix(prefix);
+  redis.disconnect();
+});
+
+let seq = 0;
+function ev(device: string, id?: string): StoredEvent {
+  seq++;
+  return {
+    org: 'org_a',
+    id: id ?? `gen-${seq}`,
+    idGiven: id !== undefined,
+    type: 'device-status-changed',
+    topic: 'deviceauth',
+    device_id: device,
+    time: '2024-01-01T00:00:00Z',
+    data: JSON.stringify({ id: device, status: 'accepted', n: seq }),
+  };
+}
+
+/** Devices that land on at least two different shards. */
+function spread(n: number): string[] {
+  const devices = Array.from({ length: n }, (_, i) => `dev-${i}`);
+  expect(new Set(devices.map((d) => shardOf('org_a', d, SHARDS))).size).toBeGreaterThan(1);
+  return devices;
+}
+
+async function entries(shard: number) {
+  return (await redis.xrange(keys.shard(shard).stream, '-', '+')).map(([id, f]) => ({ id, e: decodeEvent(f) }));
+}
+
+describe('appendEvents over shards', () => {
+  it("puts each event on its partition key's shard, in order, and commits a batch across shards", async () => {
+    const devices = spread(12);
+    const events = devices.flatMap((d) => [ev(d, `${d}-a`), ev(d, `${d}-b`)]);
+    const r = await appendEvents(redis, events, { keys, shards: SHARDS, maxBacklog: 0 });
+    expect(r.ok && r.accepted).toBe(events.length);
+    const where = shardsOf(events, SHARDS);
+    let batch: string | undefined;
+    for (let s = 0; s < SHARDS; s++) {
+      const got = await entries(s);
+      expect(got.map((g) => g.e.id)).toEqual(events.filter((_, i) => where[i] === s).map((e) => e.id));
+      for (const g of got) batch ??= g.e.batch;
+      for (const g of got) expect(g.e.batch).toBe(batch);
+    }
+    expect(await redis.get(keys.batchMarker(batch!))).toBe('c');
+  });
+
+  it('appends a batch on one shard in one step, with no batch marker', async () => {
+    const events = [ev('solo', 's1'), ev('solo', 's2')];
+    const r = await appendEvents(redis, events, { keys, shards: SHARDS, maxBacklog: 0 });
+    expect(r.ok && r.accepted).toBe(2);
+    const got = await entries(shardOf('org_a', 'solo', SHARDS));
+    expect(got.map((g) => g.e.batch)).toEqual([undefined, undefined]);
+  });
+
+  it('counts a whole batch sent again as duplicates, across shards', async () => {
+    const events = spread(10).map((d) => ev(d, `once-${d}`));
+    await appendEvents(redis, events, { keys, shards: SHARDS, maxBacklog: 0 });
+    const again = await appendEvents(redis, events, { keys, shards: SHARDS, maxBacklog: 0 });
+    expect(again).toMatchObject({ ok: true, accepted: 0, duplicates: 10 });
+  });
+
+  it('takes every part back when one shard is over its bound: nothing changed, and the same ids are accepted later', async () => {
+    const devices = spread(10);
+    const events = devices.map((d) => ev(d, `bound-${d}`));
+    const full = shardsOf(events, SHARDS)[0];
+    // fill one shard to its share of a bound of 4 × 5
+    await appendToShard(
+      redis,
+      [1, 2, 3, 4, 5].map((i) => ev(`filler-${i}`)),
+      { keys, shard: full, maxBacklog: 0 },
+    );
+    const before = await Promise.all([0, 1, 2, 3].map((s) => redis.xlen(keys.shard(s).stream)));
+    const r = await appendEvents(redis, events, { keys, shards: SHARDS, maxBacklog: 20 });
+    expect(r.ok).toBe(false);
+    expect(await Promise.all([0, 1, 2, 3].map((s) => redis.xlen(keys.shard(s).stream)))).toEqual(before);
+    for (let s = 0; s < SHARDS; s++) expect(await backlogSize(redis, keys, s)).toBe(s === full ? 5 : 0);
+    const markers = await redis.keys(`${keys.tag}:batch:*`);
+    expect(markers).toHaveLength(1);
+    expect(await redis.get(markers[0])).toBe('a');
+    // the duplicate window was freed: the same events are accepted once there is room
+    await redis.set(keys.shard(full).backlog, 0);
+    const later = await appendEvents(redis, events, { keys, shards: SHARDS, maxBacklog: 20 });
+    expect(later).toMatchObject({ ok: true, accepted: 10, duplicates: 0 });
+  });
+});
