@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 it('delivers every event of batches across shards once, each from its device’s shard', async () => {
-  await s.webhook({ topics: ['deviceauth'] });
+  const w = await s.webhook({ topics: ['deviceauth'] });
   const devices = Array.from({ length: 16 }, (_, i) => `dev-${i}`);
   const events = devices.flatMap((d) =>
     [1, 2, 3].map((n) => ({ id: `${d}-${n}`, type: 'device-status-changed', data: { id: d, status: 'accepted' } })),
@@ -37,6 +37,14 @@ it('delivers every event of batches across shards once, each from its device’s
     }
   }
   for (const d of devices) expect(onShard.get(d)).toBe(shardOf(s.org.id, d, SHARDS));
+
+  // one record per delivery: entry ids repeat across shards' streams, delivery ids must not
+  let total = 0;
+  for (let i = 0; i < 50 && total < events.length; i++) {
+    total = (await s.api.call('GET', `/v1/webhooks/${w.id}/deliveries?limit=1`, { token: s.org.key })).body.total;
+    if (total < events.length) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(total).toBe(events.length);
 });
 
 it("keeps a delivery's retries in its shard's queue", async () => {

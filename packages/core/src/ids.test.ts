@@ -42,6 +42,13 @@ describe('deliveryId', () => {
 
   it('eventCount defaults to 1', () => {
     expect(deliveryId('1-0', 'wh_1')).toBe(deliveryId('1-0', 'wh_1', 1));
+    expect(deliveryId('1-0', 'wh_1', 1, 0)).toBe(deliveryId('1-0', 'wh_1', 1));
+  });
+
+  it('tells the same entry id on two shards apart (each shard stream counts its own ids)', () => {
+    const ids = new Set([0, 1, 2, 15].map((s) => deliveryId('1714564800000-0', 'wh_1', 1, s)));
+    expect(ids.size).toBe(4);
+    expect(batchMessageId(['1-0', '1-1'], 3)).not.toBe(batchMessageId(['1-0', '1-1']));
   });
 
   it('distinct inputs give distinct ids', () => {

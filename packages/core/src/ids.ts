@@ -28,8 +28,11 @@ export function hashApiKey(key: string): string {
  * a re-built batch yields the same id (and the same retry job) rather than a second one. It starts
  * with the entry's time (ms, base 36): the delivery log files records by hour from it.
  */
-export function deliveryId(firstEntryId: string, webhookId: string, eventCount = 1): string {
-  const h = hash('sha256', `${firstEntryId}\u0000${webhookId}\u0000${eventCount}`, 'buffer');
+export function deliveryId(firstEntryId: string, webhookId: string, eventCount = 1, shard = 0): string {
+  // entry ids repeat across shards' streams (each counts ms-seq of its own): the shard tells them
+  // apart; shard 0 hashes as before shards existed, so its ids do not change
+  const entry = shard ? `${shard}/${firstEntryId}` : firstEntryId;
+  const h = hash('sha256', `${entry}\u0000${webhookId}\u0000${eventCount}`, 'buffer');
   const ms = Number.parseInt(firstEntryId, 10) || 0;
   return `dlv_${ms.toString(36)}_${base36(h, 20)}`;
 }
@@ -58,8 +61,9 @@ export function deliveryHour(id: string): number | undefined {
 }
 
 /** The `webhook-id` (message id) of a batch: derived from its stream entry ids, so stable for the same events. */
-export function batchMessageId(entryIds: readonly string[]): string {
+export function batchMessageId(entryIds: readonly string[], shard = 0): string {
   const h = createHash('sha256');
+  if (shard) h.update(`${shard}/`);
   for (const id of entryIds) h.update(id).update('\u0000');
   return `msg_${base36(h.digest(), 24)}`;
 }

@@ -43,13 +43,13 @@ export function makeDelivery(
 ): Delivery {
   const { record } = o;
   return {
-    id: record?.id ?? deliveryId(entryIds[0], target.id, events.length),
+    id: record?.id ?? deliveryId(entryIds[0], target.id, events.length, o.shard),
     target,
     topic,
     events,
     shard: o.shard,
     entryIds,
-    messageId: record?.message_id ?? (events.length === 1 ? events[0].id : batchMessageId(entryIds)),
+    messageId: record?.message_id ?? (events.length === 1 ? events[0].id : batchMessageId(entryIds, o.shard)),
     body: o.body ?? deliveryBody(topic, events),
     record,
     acceptedAt: entryTime(entryIds[0]),

@@ -80,7 +80,7 @@ export class Pings {
     const shard = shardOf(ping.org, ping.id, this.shards);
     const appended = await appendToShard(this.redis, [ping], { keys: this.keys, shard, maxBacklog: 0 });
     if (!appended.ok) throw new Error('ping refused by the ingest script');
-    return deliveryId(appended.entryIds[0], webhook.id, 1);
+    return deliveryId(appended.entryIds[0], webhook.id, 1, shard);
   }
 
   /** The ping's first-attempt result, or undefined when none came within `timeoutMs`. */

@@ -8,6 +8,7 @@
  */
 import { CONSUMER_GROUP } from '@devhooks/core';
 import type { Redis } from 'ioredis';
+import { luaCommands } from '../redis/lua-commands';
 
 /** An entry as XREADGROUP / XAUTOCLAIM return it: its id and its flat field list. */
 export type RawEntry = [string, string[]];
@@ -27,8 +28,9 @@ export class StreamLease {
 
   async ensureGroup(): Promise<void> {
     try {
-      await this.redis.xgroup('CREATE', this.stream, CONSUMER_GROUP, '0', 'MKSTREAM');
+      await luaCommands(this.redis).groupCreate(this.stream, CONSUMER_GROUP);
     } catch (err) {
+      // two workers creating it at once
       if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
     }
   }

@@ -4,6 +4,7 @@
  * consumers that died holding nothing.
  */
 import { CONSUMER_GROUP } from '@devhooks/core';
+import { luaCommands } from '../redis/lua-commands';
 import type { EngineContext } from '../runtime/engine-context';
 
 /** Stream ids compare as (ms, seq). */
@@ -29,7 +30,8 @@ export async function maintain(ctx: EngineContext, o: MaintenanceOptions): Promi
   if (!lease) return undefined;
   const stream = shard.stream;
   let minKeep = `${Date.now() - o.retentionMs}-0`;
-  const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
+  const lua = luaCommands(redis);
+  const [groups, consumers] = await lua.groupInfo(stream, CONSUMER_GROUP);
   let found = false;
   for (const g of groups) {
     const info: Record<string, unknown> = {};
@@ -45,12 +47,11 @@ export async function maintain(ctx: EngineContext, o: MaintenanceOptions): Promi
   if (pending && pending[0] > 0 && pending[1] && compareIds(pending[1], minKeep) < 0) minKeep = pending[1];
   const trimmed = Number(await redis.xtrim(stream, 'MINID', '~', minKeep));
 
-  const consumers = (await redis.xinfo('CONSUMERS', stream, CONSUMER_GROUP).catch(() => [])) as unknown[][];
   for (const c of consumers) {
     const info: Record<string, unknown> = {};
     for (let i = 0; i + 1 < c.length; i += 2) info[String(c[i])] = c[i + 1];
     if (Number(info.pending) === 0 && Number(info.idle) > o.deadConsumerMs && info.name !== o.consumer) {
-      await redis.xgroup('DELCONSUMER', stream, CONSUMER_GROUP, String(info.name));
+      await lua.groupForget(stream, CONSUMER_GROUP, String(info.name));
     }
   }
   return { trimmed };

@@ -70,6 +70,42 @@ if #KEYS > 2 then redis.call('DEL', unpack(KEYS, 3)) end
 return n
 `;
 
+/*
+ * Consumer-group administration as scripts: XGROUP and XINFO name their stream after a
+ * subcommand, where a cluster client cannot find it, so it would send them to the wrong node.
+ * A script names the stream in KEYS and runs on the node that owns it.
+ */
+
+/** Creates the group (and the stream) unless it exists. KEYS: stream. ARGV: group. Returns 1 if made. */
+const GROUP_CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+    for i = 1, #g, 2 do
+      if g[i] == 'name' and g[i + 1] == ARGV[1] then return 0 end
+    end
+  end
+end
+redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+return 1
+`;
+
+/** XINFO GROUPS and, when the group exists, XINFO CONSUMERS. KEYS: stream. ARGV: group. */
+const GROUP_INFO = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {{}, {}} end
+local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+for _, g in ipairs(groups) do
+  for i = 1, #g, 2 do
+    if g[i] == 'name' and g[i + 1] == ARGV[1] then
+      return {groups, redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])}
+    end
+  end
+end
+return {groups, {}}
+`;
+
+/** Removes a consumer from a group. KEYS: stream. ARGV: group, consumer. */
+const GROUP_FORGET = `return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])`;
+
 /**
  * Keeps a webhook's delivery log within its bound: drops index entries older than the TTL and the
  * oldest beyond `max`, deleting their records from their hourly buckets (the hour is in the id).
@@ -97,6 +133,10 @@ export interface LuaCommands {
   ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
   ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
   unappend(stream: string, backlog: string, dedupeKeys: string[], ids: string[]): Promise<number>;
+  groupCreate(stream: string, group: string): Promise<number>;
+  /** XINFO GROUPS and XINFO CONSUMERS of the group (empty lists when absent). */
+  groupInfo(stream: string, group: string): Promise<[unknown[][], unknown[][]]>;
+  groupForget(stream: string, group: string, consumer: string): Promise<number>;
   trimLog(index: string, oldestScoreToKeep: number, max: number, bucketPrefix: string): Promise<number>;
 }
 
@@ -124,6 +164,9 @@ class LuaScript {
 const ingest = new LuaScript(INGEST);
 const ack = new LuaScript(ACK);
 const unappend = new LuaScript(UNAPPEND);
+const groupCreate = new LuaScript(GROUP_CREATE);
+const groupInfo = new LuaScript(GROUP_INFO);
+const groupForget = new LuaScript(GROUP_FORGET);
 const trimLog = new LuaScript(TRIM_LOG);
 
 export function luaCommands(redis: Redis): LuaCommands {
@@ -132,6 +175,9 @@ export function luaCommands(redis: Redis): LuaCommands {
     ack: (stream, backlog, group, ids) => ack.run(redis, [stream, backlog], [group, ...ids]) as Promise<number>,
     unappend: (stream, backlog, dedupeKeys, ids) =>
       unappend.run(redis, [stream, backlog, ...dedupeKeys], ids) as Promise<number>,
+    groupCreate: (stream, group) => groupCreate.run(redis, [stream], [group]) as Promise<number>,
+    groupInfo: (stream, group) => groupInfo.run(redis, [stream], [group]) as Promise<[unknown[][], unknown[][]]>,
+    groupForget: (stream, group, consumer) => groupForget.run(redis, [stream], [group, consumer]) as Promise<number>,
     trimLog: (index, oldest, max, prefix) => trimLog.run(redis, [index], [oldest, max, prefix]) as Promise<number>,
   };
 }
