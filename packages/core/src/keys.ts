@@ -49,6 +49,8 @@ export interface Keys {
   deliveries(hour: number): string;
   /** ZSET delivery id → created ms, one per webhook: the delivery log index. */
   webhookDeliveries(webhook: string): string;
+  /** HASH a webhook's shared rate-limit window (`rate_limit`, contract §9): second, admitted, deferred. */
+  webhookRate(webhook: string): string;
   /** LIST the worker pushes a ping's first-attempt result to. */
   pingResult(delivery: string): string;
   /** STRING a worker's lease for the periodic stream trim (one worker at a time). */
@@ -82,6 +84,7 @@ export function redisKeys(prefix: string): Keys {
     failingSince: `${tag}:failing-since`,
     deliveries: (hour) => `${tag}:deliveries:${hour}`,
     webhookDeliveries: (webhook) => `${tag}:webhook:${webhook}:deliveries`,
+    webhookRate: (webhook) => `${tag}:webhook:${webhook}:rate`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
     trimLease: `${tag}:trim-lease`,
   };

@@ -20,3 +20,6 @@ export * from './stores/webhook-directory';
 export * from './stores/webhook-store';
 export * from './runtime/worker-runtime';
 export * from './delivery/target-check';
+export * from './delivery/rate-limit';
+export * from './retry/recover';
+export * from './log/replay';

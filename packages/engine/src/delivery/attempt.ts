@@ -18,7 +18,8 @@ import type { EngineContext } from '../runtime/engine-context';
 import { MAX_ATTEMPT_LOG, type AttemptRecord, type DeliveryRecord } from '../stores/delivery-log';
 import type { SendResult } from './sender';
 import { entryTime } from '../log/stream-codec';
-import type { Target } from '../stores/webhook-directory';
+import { previousKeyAt, type Target } from '../stores/webhook-directory';
+import { deferredOutcome, rateLimitWait } from './rate-limit';
 
 /** A delivery in memory: what it carries, where, and its body, built once for all attempts. */
 export interface Delivery {
@@ -127,7 +128,8 @@ export function newRecord(d: Delivery, now: number): DeliveryRecord {
 export function requestHeaders(d: Delivery, timestamp: number): string[] {
   const h = d.target.baseHeaders.slice();
   h.push('webhook-id', d.messageId, 'webhook-timestamp', String(timestamp));
-  const sig = signatureHeaders(d.target.signing, d.target.key, d.messageId, timestamp, d.body);
+  const previous = previousKeyAt(d.target, timestamp * 1000);
+  const sig = signatureHeaders(d.target.signing, d.target.key, d.messageId, timestamp, d.body, previous);
   for (const k in sig) h.push(k, sig[k]);
   return h;
 }
@@ -136,6 +138,11 @@ export function requestHeaders(d: Delivery, timestamp: number): string[] {
 export async function attemptDelivery(ctx: EngineContext, d: Delivery): Promise<AttemptOutcome> {
   const now = Date.now();
   const record = d.record ? { ...d.record, attempt_log: [...d.record.attempt_log] } : newRecord(d, now);
+  if (d.target.rate_limit && d.topic !== 'ping') {
+    // the webhook's own limit, over all workers: over it, the delivery waits without using an attempt
+    const wait = await rateLimitWait(ctx.redis, ctx.keys, d.target.id, d.target.rate_limit);
+    if (wait !== undefined) return deferredOutcome(record, now, wait);
+  }
   const admitted = ctx.origins.admit(d.target.origin);
   const admission = admitted instanceof Promise ? await admitted : admitted;
 
