@@ -129,6 +129,7 @@ describe('checkWindow', () => {
     [undefined, 'recover', '/since'],
     [{}, 'recover', '/since'],
     [{ since: 'yesterday' }, 'recover', '/since'],
+    [{ since: '2999-01-01T00:00:00Z' }, 'recover', '/since'],
     [{ since: '2026-01-02T00:00:00Z', until: '2026-01-01T00:00:00Z' }, 'replay', '/until'],
     [{ since: '2026-01-01T00:00:00Z', types: ['alarm'] }, 'recover', '/types'],
     [{ since: '2026-01-01T00:00:00Z', types: ['nope'] }, 'replay', '/types/0'],

@@ -119,6 +119,8 @@ export function checkWindow(body: unknown, kind: 'recover' | 'replay', now = Dat
   const b = body as { since: string; until?: string; types?: EventType[] };
   const since = Date.parse(b.since);
   const until = b.until === undefined ? now : Date.parse(b.until);
+  if (b.until === undefined && since > now)
+    return { ok: false, details: [{ path: '/since', message: 'must not be in the future' }] };
   if (until < since) return { ok: false, details: [{ path: '/until', message: 'must not be before since' }] };
   return b.types ? { ok: true, since, until, types: b.types } : { ok: true, since, until };
 }

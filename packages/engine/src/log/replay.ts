@@ -35,16 +35,19 @@ export type ReplayResult =
   | { ok: false; reason: 'too_many'; max: number }
   | { ok: false; reason: 'backlog'; backlog: number };
 
-/** The first ms whose events a shard still holds in full: after the newest entry it ever trimmed. */
+/**
+ * The first ms whose events a shard still holds in full: 0 while nothing was ever trimmed (every
+ * entry ever added is still there), else the time of its oldest entry (or just after the last one,
+ * when trimming emptied it).
+ */
 async function heldSince(redis: Redis, stream: string): Promise<number> {
-  const info = (await redis.xinfo('STREAM', stream).catch(() => [])) as unknown[];
-  for (let i = 0; i + 1 < info.length; i += 2) {
-    if (info[i] === 'max-deleted-entry-id') {
-      const id = String(info[i + 1]);
-      return id === '0-0' ? 0 : entryTime(id) + 1;
-    }
-  }
-  return 0;
+  const flat = (await redis.xinfo('STREAM', stream).catch(() => [])) as unknown[];
+  const info = new Map<string, unknown>();
+  for (let i = 0; i + 1 < flat.length; i += 2) info.set(String(flat[i]), flat[i + 1]);
+  if (Number(info.get('entries-added') ?? 0) <= Number(info.get('length') ?? 0)) return 0;
+  const first = info.get('first-entry') as [string, string[]] | null | undefined;
+  if (first && first[0]) return entryTime(first[0]) + (first[0].endsWith('-0') ? 0 : 1);
+  return entryTime(String(info.get('last-generated-id') ?? '0-0')) + 1;
 }
 
 /** Calls `visit` with every event of the shard accepted in [since, until], in order, a page at a time. */
