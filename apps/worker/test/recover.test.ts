@@ -52,7 +52,7 @@ it('retries every failed delivery of the window once, after a disable and re-ena
   expect(done.map((d) => d.attempts)).toEqual([2, 2, 2, 2, 2]);
   const detail = await s.api.call('GET', `/v1/deliveries/${done[0].id}`, { token: s.org.key });
   expect(detail.body.attempt_log.map((a: { status_code: number }) => a.status_code)).toEqual([500, 200]);
-  expect(detail.body.attempt_log[1].trigger).toBe('manual');
+  expect(detail.body.attempt_log[1].trigger).toBe('recover');
   // the same webhook-id as the first attempt: receivers dedupe on it
   const ids = s.rx.on('/down').map((q) => q.headers['webhook-id']);
   expect(new Set(ids).size).toBe(5);

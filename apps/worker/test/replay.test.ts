@@ -41,6 +41,13 @@ beforeAll(async () => {
       { type: 'audit', data: { id: 'a-1', message: 'm', timestamp: 1 }, site_id: 'site-1' },
     ],
   });
+  // another org's event of the same topic and site, in the same window: never replayed to /a
+  const other = await s.api.org('other', 'producer');
+  const sent = await s.api.call('POST', '/v1/events', {
+    token: other.key,
+    body: { ...status('evt-other', 'accepted'), site_id: 'site-1' },
+  });
+  expect(sent.status).toBe(202);
   await s.rx.waitOn('/a', 4);
 });
 
@@ -54,6 +61,7 @@ it('delivers the window again with the same webhook-id, and only what matches th
   // the audit went out alone in its Mist batch: a one-event batch carries the event's id, both times
   expect(again.sort()).toEqual(first.sort());
   expect(again).not.toContain('evt-r4');
+  expect(again).not.toContain('evt-other');
   // bodies are built as usual
   const bodies = s.rx.on('/a').map((q) => q.body);
   expect(bodies.slice(4).sort()).toEqual(bodies.slice(0, 4).sort());

@@ -35,6 +35,8 @@ export interface Delivery {
   /** When the oldest event was accepted (ms): delivery latency is measured from it. */
   acceptedAt: number;
   manual?: boolean;
+  /** Why a manual attempt runs, when not a retry by hand (`recover`). */
+  trigger?: 'recover';
 }
 
 /**
@@ -193,7 +195,7 @@ function decide(
   else if (result.error && ERROR_WORDS[result.error]) attempt.error_message = ERROR_WORDS[result.error];
   if (result.responseHeaders) attempt.response_headers = result.responseHeaders;
   if (result.responseBody !== undefined) attempt.response_body = result.responseBody;
-  if (d.manual) attempt.trigger = 'manual';
+  if (d.manual) attempt.trigger = d.trigger ?? 'manual';
 
   record.attempts += 1;
   record.attempt_log.push(attempt);

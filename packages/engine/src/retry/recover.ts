@@ -56,6 +56,6 @@ async function retryAll(o: RecoverOptions, records: DeliveryRecord[]): Promise<v
     false,
   );
   for (let i = 0; i < records.length; i += PARALLEL) {
-    await Promise.all(records.slice(i, i + PARALLEL).map((r) => retryNow(o.queue, r.id)));
+    await Promise.all(records.slice(i, i + PARALLEL).map((r) => retryNow(o.queue, r.id, { trigger: 'recover' })));
   }
 }

@@ -7,6 +7,8 @@ export interface RetryJobData {
   deliveryId: string;
   /** Asked for by hand (API or Bull Board): one attempt now, whatever the delivery's state. */
   manual?: boolean;
+  /** What asked for it, when not a plain retry by hand (recorded in the attempt log). */
+  trigger?: 'recover';
   /** Failed at its first attempt: the job only parks it in the failed list for the dashboard. */
   park?: boolean;
 }
@@ -47,17 +49,21 @@ export function createRetryQueue(
 export async function retryNow(
   queue: Queue<RetryJobData>,
   deliveryId: string,
+  o: { trigger?: 'recover' } = {},
 ): Promise<'retried' | 'promoted' | 'queued' | 'running'> {
+  const data: RetryJobData = o.trigger
+    ? { deliveryId, manual: true, trigger: o.trigger }
+    : { deliveryId, manual: true };
   const job = await queue.getJob(deliveryId);
   if (job) {
     const state = await job.getState();
     if (state === 'failed') {
-      await job.updateData({ deliveryId, manual: true });
+      await job.updateData(data);
       await job.retry('failed');
       return 'retried';
     }
     if (state === 'delayed') {
-      await job.updateData({ deliveryId, manual: true });
+      await job.updateData(data);
       await job.promote();
       return 'promoted';
     }
@@ -65,6 +71,6 @@ export async function retryNow(
       return 'running';
     await job.remove().catch(() => undefined);
   }
-  await queue.add(RETRY_JOB_NAME, { deliveryId, manual: true }, { jobId: deliveryId });
+  await queue.add(RETRY_JOB_NAME, data, { jobId: deliveryId });
   return 'queued';
 }

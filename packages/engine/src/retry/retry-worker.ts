@@ -71,6 +71,7 @@ export async function processRetry(
   }
   if (!rec) return 'expired'; // gone from the delivery log: nothing left to send
   const manual = !!job.data.manual || rec.status === 'failed';
+  const trigger = job.data.trigger;
   if (rec.status === 'succeeded' && !manual) return 'already delivered';
   if (job.data.manual) await job.updateData({ deliveryId });
 
@@ -82,6 +83,7 @@ export async function processRetry(
 
   const d = makeDelivery(target, rec.topic, events, rec.entry_ids, { ...rec, url: target.url });
   d.manual = manual;
+  if (trigger) d.trigger = trigger;
   const out = await attemptDelivery(ctx, d);
   const e = new PendingWrites();
   e.settle(d, out, true);
