@@ -12,12 +12,8 @@ import { detailsOf, expectError, fingerprint, storedWebhook } from './helpers';
 const prefix = testPrefix(__filename);
 const redis = testRedis();
 let api: TestApi;
-let org: string;
-let admin: string;
-let viewer: string;
-let producer: string;
-let otherAdmin: string;
-let hookId: string;
+/** The org, its keys by role, another org's admin key, and a webhook of the org. */
+let org: string, admin: string, viewer: string, producer: string, otherAdmin: string, hookId: string;
 
 const BASE = { name: 'hook', url: 'http://127.0.0.1:9/hook', topics: ['deviceauth'] };
 const SINCE = { since: new Date(Date.now() - 60_000).toISOString() };

@@ -1,5 +1,4 @@
 /** The shared per-webhook rate limit over a real Redis: a window admits `limit`, and spreads the rest. */
-import type { Redis } from 'ioredis';
 import { redisKeys } from '@devhooks/core';
 import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { deferredOutcome, MAX_RATE_WAIT_MS, rateLimitWait } from './rate-limit';
@@ -7,15 +6,8 @@ import type { DeliveryRecord } from '../stores/delivery-log';
 
 const prefix = testPrefix(__filename);
 const keys = redisKeys(prefix);
-let redis: Redis;
-
-beforeAll(() => {
-  redis = testRedis();
-});
-afterAll(async () => {
-  await cleanPrefix(prefix);
-  redis.disconnect();
-});
+const redis = testRedis();
+afterAll(() => cleanPrefix(prefix).finally(() => redis.disconnect()));
 
 /** Waits for the start of a Redis second, so a burst of calls falls in one window. */
 async function freshSecond(): Promise<void> {
