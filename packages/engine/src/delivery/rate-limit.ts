@@ -10,7 +10,7 @@ import type { DeliveryRecord } from '../stores/delivery-log';
 import type { AttemptOutcome } from './attempt';
 
 /** Longest a delivery is put off at once (it asks again then). */
-export const MAX_RATE_WAIT_MS = 10 * 60_000;
+export const MAX_RATE_WAIT_MS = 30 * 60_000;
 
 /**
  * Undefined when the attempt may go now; else how long to wait. Deliveries turned away in the same
@@ -29,10 +29,9 @@ export async function rateLimitWait(
   const n = Number(deferred) - 1;
   const windows = Math.floor(n / limit);
   const place = ((n % limit) * 1000) / limit;
-  return Math.min(
-    MAX_RATE_WAIT_MS,
-    Number(waitMs) + windows * 1000 + Math.floor(place) + Math.floor(Math.random() * 20),
-  );
+  const wait = Number(waitMs) + windows * 1000 + Math.floor(place) + Math.floor(Math.random() * 20);
+  // a backlog longer than the cap asks again spread over its second half, not all at one instant
+  return wait <= MAX_RATE_WAIT_MS ? wait : MAX_RATE_WAIT_MS - Math.floor((Math.random() * MAX_RATE_WAIT_MS) / 2);
 }
 
 /** The outcome of an attempt put off for `delayMs`: nothing sent, no attempt used. */
