@@ -14,7 +14,9 @@ import { createRegistry, silentLogger } from '@devhooks/engine';
 import { createApi, loadApiConfig, type Api } from '../src';
 import { BOARD_PATH } from '../src/board';
 import type { ApiDeps } from '../src/deps';
+import { controlRoutes } from '../src/routes/controls';
 import { deliveryRoutes } from '../src/routes/deliveries';
+import { eventTypeRoutes } from '../src/routes/event-types';
 import { eventRoutes } from '../src/routes/events';
 import { healthRoutes } from '../src/routes/health';
 import { orgRoutes } from '../src/routes/orgs';
@@ -91,6 +93,8 @@ beforeAll(() => {
     webhookRoutes(deps),
     eventRoutes(deps),
     deliveryRoutes(deps),
+    controlRoutes(deps),
+    eventTypeRoutes(),
     healthRoutes(deps, registry),
   ]) {
     collect((r as unknown as { stack: Layer[] }).stack, '', fromFactories);
@@ -255,6 +259,10 @@ describe('document', () => {
       'GET /v1/deliveries/{id}': ['admin', 'viewer'],
       'POST /v1/deliveries/{id}/retry': ['admin'],
       'POST /v1/events': ['admin', 'producer'],
+      'POST /v1/webhooks/{id}/rotate-secret': ['admin'],
+      'POST /v1/webhooks/{id}/recover': ['admin'],
+      'POST /v1/webhooks/{id}/replay': ['admin'],
+      'GET /v1/event-types': ['admin', 'producer', 'root', 'viewer'],
       'GET /admin/queues': ['root'],
     });
   });
@@ -679,6 +687,23 @@ describe('schemas', () => {
       },
     ],
   ];
+  const hook = { name: 'a', url: 'https://a.example.com/h', topics: ['deviceauth'] };
+  webhooks.push(
+    ['rate limit', { ...hook, rate_limit: 5 }],
+    ['rate limit 0', { ...hook, rate_limit: 0 }],
+    ['rate limit too high', { ...hook, rate_limit: 10_001 }],
+    ['rate limit null', { ...hook, rate_limit: null }],
+    ['ordering device', { ...hook, ordering: 'device' }],
+    ['ordering other', { ...hook, ordering: 'site' }],
+    ['filter', { ...hook, filter: { types: ['device-status-changed'], data: { status: { $in: ['accepted'] } } } }],
+    ['filter null', { ...hook, filter: null }],
+    ['filter empty', { ...hook, filter: {} }],
+    ['filter unknown operator', { ...hook, filter: { data: { status: { $gt: 1 } } } }],
+    ['filter two operators', { ...hook, filter: { data: { s: { $ne: 1, $exists: true } } } }],
+    ['filter bad path', { ...hook, filter: { data: { 'a..b': 1 } } }],
+    ['filter exists', { ...hook, filter: { data: { 'a.b': { $exists: false } } } }],
+  );
+
   it.each(webhooks)('agrees with the service on the webhook "%s"', (_name, w) => {
     expect(component('WebhookInput')(w)).toBe(checkWebhookBody(w, 'create').ok);
   });
@@ -699,9 +724,13 @@ describe('schemas', () => {
         'enabled',
         'single_event_per_message',
         'metadata',
+        'rate_limit',
+        'filter',
+        'ordering',
         'created_at',
         'updated_at',
         'has_secret',
+        'previous_secret_expires_at',
         'disabled_reason',
       ].sort(),
     );

@@ -16,3 +16,6 @@ export * from './validation';
 export * from './webhooks';
 export * from './version';
 export * from './env';
+export * from './controls';
+export * from './filters';
+export * from './event-catalog';

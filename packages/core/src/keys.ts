@@ -61,6 +61,8 @@ export interface Keys {
    * its entries only once it is committed (or, with no marker, once it is old enough: see ingest).
    */
   batchMarker(batch: string): string;
+  /** HASH a webhook's shared rate-limit window (`rate_limit`, contract §9): second, admitted, deferred. */
+  webhookRate(webhook: string): string;
   /** LIST the worker pushes a ping's first-attempt result to. */
   pingResult(delivery: string): string;
 }
@@ -95,6 +97,7 @@ export function redisKeys(prefix: string): Keys {
     deliveries: (hour) => `${tag}:deliveries:${hour}`,
     webhookDeliveries: (webhook) => `${tag}:webhook:${webhook}:deliveries`,
     batchMarker: (batch) => `${tag}:batch:${batch}`,
+    webhookRate: (webhook) => `${tag}:webhook:${webhook}:rate`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
   };
 }

@@ -99,6 +99,14 @@ export const dataSchemas: Record<EventType, object> = {
 export const WEBHOOK_SIGNINGS = ['standard', 'mender', 'mist'] as const;
 export type Signing = (typeof WEBHOOK_SIGNINGS)[number];
 
+/** Contract §8: `device` delivers one partition key's events to a webhook one at a time, in order. */
+export const WEBHOOK_ORDERINGS = ['none', 'device'] as const;
+export type Ordering = (typeof WEBHOOK_ORDERINGS)[number];
+
+/** Bounds of a webhook's `rate_limit` (requests per second, over all workers). */
+export const MIN_RATE_LIMIT = 1;
+export const MAX_RATE_LIMIT = 10_000;
+
 /** Fields a read returns; a body may carry them back (GET → edit → PUT) and they are ignored. */
 export const WEBHOOK_READ_ONLY_FIELDS = [
   'id',
@@ -107,6 +115,7 @@ export const WEBHOOK_READ_ONLY_FIELDS = [
   'updated_at',
   'has_secret',
   'disabled_reason',
+  'previous_secret_expires_at',
   // Mist's own webhook objects carry these; accepted so Mist configurations paste as they are.
   'for_site',
   'created_time',
@@ -133,6 +142,10 @@ const webhookProperties = {
   enabled: { type: 'boolean' },
   single_event_per_message: { type: 'boolean' },
   metadata: { type: ['object', 'null'] },
+  rate_limit: { type: ['integer', 'null'], minimum: MIN_RATE_LIMIT, maximum: MAX_RATE_LIMIT },
+  // checked in full by filterProblems (one clear detail per bad condition)
+  filter: { type: ['object', 'null'] },
+  ordering: { type: 'string', enum: WEBHOOK_ORDERINGS },
   ...Object.fromEntries(WEBHOOK_READ_ONLY_FIELDS.map((f) => [f, {}])),
 };
 

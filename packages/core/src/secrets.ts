@@ -11,6 +11,18 @@ export function generateStandardSecret(): string {
   return STANDARD_SECRET_PREFIX + randomBytes(32).toString('base64');
 }
 
+/** A fresh secret for any scheme (rotation): standard as above, mender 32 bytes of hex, mist 43 characters. */
+export function generateSecret(signing: Signing): string {
+  switch (signing) {
+    case 'standard':
+      return generateStandardSecret();
+    case 'mender':
+      return randomBytes(32).toString('hex');
+    case 'mist':
+      return randomBytes(32).toString('base64url');
+  }
+}
+
 /** Why `secret` is not valid for `signing`, or undefined when it is. */
 export function secretProblem(signing: Signing, secret: string): string | undefined {
   switch (signing) {

@@ -54,7 +54,9 @@ export function signMist(key: SigningKey, body: string | Buffer): { v2: string; 
 
 /**
  * The signature headers for one attempt. `key` is the decoded secret (see `signingKey`);
- * no key, no signature headers (mender and mist webhooks may have no secret).
+ * no key, no signature headers (mender and mist webhooks may have no secret). `previousKey`: a
+ * rotated-out secret still in its grace period; `standard` then sends both signatures, new first
+ * (`v1,<new> v1,<old>`); the other schemes carry one signature and ignore it.
  */
 export function signatureHeaders(
   signing: Signing,
@@ -62,11 +64,15 @@ export function signatureHeaders(
   msgId: string,
   timestamp: number,
   body: string | Buffer,
+  previousKey?: SigningKey,
 ): Record<string, string> {
   if (!key) return {};
   switch (signing) {
-    case 'standard':
-      return { 'webhook-signature': signStandard(key, msgId, timestamp, body) };
+    case 'standard': {
+      const sig = signStandard(key, msgId, timestamp, body);
+      if (!previousKey) return { 'webhook-signature': sig };
+      return { 'webhook-signature': `${sig} ${signStandard(previousKey, msgId, timestamp, body)}` };
+    }
     case 'mender':
       return { 'x-men-signature': signMender(key, body), 'x-men-algorithm': MENDER_ALGORITHM };
     case 'mist': {

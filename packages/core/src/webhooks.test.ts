@@ -22,6 +22,7 @@ const EXISTING: Webhook = {
   enabled: true,
   single_event_per_message: false,
   metadata: { team: 'ops' },
+  ordering: 'none',
   created_at: '2024-01-01T00:00:00.000Z',
   updated_at: '2024-01-02T00:00:00.000Z',
 };
@@ -52,6 +53,7 @@ describe('create: defaults', () => {
       signing: 'standard',
       enabled: true,
       single_event_per_message: false,
+      ordering: 'none',
       secret: r.generatedSecret,
     });
     expect(r.generatedSecret).toMatch(GENERATED);
@@ -75,6 +77,9 @@ describe('create: defaults', () => {
       enabled: false,
       single_event_per_message: true,
       metadata: { a: [1, { b: null }] },
+      rate_limit: 5,
+      filter: { types: ['alarm'], data: { severity: { $in: ['warn', 'critical'] } } },
+      ordering: 'device',
     };
     const r = accept(body);
     expect(r.fields).toEqual(body);
@@ -350,6 +355,7 @@ describe('replace (PUT)', () => {
       signing: 'standard',
       enabled: true,
       single_event_per_message: false,
+      ordering: 'none',
       secret: STD_SECRET,
     });
   });
@@ -382,6 +388,7 @@ describe('patch (PATCH)', () => {
     enabled: EXISTING.enabled,
     single_event_per_message: EXISTING.single_event_per_message,
     metadata: EXISTING.metadata,
+    ordering: 'none',
   };
 
   it.each<[string, Record<string, unknown>, Partial<WebhookFields>]>([
@@ -497,6 +504,57 @@ describe('urlProblem', () => {
     ['https://example.com/' + 'a'.repeat(2029), 'must be at most 2048 characters'],
   ])('%j → %j', (url, problem) => {
     expect(urlProblem(url)).toBe(problem);
+  });
+});
+
+describe('delivery controls fields', () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ['rate_limit 0', { rate_limit: 0 }, '/rate_limit'],
+    ['rate_limit 10001', { rate_limit: 10_001 }, '/rate_limit'],
+    ['rate_limit 1.5', { rate_limit: 1.5 }, '/rate_limit'],
+    ['ordering other', { ordering: 'site' }, '/ordering'],
+    ['filter bad condition', { filter: { data: { 'a.b': { $gt: 1 } } } }, '/filter/data/a.b'],
+    ['filter type off topic', { filter: { types: ['device-provisioned'] } }, '/filter/types/0'],
+  ])('refuses %s', (_l, change, path) => {
+    expect(paths(refuse({ ...BASE, ...change }))).toContain(path);
+  });
+
+  it('null clears rate_limit and filter on PATCH; other fields keep them', () => {
+    const w: Webhook = { ...EXISTING, rate_limit: 5, filter: { types: ['alarm'] } };
+    expect(accept({ name: 'x' }, 'patch', w).fields).toMatchObject({ rate_limit: 5, filter: { types: ['alarm'] } });
+    const cleared = accept({ rate_limit: null, filter: null }, 'patch', w).fields;
+    expect(cleared).not.toHaveProperty('rate_limit');
+    expect(cleared).not.toHaveProperty('filter');
+  });
+
+  it('changing topics re-checks the filter types', () => {
+    const w: Webhook = { ...EXISTING, filter: { types: ['alarm'] } };
+    expect(paths(refuse({ topics: ['audits'] }, 'patch', w))).toEqual(['/filter/types/0']);
+  });
+
+  it('a rotation in progress survives edits but not a new secret', () => {
+    const w: Webhook = {
+      ...EXISTING,
+      previous_secret: 'whsec_' + b64(24, 9),
+      previous_secret_expires_at: '2999-01-01T00:00:00.000Z',
+    };
+    expect(accept({ name: 'x' }, 'patch', w).fields.previous_secret).toBe(w.previous_secret);
+    expect(accept({ ...BASE }, 'replace', w).fields.previous_secret).toBe(w.previous_secret);
+    const r = accept({ secret: 'whsec_' + b64(24, 4) }, 'patch', w);
+    expect(r.fields).not.toHaveProperty('previous_secret');
+    expect(r.fields).not.toHaveProperty('previous_secret_expires_at');
+  });
+
+  it('the view never shows the previous secret, and its expiry only while it signs', () => {
+    const w: Webhook = {
+      ...EXISTING,
+      previous_secret: 'whsec_' + b64(24, 9),
+      previous_secret_expires_at: '2999-01-01T00:00:00.000Z',
+    };
+    const v = webhookView(w);
+    expect(JSON.stringify(v)).not.toContain(w.previous_secret!);
+    expect(v.previous_secret_expires_at).toBe('2999-01-01T00:00:00.000Z');
+    expect(webhookView(w, Date.parse('3000-01-01T00:00:00Z'))).not.toHaveProperty('previous_secret_expires_at');
   });
 });
 

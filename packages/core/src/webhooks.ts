@@ -1,5 +1,6 @@
 /** Webhook bodies (contract §3): field rules, normalization, and the public view. */
-import { validators, WEBHOOK_READ_ONLY_FIELDS, type Signing } from './schemas';
+import { filterProblems, type WebhookFilter } from './filters';
+import { validators, WEBHOOK_READ_ONLY_FIELDS, type Ordering, type Signing } from './schemas';
 import { generateStandardSecret, secretProblem } from './secrets';
 import { SIGNATURE_HEADERS } from './signatures';
 import type { Topic } from './topics';
@@ -24,17 +25,29 @@ export interface Webhook {
   enabled: boolean;
   single_event_per_message: boolean;
   metadata?: Record<string, unknown>;
+  /** Requests per second to this webhook, over all workers together (contract §9). */
+  rate_limit?: number;
+  filter?: WebhookFilter;
+  /** Absent in records written before the field existed: `none`. */
+  ordering?: Ordering;
+  /**
+   * The secret a rotation replaced, still signed with (standard signing) until
+   * `previous_secret_expires_at`. Never read back.
+   */
+  previous_secret?: string;
+  previous_secret_expires_at?: string;
   created_at: string;
   updated_at: string;
   disabled_reason?: string;
 }
 
-/** What a read returns: never the secret, only whether there is one. */
-export type WebhookView = Omit<Webhook, 'secret'> & { has_secret: boolean };
+/** What a read returns: never a secret, only whether there is one (and until when an old one still signs). */
+export type WebhookView = Omit<Webhook, 'secret' | 'previous_secret'> & { has_secret: boolean };
 
-export function webhookView(w: Webhook): WebhookView {
-  const { secret, ...rest } = w;
-  const view: WebhookView = { ...rest, has_secret: !!secret };
+export function webhookView(w: Webhook, now = Date.now()): WebhookView {
+  const { secret, previous_secret: _p, previous_secret_expires_at: expires, ...rest } = w;
+  const view: WebhookView = { ...rest, ordering: w.ordering ?? 'none', has_secret: !!secret };
+  if (_p && expires && Date.parse(expires) > now) view.previous_secret_expires_at = expires;
   return view;
 }
 
@@ -122,6 +135,11 @@ export function checkWebhookBody(body: unknown, mode: Mode, existing?: Webhook, 
     Record<string, string> | null | undefined;
   const metadata = (has('metadata') ? b.metadata : mode === 'patch' ? base.metadata : undefined) as
     Record<string, unknown> | null | undefined;
+  const rateLimit = (has('rate_limit') ? b.rate_limit : mode === 'patch' ? base.rate_limit : undefined) as
+    number | null | undefined;
+  const filter = (has('filter') ? b.filter : mode === 'patch' ? base.filter : undefined) as
+    WebhookFilter | null | undefined;
+  const ordering = pick('ordering', 'none') ?? 'none';
 
   if (has('url')) {
     const p = urlProblem(url);
@@ -152,6 +170,9 @@ export function checkWebhookBody(body: unknown, mode: Mode, existing?: Webhook, 
       details.push(at('/metadata', `must be at most ${MAX_METADATA_BYTES} bytes as JSON, not ${n}`));
   }
 
+  // checked again when the topics change: a filter type must stay within them
+  if (filter != null && (has('filter') || has('topics'))) details.push(...filterProblems(filter, topics));
+
   // Secret: given, kept, generated or cleared.
   let secret: string | undefined;
   let generatedSecret: string | undefined;
@@ -179,10 +200,19 @@ export function checkWebhookBody(body: unknown, mode: Mode, existing?: Webhook, 
     signing,
     enabled,
     single_event_per_message: single,
+    ordering,
   };
   if (site != null) fields.site_id = site;
   if (group != null) fields.group_id = group;
   if (metadata != null) fields.metadata = metadata;
+  if (rateLimit != null) fields.rate_limit = rateLimit;
+  if (filter != null) fields.filter = filter;
   if (secret !== undefined) fields.secret = secret;
+  // a rotation's previous secret lives on only while the current secret is kept: setting a secret
+  // through PUT/PATCH switches at once
+  if (secret !== undefined && secret === existing?.secret && existing.previous_secret) {
+    fields.previous_secret = existing.previous_secret;
+    if (existing.previous_secret_expires_at) fields.previous_secret_expires_at = existing.previous_secret_expires_at;
+  }
   return generatedSecret ? { ok: true, fields, generatedSecret } : { ok: true, fields };
 }

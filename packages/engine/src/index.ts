@@ -30,3 +30,6 @@ export * from './runtime/engine-context';
 export * from './runtime/stores';
 export * from './runtime/worker-runtime';
 export * from './runtime/process-bootstrap';
+export * from './delivery/rate-limit';
+export * from './retry/recover';
+export * from './log/replay';

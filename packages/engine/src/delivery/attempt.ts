@@ -15,7 +15,9 @@ import {
 } from '@devhooks/core';
 import type { EngineContext } from '../runtime/engine-context';
 import { MAX_ATTEMPT_LOG, type AttemptRecord, type DeliveryRecord } from '../stores/delivery-log';
+import { previousKeyAt } from '../stores/webhook-directory';
 import { isoAt, newRecord, type Delivery } from './delivery';
+import { rateLimitWait } from './rate-limit';
 import type { SendResult } from './sender';
 
 export type Decision =
@@ -48,13 +50,19 @@ export function deferred(d: Delivery, delayMs: number, now = Date.now()): Attemp
 export function requestHeaders(d: Delivery, timestamp: number): string[] {
   const h = d.target.baseHeaders.slice();
   h.push('webhook-id', d.messageId, 'webhook-timestamp', String(timestamp));
-  const sig = signatureHeaders(d.target.signing, d.target.key, d.messageId, timestamp, d.body);
+  const previous = previousKeyAt(d.target, timestamp * 1000);
+  const sig = signatureHeaders(d.target.signing, d.target.key, d.messageId, timestamp, d.body, previous);
   for (const k in sig) h.push(k, sig[k]);
   return h;
 }
 
 /** Makes one attempt and decides what follows; never throws for receiver-side problems. */
 export async function attemptDelivery(ctx: EngineContext, d: Delivery): Promise<AttemptOutcome> {
+  if (d.target.rate_limit && d.topic !== 'ping') {
+    // the webhook's own limit, over all workers: over it, the delivery waits without using an attempt
+    const wait = await rateLimitWait(ctx.redis, ctx.keys, d.target.id, d.target.rate_limit);
+    if (wait !== undefined) return deferred(d, wait);
+  }
   const admitted = ctx.origins.admit(d.target.origin);
   const admission = admitted instanceof Promise ? await admitted : admitted;
   // our own capacity, not the receiver's answer: no attempt is used up

@@ -22,8 +22,8 @@ export interface Delivery {
   record?: DeliveryRecord;
   /** When the oldest event was accepted (ms): delivery latency is measured from it. */
   acceptedAt: number;
-  /** Asked for by hand (API, dashboard, recover): recorded on the attempt. */
-  trigger?: 'manual';
+  /** Asked for by hand (API, dashboard) or by a recover: recorded on the attempt. */
+  trigger?: 'manual' | 'recover';
 }
 
 export interface MakeDeliveryOptions {

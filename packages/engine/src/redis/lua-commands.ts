@@ -129,6 +129,34 @@ end
 return dropped
 `;
 
+/**
+ * A webhook's rate limit over all workers: a fixed one-second window on Redis's own clock (workers'
+ * clocks may differ). Admits while the window has room; otherwise counts the deferral, so callers
+ * can spread waiting deliveries over the windows to come instead of all retrying at once.
+ * KEYS: the webhook's rate key. ARGV: limit (requests per second).
+ * Returns {1, 0, 0} when admitted, else {0, ms until the next window, deferrals in this window}.
+ */
+const RATE_LIMIT = `
+local t = redis.call('TIME')
+local win = tonumber(t[1])
+local ms = math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[1])
+local cur = redis.call('HMGET', KEYS[1], 'w', 'n', 'd')
+local n, d = 0, 0
+if tonumber(cur[1]) == win then
+  n = tonumber(cur[2]) or 0
+  d = tonumber(cur[3]) or 0
+end
+if n < limit then
+  redis.call('HSET', KEYS[1], 'w', win, 'n', n + 1, 'd', d)
+  redis.call('PEXPIRE', KEYS[1], 5000)
+  return {1, 0, 0}
+end
+redis.call('HSET', KEYS[1], 'w', win, 'n', n, 'd', d + 1)
+redis.call('PEXPIRE', KEYS[1], 5000)
+return {0, 1000 - ms, d + 1}
+`;
+
 export interface LuaCommands {
   ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
   ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
@@ -138,6 +166,7 @@ export interface LuaCommands {
   groupInfo(stream: string, group: string): Promise<[unknown[][], unknown[][]]>;
   groupForget(stream: string, group: string, consumer: string): Promise<number>;
   trimLog(index: string, oldestScoreToKeep: number, max: number, bucketPrefix: string): Promise<number>;
+  rateLimit(key: string, limit: number): Promise<[admitted: number, waitMs: number, deferred: number]>;
 }
 
 /**
@@ -168,6 +197,7 @@ const groupCreate = new LuaScript(GROUP_CREATE);
 const groupInfo = new LuaScript(GROUP_INFO);
 const groupForget = new LuaScript(GROUP_FORGET);
 const trimLog = new LuaScript(TRIM_LOG);
+const rateLimit = new LuaScript(RATE_LIMIT);
 
 export function luaCommands(redis: Redis): LuaCommands {
   return {
@@ -179,5 +209,6 @@ export function luaCommands(redis: Redis): LuaCommands {
     groupInfo: (stream, group) => groupInfo.run(redis, [stream], [group]) as Promise<[unknown[][], unknown[][]]>,
     groupForget: (stream, group, consumer) => groupForget.run(redis, [stream], [group, consumer]) as Promise<number>,
     trimLog: (index, oldest, max, prefix) => trimLog.run(redis, [index], [oldest, max, prefix]) as Promise<number>,
+    rateLimit: (key, limit) => rateLimit.run(redis, [key], [limit]) as Promise<[number, number, number]>,
   };
 }

@@ -14,6 +14,8 @@ export interface RetryJobData {
   deliveryId: string;
   /** Asked for by hand (API or Bull Board): one attempt now, whatever the delivery's state. */
   manual?: boolean;
+  /** What asked for it, when not a plain retry by hand (recorded in the attempt log). */
+  trigger?: 'recover';
   /** Failed at its first attempt: the job only parks it in the failed list for the dashboard. */
   park?: boolean;
   // What the dashboard shows (read by nothing else):
@@ -134,17 +136,21 @@ export function createRetryQueues(
 export async function retryNow(
   queue: RetryQueue,
   deliveryId: string,
+  o: { trigger?: 'recover' } = {},
 ): Promise<'retried' | 'promoted' | 'queued' | 'running'> {
+  const data: RetryJobData = o.trigger
+    ? { deliveryId, manual: true, trigger: o.trigger }
+    : { deliveryId, manual: true };
   const job = await queue.getJob(deliveryId);
   if (job) {
     const state = await job.getState();
     if (state === 'failed') {
-      await job.updateData({ ...job.data, deliveryId, manual: true, park: undefined });
+      await job.updateData({ ...job.data, ...data, park: undefined });
       await job.retry('failed');
       return 'retried';
     }
     if (state === 'delayed') {
-      await job.updateData({ ...job.data, deliveryId, manual: true });
+      await job.updateData({ ...job.data, ...data });
       await job.promote();
       return 'promoted';
     }
@@ -152,6 +158,6 @@ export async function retryNow(
       return 'running';
     await job.remove().catch(() => undefined);
   }
-  await queue.add(RETRY_JOB_NAME, { deliveryId, manual: true }, { jobId: deliveryId });
+  await queue.add(RETRY_JOB_NAME, data, { jobId: deliveryId });
   return 'queued';
 }

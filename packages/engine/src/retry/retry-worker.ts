@@ -66,7 +66,7 @@ export async function processRetry(
   if (!events) return finish(ctx, rec, 'event_expired');
 
   const d = makeDelivery(target, rec.topic, events, rec.entry_ids, { shard, record: { ...rec, url: target.url } });
-  if (manual) d.trigger = 'manual';
+  if (manual) d.trigger = job.data.trigger ?? 'manual';
   const out = await attemptDelivery(ctx, d);
   await persist(ctx, d, out);
   ctx.attemptLog.attempt(d, out, { manual });

@@ -19,8 +19,8 @@ export interface AttemptRecord {
   response_headers?: Record<string, string>;
   /** The first 4 KiB of the response body. */
   response_body?: string;
-  /** `manual` for retries asked for by hand. */
-  trigger?: 'manual';
+  /** `manual` for retries asked for by hand, `recover` for those of a recover call. */
+  trigger?: 'manual' | 'recover';
 }
 
 export interface DeliveryRecord {

@@ -15,6 +15,9 @@ export interface Target extends Webhook {
   path: string;
   /** The decoded signing key, or undefined: no signature. */
   key?: KeyObject;
+  /** A rotated-out key `standard` still signs with until `previousKeyExpiresAt` (ms). */
+  previousKey?: KeyObject;
+  previousKeyExpiresAt?: number;
   /**
    * The headers every attempt sends, as undici's flat [name, value, ...] list: content-type,
    * user-agent, then the webhook's own (names lowercased, so they override rather than repeat).
@@ -39,7 +42,17 @@ export function toTarget(w: Webhook, userAgent = `devhooks/${VERSION}`): Target 
     baseHeaders: Object.entries(headers).flat(),
   };
   if (w.secret) t.key = createSecretKey(signingKey(w.signing, w.secret));
+  const expires = w.previous_secret_expires_at ? Date.parse(w.previous_secret_expires_at) : NaN;
+  if (w.previous_secret && w.signing === 'standard' && expires > Date.now()) {
+    t.previousKey = createSecretKey(signingKey(w.signing, w.previous_secret));
+    t.previousKeyExpiresAt = expires;
+  }
   return t;
+}
+
+/** The previous key while its grace period lasts at `now` (ms), else undefined: it expires on its own. */
+export function previousKeyAt(t: Target, now: number): KeyObject | undefined {
+  return t.previousKey && now < t.previousKeyExpiresAt! ? t.previousKey : undefined;
 }
 
 export class WebhookDirectory {
