@@ -1,0 +1,340 @@
+/**
+ * A local Redis Cluster for tests, from the `redis-server` and `redis-cli` binaries on PATH (Redis ≥ 7):
+ * by default 3 masters + 3 replicas on free loopback ports (a random base in 20000–29000; the cluster
+ * bus uses port + 10000), each node in a temp dir of its own, joined with
+ * `redis-cli --cluster create … --cluster-replicas 1 --cluster-yes`. Resolves once every node says
+ * `cluster_state:ok`, serves all 16384 slots and every replica is synced.
+ *
+ *   const cluster = await startRedisCluster();
+ *   const client = new Cluster(cluster.seeds.map((u) => new URL(u)).map((u) => ({ host: u.hostname, port: +u.port })));
+ *   const owner = await cluster.masterForKey('{devhooks:s3}:events');
+ *   await cluster.killNode(owner.port);               // SIGKILL
+ *   const promoted = await cluster.waitForFailover(owner.port);
+ *   await cluster.stop();                             // in afterAll; also done on process exit
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  CLUSTER_SLOTS,
+  clusterHealth,
+  clusterMasters,
+  keySlot,
+  nodeAnswers,
+  nodeRole,
+  ownerOfSlot,
+  pollUntil,
+  replicaLinkUp,
+  type ClusterMaster,
+} from './redis-cluster-topology';
+
+export type { ClusterMaster } from './redis-cluster-topology';
+
+export interface RedisClusterOptions {
+  /** Masters (default 3). */
+  masters?: number;
+  /** Replicas of each master (default 1). */
+  replicasPerMaster?: number;
+  /** AOF persistence (default off: `--appendonly no`), e.g. for tests that kill and restart a node. */
+  appendonly?: boolean;
+  /** With `appendonly`: `appendfsync always` (default `everysec`). */
+  fsyncAlways?: boolean;
+  /** `cluster-node-timeout` in ms (default 1000): how soon a dead master is failed over. */
+  nodeTimeoutMs?: number;
+  /** How long start-up may take before it fails (default 30 s). */
+  startTimeoutMs?: number;
+}
+
+export interface RedisClusterNode {
+  port: number;
+  /** pid of its redis-server (changes on restartNode). */
+  pid: number;
+  /** As last seen: set at start, refreshed by `masters()` and `waitForFailover()`. */
+  role: 'master' | 'replica';
+  /** false between killNode and restartNode. */
+  alive: boolean;
+  /** Its working directory (nodes.conf, redis.log, AOF). */
+  dir: string;
+}
+
+export interface RedisCluster {
+  /** One `redis://127.0.0.1:<port>` URL per node. */
+  seeds: string[];
+  /** The seeds, comma-separated (the form of DEVHOOKS_REDIS_URL in cluster mode). */
+  url: string;
+  nodes: RedisClusterNode[];
+  /** Masters and their slot ranges and replicas (CLUSTER NODES of a live node). */
+  masters(): Promise<ClusterMaster[]>;
+  /** The hash slot of a key (CLUSTER KEYSLOT). */
+  slotOf(key: string): Promise<number>;
+  /** The master serving a slot; throws when none does. */
+  masterForSlot(slot: number): Promise<ClusterMaster>;
+  /** The master serving a key's slot. */
+  masterForKey(key: string): Promise<ClusterMaster>;
+  /** Sends `signal` (default SIGKILL) to a node and waits until its process has exited. */
+  killNode(port: number, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a killed node again in its own dir (same nodes.conf: it rejoins) and waits until it answers. */
+  restartNode(port: number): Promise<void>;
+  /**
+   * ok=true: every live node says cluster_state:ok, serves all slots, knows every node, agrees with
+   * the others on masters, slots and replicas, and every live replica is synced. ok=false: some live
+   * node says the cluster is down.
+   */
+  waitForState(ok: boolean, timeoutMs?: number): Promise<void>;
+  /**
+   * After killNode(master): waits until every live node sees the dead master's slots served by
+   * another node (its replica, promoted) and the cluster is ok; resolves with the new owner.
+   */
+  waitForFailover(deadMasterPort: number, timeoutMs?: number): Promise<ClusterMaster>;
+  /** Kills every node and removes the temp dirs (also done on process exit). */
+  stop(): Promise<void>;
+}
+
+interface Running {
+  node: RedisClusterNode;
+  child?: ChildProcess;
+  exited?: Promise<void>;
+}
+
+const everyCluster = new Set<Running[]>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const running of everyCluster) removeNodes(running);
+  });
+}
+
+/** Synchronous: usable from the 'exit' handler. */
+function removeNodes(running: Running[]): void {
+  for (const r of running) {
+    if (r.node.alive) {
+      try {
+        process.kill(r.node.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      r.node.alive = false;
+    }
+    fs.rmSync(r.node.dir, { recursive: true, force: true });
+  }
+  everyCluster.delete(running);
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+async function freeBasePort(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * (9000 - count));
+    let free = true;
+    for (let p = base; p < base + count && free; p++) free = (await portFree(p)) && (await portFree(p + 10000));
+    if (free) return base;
+  }
+  throw new Error('redis cluster: no free run of ports in 20000–29000');
+}
+
+function serverArgs(port: number, o: Required<RedisClusterOptions>): string[] {
+  const persistence = o.appendonly
+    ? ['--appendonly', 'yes', '--appendfsync', o.fsyncAlways ? 'always' : 'everysec']
+    : ['--appendonly', 'no'];
+  return [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--dir', '.', '--logfile', 'redis.log'],
+    ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+    ...['--cluster-node-timeout', String(o.nodeTimeoutMs), '--save', '', ...persistence],
+    // a replica syncs at once (the default waits 5 s for more replicas to share one transfer)
+    ...['--repl-diskless-sync-delay', '0', '--maxmemory-policy', 'noeviction', '--daemonize', 'no'],
+  ];
+}
+
+function logTail(dir: string): string {
+  try {
+    return fs.readFileSync(path.join(dir, 'redis.log'), 'utf8').split('\n').slice(-8).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Spawns the node's redis-server and waits until it answers PING (throws if it exits first). */
+async function launch(r: Running, o: Required<RedisClusterOptions>): Promise<void> {
+  const child = spawn('redis-server', serverArgs(r.node.port, o), { cwd: r.node.dir, stdio: 'ignore' });
+  let gone = false;
+  r.child = child;
+  r.exited = new Promise((resolve) =>
+    child.once('exit', () => {
+      gone = true;
+      r.node.alive = false;
+      resolve();
+    }),
+  );
+  child.once('error', () => undefined);
+  r.node.pid = child.pid ?? -1;
+  r.node.alive = child.pid !== undefined;
+  await pollUntil(`node ${r.node.port} answering`, o.startTimeoutMs, async () => {
+    if (gone) throw new Error(`redis-server on port ${r.node.port} exited:\n${logTail(r.node.dir)}`);
+    return (await nodeAnswers(r.node.port)) || undefined;
+  });
+}
+
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  const o: Required<RedisClusterOptions> = {
+    masters: 3,
+    replicasPerMaster: 1,
+    appendonly: false,
+    fsyncAlways: false,
+    nodeTimeoutMs: 1000,
+    startTimeoutMs: 30_000,
+    ...options,
+  };
+  const count = o.masters * (1 + o.replicasPerMaster);
+  installExitHook();
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const base = await freeBasePort(count);
+    const running: Running[] = [];
+    everyCluster.add(running);
+    try {
+      for (let i = 0; i < count; i++) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), `devhooks-cluster-${base + i}-`));
+        running.push({ node: { port: base + i, pid: -1, role: 'master', alive: false, dir } });
+      }
+      await Promise.all(running.map((r) => launch(r, o)));
+      return await formCluster(running, o);
+    } catch (err) {
+      // a port taken between the check and the start, most likely: try another base
+      lastError = err;
+      removeNodes(running);
+    }
+  }
+  throw lastError;
+}
+
+async function formCluster(running: Running[], o: Required<RedisClusterOptions>): Promise<RedisCluster> {
+  const nodes = running.map((r) => r.node);
+  const create = spawnSync(
+    'redis-cli',
+    [
+      '--cluster',
+      'create',
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      '--cluster-replicas',
+      String(o.replicasPerMaster),
+      '--cluster-yes',
+    ],
+    { encoding: 'utf8', timeout: o.startTimeoutMs },
+  );
+  if (create.status !== 0) {
+    throw new Error(`redis-cli --cluster create failed (${create.status}):\n${create.stdout}\n${create.stderr}`);
+  }
+  const byPort = (port: number): Running => {
+    const r = running.find((x) => x.node.port === port);
+    if (!r) throw new Error(`redis cluster: no node on port ${port}`);
+    return r;
+  };
+  const live = () => nodes.filter((n) => n.alive);
+  const killedSlots = new Map<number, number>();
+
+  const masters = async (): Promise<ClusterMaster[]> => {
+    let lastError: unknown;
+    for (const n of live()) {
+      try {
+        const ms = await clusterMasters(n.port);
+        const masterPorts = new Set(ms.map((m) => m.port));
+        for (const x of live()) x.role = masterPorts.has(x.port) ? 'master' : 'replica';
+        return ms;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw new Error(`redis cluster: no live node answers CLUSTER NODES (${String(lastError)})`);
+  };
+  const slotOf = (key: string) => keySlot(live()[0].port, key);
+  const masterForSlot = async (slot: number) => {
+    const m = ownerOfSlot(await masters(), slot);
+    if (!m) throw new Error(`redis cluster: no master serves slot ${slot}`);
+    return m;
+  };
+  const healthy = async (): Promise<boolean> => {
+    const views = new Set<string>();
+    for (const n of live()) {
+      const h = await clusterHealth(n.port);
+      if (!h.ok || h.slotsOk !== CLUSTER_SLOTS || h.knownNodes !== nodes.length) return false;
+      if ((await nodeRole(n.port)) === 'replica' && !(await replicaLinkUp(n.port))) return false;
+      // every node agrees on who serves what (a restarted master first claims its old slots)
+      views.add(JSON.stringify((await clusterMasters(n.port)).map((m) => [m.port, m.slots, m.replicas.sort()])));
+    }
+    return views.size === 1;
+  };
+  const waitForState = async (ok: boolean, timeoutMs = 20_000) => {
+    await pollUntil(`cluster state ${ok ? 'ok' : 'fail'}`, timeoutMs, async () => {
+      if (ok) return (await healthy()) || undefined;
+      for (const n of live()) if (!(await clusterHealth(n.port)).ok) return true;
+      return undefined;
+    });
+  };
+
+  const cluster: RedisCluster = {
+    seeds: nodes.map((n) => `redis://127.0.0.1:${n.port}`),
+    get url() {
+      return this.seeds.join(',');
+    },
+    nodes,
+    masters,
+    slotOf,
+    masterForSlot,
+    masterForKey: async (key) => masterForSlot(await slotOf(key)),
+    async killNode(port, signal = 'SIGKILL') {
+      const r = byPort(port);
+      if (!r.node.alive) return;
+      const owned = (await masters().catch(() => [])).find((m) => m.port === port);
+      if (owned) killedSlots.set(port, owned.slots[0][0]);
+      r.child?.kill(signal);
+      await r.exited;
+    },
+    async restartNode(port) {
+      const r = byPort(port);
+      if (r.node.alive) throw new Error(`redis cluster: node ${port} is running`);
+      await launch(r, o);
+    },
+    waitForState,
+    async waitForFailover(deadMasterPort, timeoutMs = 20_000) {
+      const slot = killedSlots.get(deadMasterPort);
+      if (slot === undefined) throw new Error(`redis cluster: ${deadMasterPort} was not a master killed by killNode`);
+      const owner = await pollUntil(`failover of ${deadMasterPort}`, timeoutMs, async () => {
+        let seen: ClusterMaster | undefined;
+        for (const n of live()) {
+          const m = ownerOfSlot(await clusterMasters(n.port), slot);
+          if (!m || m.port === deadMasterPort || (seen && seen.port !== m.port)) return undefined;
+          seen = m;
+        }
+        return seen;
+      });
+      await pollUntil(`cluster state ok after failover of ${deadMasterPort}`, timeoutMs, async () => {
+        for (const n of live()) {
+          const h = await clusterHealth(n.port);
+          if (!h.ok || h.slotsOk !== CLUSTER_SLOTS) return undefined;
+        }
+        return true;
+      });
+      await masters();
+      return owner;
+    },
+    async stop() {
+      for (const r of running) if (r.node.alive) r.child?.kill('SIGKILL');
+      await Promise.all(running.map((r) => r.exited));
+      removeNodes(running);
+    },
+  };
+  await waitForState(true, o.startTimeoutMs);
+  await masters();
+  return cluster;
+}
