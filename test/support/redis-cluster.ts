@@ -185,7 +185,27 @@ async function launch(r: Running, o: Required<RedisClusterOptions>): Promise<voi
   });
 }
 
+/** Throws a clear error unless redis-server and redis-cli of Redis ≥ 7 are on PATH. */
+function checkBinaries(): void {
+  for (const bin of ['redis-server', 'redis-cli']) {
+    const v = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+    const major = Number(
+      /v=(\d+)\.|redis-cli (\d+)\./
+        .exec(v.stdout ?? '')
+        ?.slice(1)
+        .find(Boolean),
+    );
+    if (v.error || !(major >= 7)) {
+      throw new Error(
+        `the Redis Cluster tests need ${bin} of Redis 7 or later on PATH (${v.error ? 'not found' : v.stdout.trim()}); ` +
+          'install Redis 7+ (Debian/Ubuntu: apt-get install redis-server, which brings redis-cli)',
+      );
+    }
+  }
+}
+
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  checkBinaries();
   const o: Required<RedisClusterOptions> = {
     masters: 3,
     replicasPerMaster: 1,
