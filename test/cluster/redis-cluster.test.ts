@@ -35,6 +35,11 @@ test('starts 3 masters with a synced replica each, covering every slot', async (
   const slot = await cluster.slotOf('{devhooks:s3}:events');
   expect(slot).toBe(await cluster.slotOf('{devhooks:s3}:backlog'));
   expect((await cluster.masterForKey('{devhooks:s3}:events')).port).toBe((await cluster.masterForSlot(slot)).port);
+  const streams = Array.from({ length: 16 }, (_, n) => `{devhooks:s${n}}:events`);
+  const owners = await Promise.all(streams.map(async (k) => (await cluster.masterForKey(k)).port));
+  const busiest = await cluster.masterOwningMost(streams);
+  const held = (port: number) => owners.filter((p) => p === port).length;
+  for (const m of masters) expect(held(busiest.port)).toBeGreaterThanOrEqual(held(m.port));
 });
 
 test('a key acknowledged by WAIT 1 survives SIGKILL of its master', async () => {

@@ -73,6 +73,8 @@ export interface RedisCluster {
   masterForSlot(slot: number): Promise<ClusterMaster>;
   /** The master serving a key's slot. */
   masterForKey(key: string): Promise<ClusterMaster>;
+  /** The master serving the most of these keys (e.g. the shard streams: the one to kill in a failover test). */
+  masterOwningMost(keys: string[]): Promise<ClusterMaster>;
   /** Sends `signal` (default SIGKILL) to a node and waits until its process has exited. */
   killNode(port: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a killed node again in its own dir (same nodes.conf: it rejoins) and waits until it answers. */
@@ -312,6 +314,18 @@ async function formCluster(running: Running[], o: Required<RedisClusterOptions>)
     slotOf,
     masterForSlot,
     masterForKey: async (key) => masterForSlot(await slotOf(key)),
+    async masterOwningMost(keys) {
+      const ms = await masters();
+      const count = new Map<number, number>();
+      for (const k of keys) {
+        const m = ownerOfSlot(ms, await slotOf(k));
+        if (m) count.set(m.port, (count.get(m.port) ?? 0) + 1);
+      }
+      const [port] = [...count].sort((a, b) => b[1] - a[1])[0] ?? [];
+      const m = ms.find((x) => x.port === port);
+      if (!m) throw new Error('redis cluster: no master serves any of these keys');
+      return m;
+    },
     async killNode(port, signal = 'SIGKILL') {
       const r = byPort(port);
       if (!r.node.alive) return;
