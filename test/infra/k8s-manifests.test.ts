@@ -4,6 +4,7 @@
  * period against the worker's drain deadline as the worker's own config computes it.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CONSUMER_GROUP, redisKeys } from '@devhooks/core';
@@ -17,7 +18,7 @@ const [secret] = readManifests(path.join(DIR, 'secret.example.yaml'));
 
 function one(kind: string, name: string): Manifest {
   const found = manifests.filter((m) => m.kind === kind && m.metadata.name === name);
-  expect(found).toHaveLength(1);
+  if (found.length !== 1) throw new Error(`expected one ${kind} ${name} in infra/k8s, found ${found.length}`);
   return found[0];
 }
 const api = one('Deployment', 'devhooks-api');
@@ -25,7 +26,13 @@ const worker = one('Deployment', 'devhooks-worker');
 const config = one('ConfigMap', 'devhooks-config');
 const scaled = one('ScaledObject', 'devhooks-worker');
 
-/** A container's environment as the pod would get it (the Secret's values from the example). */
+/** Well-formed values for the Secret's keys (the example's are placeholders). */
+const SECRET_VALUES: Record<string, string> = {
+  'admin-token': randomBytes(24).toString('hex'),
+  'encryption-key': randomBytes(32).toString('base64'),
+};
+
+/** A container's environment as the pod would get it. */
 function containerEnv(d: Manifest): Record<string, string> {
   const c = d.spec.template.spec.containers[0];
   const env: Record<string, string> = {};
@@ -39,7 +46,7 @@ function containerEnv(d: Manifest): Record<string, string> {
       expect(ref.name).toBe(secret.metadata.name);
       expect(Object.keys(secret.stringData)).toContain(ref.key);
     }
-    env[e.name] = ref ? secret.stringData[ref.key] : e.value;
+    env[e.name] = ref ? SECRET_VALUES[ref.key] : e.value;
   }
   return env;
 }
@@ -49,6 +56,7 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 
 test('every manifest of the kustomization, and the example Secret, is valid for its schema', () => {
   expect(manifests.length).toBeGreaterThanOrEqual(resources.length);
+  expect(Object.keys(secret.stringData).sort()).toEqual(Object.keys(SECRET_VALUES).sort());
   for (const m of [...manifests, secret]) expect(() => validateManifest(m)).not.toThrow();
   // and every YAML file here is either a resource or the example secret
   const yamls = fs.readdirSync(DIR).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
