@@ -20,6 +20,10 @@ const config: Config = {
     { ...common, displayName: 'api', testMatch: ['<rootDir>/apps/api/**/*.test.ts'] },
     { ...common, displayName: 'worker', testMatch: ['<rootDir>/apps/worker/**/*.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    // a local Redis Cluster from the redis-server / redis-cli binaries (test/support/redis-cluster.ts)
+    { ...common, displayName: 'cluster', testMatch: ['<rootDir>/test/cluster/**/*.test.ts'] },
+    // deployment files (infra/, docker-compose.yml), checked statically
+    { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
   ],
 };
 
