@@ -78,12 +78,14 @@ function portFree(port: number): Promise<boolean> {
 
 export async function freeBasePort(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * (9000 - count));
+    // ports and bus ports (port + 10000) both below the ephemeral range (32768+), which outgoing
+    // connections take at any moment
+    const base = 12000 + Math.floor(Math.random() * (10000 - count));
     let free = true;
     for (let p = base; p < base + count && free; p++) free = (await portFree(p)) && (await portFree(p + 10000));
     if (free) return base;
   }
-  throw new Error('redis cluster: no free run of ports in 20000–29000');
+  throw new Error('redis cluster: no free run of ports in 12000–22000');
 }
 
 function serverArgs(port: number, o: Required<RedisClusterOptions>): string[] {
