@@ -4,6 +4,7 @@
  */
 import { redisKeys, shardOf } from '@devhooks/core';
 import { decodeEvent } from '@devhooks/engine';
+import { eventually } from '../../../test/support/receiver';
 import { startStack, type Stack } from '../../../test/support/stack';
 
 const SHARDS = 4;
@@ -68,5 +69,33 @@ it("keeps a delivery's retries in its shard's queue", async () => {
     if (q === shard) expect(await job?.getState()).toBe('failed');
     else expect(job).toBeUndefined();
   }
+  s.rx.respond = undefined;
+});
+
+it('batches a Mist topic across shards into one delivery, and retries it whole', async () => {
+  const w = await s.webhook({ topics: ['audits'] });
+  let tries = 0;
+  s.rx.respond = (r) => (r.body.includes('"topic":"audits"') && ++tries === 1 ? { status: 503 } : { status: 200 });
+  const before = s.rx.requests.length;
+  // audit events have no device: each goes to the shard of its own id
+  const events = Array.from({ length: 8 }, (_, i) => ({
+    id: `audit-${i}`,
+    type: 'audit',
+    data: { id: `a${i}`, message: 'm', timestamp: i },
+  }));
+  expect(new Set(events.map((e) => shardOf(s.org.id, e.id, SHARDS))).size).toBeGreaterThan(1);
+  await s.send({ events });
+  await s.rx.waitFor(before + 2);
+  const [first, second] = s.rx.requests.slice(before);
+  expect(JSON.parse(first.body).events).toHaveLength(8);
+  expect(second.body).toBe(first.body);
+  expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
+  const list = await eventually(async () => {
+    const r = await s.api.call('GET', `/v1/webhooks/${w.id}/deliveries`, { token: s.org.key });
+    return r.body.deliveries[0]?.status === 'succeeded' ? r : undefined;
+  });
+  expect(list.body.deliveries[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
+  const detail = await s.api.call('GET', `/v1/deliveries/${list.body.deliveries[0].id}`, { token: s.org.key });
+  expect(detail.body.request.body).toBe(first.body);
   s.rx.respond = undefined;
 });

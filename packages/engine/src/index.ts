@@ -5,6 +5,7 @@ export * from './log/stream-lease';
 export * from './log/event-reader';
 export * from './delivery/delivery';
 export * from './delivery/fanout';
+export * from './delivery/fanout-group';
 export * from './delivery/batcher';
 export * from './delivery/attempt';
 export * from './delivery/attempt-log';

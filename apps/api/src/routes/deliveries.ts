@@ -1,7 +1,7 @@
 /** The delivery log (contract §3): a webhook's deliveries, one delivery in full, and retry by hand. */
 import { Router } from 'express';
 import { deliveryBody, redactedSignatureHeaders, TOPICS, VERSION } from '@devhooks/core';
-import { deliveryView, loadEvents, retryNow, type DeliveryRecord } from '@devhooks/engine';
+import { deliveryView, entryShardsOf, loadEvents, retryNow, type DeliveryRecord } from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
 import { orgFor, READ_ROLES, WRITE_ROLES } from '../http/auth';
 import { notFound } from '../http/errors';
@@ -43,7 +43,7 @@ export function deliveryRoutes(d: ApiDeps): Router {
     const rec = await load(org, req.params.id);
     const [webhook, events] = await Promise.all([
       d.webhooks.get(org, rec.webhook_id),
-      loadEvents(d.redis, d.keys, rec.shard ?? 0, rec.entry_ids),
+      loadEvents(d.redis, d.keys, entryShardsOf(rec), rec.entry_ids),
     ]);
     const last = rec.attempt_log[rec.attempt_log.length - 1];
     const headers: Record<string, string> = {

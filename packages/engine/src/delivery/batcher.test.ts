@@ -39,27 +39,33 @@ afterEach(() => {
 it('closes a batch when the window has passed since its first event', () => {
   const w = target('wh_1');
   const e1 = event();
-  b.add(w, e1, '1-0');
+  b.add(w, e1, '1-0', 0);
   jest.advanceTimersByTime(WINDOW - 10);
   const e2 = event();
-  b.add(w, e2, '1-1');
+  b.add(w, e2, '1-1', 0);
   expect(batches).toHaveLength(0);
   jest.advanceTimersByTime(9);
   expect(batches).toHaveLength(0);
   jest.advanceTimersByTime(1);
   expect(batches).toHaveLength(1);
-  expect(batches[0]).toEqual({ target: w, topic: 'alarms', events: [e1, e2], entryIds: ['1-0', '1-1'] });
+  expect(batches[0]).toEqual({
+    target: w,
+    topic: 'alarms',
+    events: [e1, e2],
+    entryIds: ['1-0', '1-1'],
+    entryShards: [0, 0],
+  });
   expect('timer' in batches[0]).toBe(false);
   expect(b.waiting).toBe(0);
 });
 
 it('an event after a batch closed starts a new batch with its own window', () => {
   const w = target('wh_1');
-  b.add(w, event(), '1-0');
+  b.add(w, event(), '1-0', 0);
   jest.advanceTimersByTime(WINDOW);
   expect(batches).toHaveLength(1);
   const e = event();
-  b.add(w, e, '2-0');
+  b.add(w, e, '2-0', 0);
   jest.advanceTimersByTime(WINDOW - 1);
   expect(batches).toHaveLength(1);
   jest.advanceTimersByTime(1);
@@ -71,10 +77,10 @@ it('an event after a batch closed starts a new batch with its own window', () =>
 it(`closes at ${MAX_BATCH_EVENTS} events at once, without waiting for the window`, () => {
   expect(MAX_BATCH_EVENTS).toBe(100);
   const w = target('wh_1');
-  for (let i = 0; i < MAX_BATCH_EVENTS - 1; i++) b.add(w, event(), `${i}-0`);
+  for (let i = 0; i < MAX_BATCH_EVENTS - 1; i++) b.add(w, event(), `${i}-0`, 0);
   expect(batches).toHaveLength(0);
   expect(b.waiting).toBe(99);
-  b.add(w, event(), '99-0');
+  b.add(w, event(), '99-0', 0);
   expect(batches).toHaveLength(1);
   expect(batches[0].events).toHaveLength(100);
   expect(batches[0].entryIds).toEqual(Array.from({ length: 100 }, (_, i) => `${i}-0`));
@@ -87,7 +93,7 @@ it(`closes at ${MAX_BATCH_EVENTS} events at once, without waiting for the window
 
 it('the 101st event starts the next batch', () => {
   const w = target('wh_1');
-  for (let i = 0; i < 101; i++) b.add(w, event(), `${i}-0`);
+  for (let i = 0; i < 101; i++) b.add(w, event(), `${i}-0`, 0);
   expect(batches).toHaveLength(1);
   expect(b.waiting).toBe(1);
   jest.advanceTimersByTime(WINDOW);
@@ -98,11 +104,11 @@ it('the 101st event starts the next batch', () => {
 it('keeps separate batches per (webhook, topic)', () => {
   const w1 = target('wh_1');
   const w2 = target('wh_2');
-  b.add(w1, event('alarms'), 'a');
-  b.add(w1, event('audits'), 'b');
-  b.add(w2, event('alarms'), 'c');
-  b.add(w1, event('alarms'), 'd');
-  b.add(w2, event('device-events'), 'e');
+  b.add(w1, event('alarms'), 'a', 0);
+  b.add(w1, event('audits'), 'b', 0);
+  b.add(w2, event('alarms'), 'c', 0);
+  b.add(w1, event('alarms'), 'd', 0);
+  b.add(w2, event('device-events'), 'e', 0);
   expect(b.waiting).toBe(5);
   jest.advanceTimersByTime(WINDOW);
   expect(batches).toHaveLength(4);
@@ -117,18 +123,18 @@ it('keeps separate batches per (webhook, topic)', () => {
 it('100 events for one webhook do not close another webhook’s batch', () => {
   const w1 = target('wh_1');
   const w2 = target('wh_2');
-  b.add(w2, event(), 'other');
-  for (let i = 0; i < 100; i++) b.add(w1, event(), `${i}-0`);
+  b.add(w2, event(), 'other', 0);
+  for (let i = 0; i < 100; i++) b.add(w1, event(), `${i}-0`, 0);
   expect(batches).toHaveLength(1);
   expect(batches[0].target.id).toBe('wh_1');
   expect(b.waiting).toBe(1);
 });
 
 it('closeAll sends every open batch now and clears the timers', () => {
-  b.add(target('wh_1'), event('alarms'), 'a');
-  b.add(target('wh_1'), event('audits'), 'b');
-  b.add(target('wh_2'), event('alarms'), 'c');
-  b.add(target('wh_2'), event('alarms'), 'd');
+  b.add(target('wh_1'), event('alarms'), 'a', 0);
+  b.add(target('wh_1'), event('audits'), 'b', 0);
+  b.add(target('wh_2'), event('alarms'), 'c', 0);
+  b.add(target('wh_2'), event('alarms'), 'd', 0);
   expect(b.waiting).toBe(4);
   b.closeAll();
   expect(batches).toHaveLength(3);
@@ -147,9 +153,9 @@ it('closeAll with nothing open sends nothing', () => {
 
 it('waiting counts events in open batches only', () => {
   expect(b.waiting).toBe(0);
-  b.add(target('wh_1'), event(), 'a');
-  b.add(target('wh_1'), event(), 'b');
-  b.add(target('wh_2'), event(), 'c');
+  b.add(target('wh_1'), event(), 'a', 0);
+  b.add(target('wh_1'), event(), 'b', 0);
+  b.add(target('wh_2'), event(), 'c', 0);
   expect(b.waiting).toBe(3);
   jest.advanceTimersByTime(WINDOW);
   expect(b.waiting).toBe(0);

@@ -10,6 +10,8 @@ export interface Batch {
   topic: DeliveryTopic;
   events: StoredEvent[];
   entryIds: string[];
+  /** The shard of each entry: a worker batches what all its shards read. */
+  entryShards: number[];
 }
 
 interface OpenBatch extends Batch {
@@ -24,7 +26,7 @@ export class Batcher {
     private readonly onBatch: (b: Batch) => void,
   ) {}
 
-  add(target: Target, event: StoredEvent, entryId: string): void {
+  add(target: Target, event: StoredEvent, entryId: string, shard: number): void {
     const key = `${target.id}\u0000${event.topic}`;
     let b = this.open.get(key);
     if (!b) {
@@ -33,12 +35,14 @@ export class Batcher {
         topic: event.topic,
         events: [],
         entryIds: [],
+        entryShards: [],
         timer: setTimeout(() => this.close(key), this.windowMs),
       };
       this.open.set(key, b);
     }
     b.events.push(event);
     b.entryIds.push(entryId);
+    b.entryShards.push(shard);
     if (b.events.length >= MAX_BATCH_EVENTS) this.close(key);
   }
 

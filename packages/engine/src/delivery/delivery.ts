@@ -13,9 +13,11 @@ export interface Delivery {
   target: Target;
   topic: DeliveryTopic;
   events: StoredEvent[];
-  /** The event-stream shard holding the entries. */
+  /** The event-stream shard of its (first) entry: its id, record and retry queue follow it. */
   shard: number;
   entryIds: string[];
+  /** The shard of each entry (a Mist batch may gather entries of several). */
+  entryShards: number[];
   messageId: string;
   body: string;
   /** Its record so far (undefined before the first attempt). */
@@ -28,6 +30,8 @@ export interface Delivery {
 
 export interface MakeDeliveryOptions {
   shard: number;
+  /** The shard of each entry, when not all `shard`. */
+  entryShards?: number[];
   /** Its record so far, for a delivery rebuilt for a retry. */
   record?: DeliveryRecord;
   /** The body, when already built (one event fanned out to many webhooks shares one body). */
@@ -49,6 +53,7 @@ export function makeDelivery(
     events,
     shard: o.shard,
     entryIds,
+    entryShards: o.entryShards ?? entryIds.map(() => o.shard),
     messageId: record?.message_id ?? (events.length === 1 ? events[0].id : batchMessageId(entryIds, o.shard)),
     body: o.body ?? deliveryBody(topic, events),
     record,
@@ -92,5 +97,6 @@ export function newRecord(d: Delivery, now: number): DeliveryRecord {
     attempt_log: [],
   };
   if (d.shard) r.shard = d.shard;
+  if (d.entryShards.some((s) => s !== d.shard)) r.entry_shards = d.entryShards;
   return r;
 }

@@ -14,8 +14,8 @@ import { decodeEvent } from '../log/stream-codec';
 import type { RawEntry, StreamLease } from '../log/stream-lease';
 import type { EngineContext } from '../runtime/engine-context';
 import type { Target } from '../stores/webhook-directory';
+import type { FanoutGroup } from './fanout-group';
 import { attemptDelivery, deferred, type AttemptOutcome } from './attempt';
-import { Batcher, type Batch } from './batcher';
 import { CommitLoop } from './commit-loop';
 import { makeDelivery, type Delivery } from './delivery';
 
@@ -50,7 +50,6 @@ export class StreamConsumer {
   private readonly timers: NodeJS.Timeout[] = [];
   private capacityWaiter: (() => void) | undefined;
   private idleWaiter: (() => void) | undefined;
-  private readonly batcher: Batcher;
   /** Entries of batches across shards not yet committed: looked at again shortly (log/batch-gate.ts). */
   private readonly parked = new Map<string, RawEntry>();
   private parkTimer: NodeJS.Timeout | undefined;
@@ -60,8 +59,9 @@ export class StreamConsumer {
     private readonly ctx: EngineContext,
     private readonly lease: StreamLease,
     private readonly o: ConsumerOptions,
+    /** The worker's consumers of every shard, and the batcher they share. */
+    private readonly group: FanoutGroup,
   ) {
-    this.batcher = new Batcher(ctx.batchWindowMs, (b) => this.onBatch(b));
     this.commits = new CommitLoop(ctx, o.flushMs);
     this.gate = new BatchGate(ctx.redis, ctx.keys, lease.stream);
   }
@@ -85,7 +85,7 @@ export class StreamConsumer {
     if (this.parkTimer) clearTimeout(this.parkTimer);
     this.lease.close();
     this.capacityWaiter?.();
-    this.batcher.closeAll();
+    this.group.batcher.closeAll();
     const deadline = Date.now() + deadlineMs;
     while (this.inProgress > 0 && Date.now() < deadline) {
       await Promise.race([
@@ -199,10 +199,11 @@ export class StreamConsumer {
         else {
           this.entries.set(entryId, n);
           this.inProgress += n;
+          this.group.held(n);
         }
       }
-      for (const d of settled) this.release(d.entryIds);
-      for (const b of batched) this.batcher.add(b.target, b.event, b.entryId);
+      for (const d of settled) this.release(d);
+      for (const b of batched) this.group.batcher.add(b.target, b.event, b.entryId, this.o.shard);
       for (const d of toLaunch) this.launch(d);
     } catch (err) {
       this.ctx.logger.error('fan-out failed; entries left pending for a retry', {
@@ -255,11 +256,8 @@ export class StreamConsumer {
     return this.ctx.directory.index(e.org)?.match(e) ?? [];
   }
 
-  private onBatch(b: Batch): void {
-    this.launch(makeDelivery(b.target, b.topic, b.events, b.entryIds, { shard: this.o.shard }));
-  }
-
-  private launch(d: Delivery): void {
+  /** Makes a delivery's first attempt (or hands it to the retry queue), then settles it. */
+  launch(d: Delivery): void {
     const first = this.ctx.schedule[0] ?? 0;
     // the schedule delays even the first attempt: straight to the retry queue
     if (first > 0) return this.settle(d, deferred(d, first));
@@ -280,21 +278,28 @@ export class StreamConsumer {
   private settle(d: Delivery, out: AttemptOutcome): void {
     this.commits.writes.settle(d, out, { asJob: false });
     this.ctx.attemptLog.attempt(d, out);
-    this.release(d.entryIds);
+    this.release(d);
     this.commits.schedule();
   }
 
-  /** One delivery of each of these entries settled. */
-  private release(entryIds: string[]): void {
-    for (const id of entryIds) {
-      const left = (this.entries.get(id) ?? 1) - 1;
-      this.inProgress--;
-      if (left <= 0) {
-        this.entries.delete(id);
-        this.commits.writes.ack(this.o.shard, id);
-      } else this.entries.set(id, left);
-    }
-    this.ctx.metrics.inMemory.set(this.inProgress);
+  /** A delivery settled: one delivery of each of its entries, on whichever shard's consumer holds it. */
+  private release(d: Delivery): void {
+    d.entryIds.forEach((id, i) => {
+      const shard = d.entryShards[i];
+      (shard === this.o.shard ? this : this.group.of(shard)).releaseEntry(id);
+    });
+  }
+
+  /** One delivery of this entry settled. */
+  releaseEntry(id: string): void {
+    const left = (this.entries.get(id) ?? 1) - 1;
+    this.inProgress--;
+    this.group.held(-1);
+    if (left <= 0) {
+      this.entries.delete(id);
+      this.commits.writes.ack(this.o.shard, id);
+    } else this.entries.set(id, left);
+    this.commits.schedule();
     if (!this.full && this.capacityWaiter) {
       const w = this.capacityWaiter;
       this.capacityWaiter = undefined;

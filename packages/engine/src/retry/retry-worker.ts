@@ -10,7 +10,7 @@ import { RETRY_QUEUE } from '@devhooks/core';
 import { attemptDelivery, endedWithout, type AttemptOutcome } from '../delivery/attempt';
 import { commit, PendingWrites } from '../delivery/commit';
 import { makeDelivery, type Delivery } from '../delivery/delivery';
-import { loadEvents } from '../log/event-reader';
+import { entryShardsOf, loadEvents } from '../log/event-reader';
 import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
 import { retryJobData, type RetryJobData } from './retry-queue';
@@ -62,10 +62,12 @@ export async function processRetry(
   if (!target) return finish(ctx, rec, 'webhook_deleted');
   if (!target.enabled && rec.topic !== 'ping') return finish(ctx, rec, 'webhook_disabled');
   const shard = rec.shard ?? 0;
-  const events = await loadEvents(ctx.redis, ctx.keys, shard, rec.entry_ids);
+  const entryShards = entryShardsOf(rec);
+  const events = await loadEvents(ctx.redis, ctx.keys, entryShards, rec.entry_ids);
   if (!events) return finish(ctx, rec, 'event_expired');
 
-  const d = makeDelivery(target, rec.topic, events, rec.entry_ids, { shard, record: { ...rec, url: target.url } });
+  const record = { ...rec, url: target.url };
+  const d = makeDelivery(target, rec.topic, events, rec.entry_ids, { shard, entryShards, record });
   if (manual) d.trigger = job.data.trigger ?? 'manual';
   const out = await attemptDelivery(ctx, d);
   await persist(ctx, d, out);

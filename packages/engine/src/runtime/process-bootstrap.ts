@@ -36,23 +36,14 @@ export async function runProcess<C extends { logLevel: string }>(spec: ProcessSp
     process.exit(2);
   }
   const logger = createLogger(spec.name, config.logLevel);
-  let running: Running;
-  try {
-    running = await spec.start(config, logger);
-  } catch (err) {
-    logger.error('start failed', { error: (err as Error).stack ?? String(err) });
-    process.exit(1);
-  }
-  const policy = await evictionPolicy(running.redis);
-  if (policy && policy !== 'noeviction') {
-    const words = evictionWarning(policy);
-    if (spec.say) spec.say(`WARNING: ${words}`);
-    else logger.warn(words, { policy });
-  }
+  // signals are taken from the first moment: one that comes while starting stops once started
+  let started: Promise<Running | undefined> = Promise.resolve(undefined);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    const running = await started.catch(() => undefined);
+    if (!running) process.exit(0);
     logger.info('stopping', { signal, deadline_ms: running.shutdownMs });
     spec.say?.(`${signal}: stopping (draining deliveries in flight)…`);
     const force = setTimeout(() => {
@@ -71,4 +62,20 @@ export async function runProcess<C extends { logLevel: string }>(spec: ProcessSp
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  started = spec.start(config, logger);
+  let running: Running;
+  try {
+    running = (await started)!;
+  } catch (err) {
+    logger.error('start failed', { error: (err as Error).stack ?? String(err) });
+    process.exit(1);
+  }
+  // a warning, not a condition: never holds the start up
+  void evictionPolicy(running.redis).then((policy) => {
+    if (!policy || policy === 'noeviction') return;
+    const words = evictionWarning(policy);
+    if (spec.say) spec.say(`WARNING: ${words}`);
+    else logger.warn(words, { policy });
+  });
 }

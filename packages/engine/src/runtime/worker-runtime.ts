@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import { redisKeys, scheduleHorizon, type SharedSettings } from '@devhooks/core';
 import { AttemptLog } from '../delivery/attempt-log';
 import { StreamConsumer } from '../delivery/fanout';
+import { FanoutGroup } from '../delivery/fanout-group';
 import { OriginLimiter, type OriginLimiterOptions } from '../delivery/origin-limiter';
 import { Sender } from '../delivery/sender';
 import { StreamLease } from '../log/stream-lease';
@@ -82,10 +83,11 @@ export async function startWorkerRuntime(
   };
 
   // each shard's reader blocks on XREADGROUP: a connection of its own
-  const consumers = Array.from({ length: cfg.shards }, (_, shard) => {
+  const fanout = new FanoutGroup(ctx);
+  for (let shard = 0; shard < cfg.shards; shard++) {
     const reader = connectRedis(cfg, { name: `devhooks-worker-stream-${shard}`, blocking: true });
     const lease = new StreamLease(redis, reader, keys.shard(shard).stream, consumer);
-    return new StreamConsumer(ctx, lease, {
+    const options = {
       shard,
       readCount: cfg.readCount,
       // the in-memory bound is the process's: shared out between its shards
@@ -93,8 +95,9 @@ export async function startWorkerRuntime(
       claimIdleMs: cfg.claimIdleMs,
       blockMs: 1_000,
       flushMs: 25,
-    });
-  });
+    };
+    fanout.add(shard, new StreamConsumer(ctx, lease, options, fanout));
+  }
   // one BullMQ worker per shard's retry queue; the process's retry concurrency shared out
   const retries = queues.all.map((q) =>
     createRetryWorker(ctx, bullConnection, {
@@ -104,7 +107,7 @@ export async function startWorkerRuntime(
     }),
   );
 
-  await Promise.all(consumers.map((c) => c.start()));
+  await fanout.start();
   for (const r of retries) void r.run();
   const retentionMs = Math.max(cfg.logTtlMs, scheduleHorizon(cfg.schedule) + 3_600_000);
   const upkeep = setInterval(() => {
@@ -130,8 +133,7 @@ export async function startWorkerRuntime(
           if ((await Promise.race([graceful.then(() => 'ok' as const), timer])) === 'timeout') await w.close(true);
         }),
       );
-      const [results] = await Promise.all([Promise.all(consumers.map((c) => c.stop(deadlineMs))), closeRetries]);
-      const drained = results.every((r) => r.drained);
+      const [drained] = await Promise.all([fanout.stop(deadlineMs), closeRetries]);
       ctx.attemptLog.summarize();
       await ctx.sender.destroy().catch(() => undefined);
       await queues.close();

@@ -32,6 +32,8 @@ export interface DeliveryRecord {
   entry_ids: string[];
   /** The event-stream shard holding them (absent: shard 0). */
   shard?: number;
+  /** The shard of each entry, when they are not all on `shard` (a Mist batch across shards). */
+  entry_shards?: number[];
   topic: DeliveryTopic;
   /** The `webhook-id` header: the same on every attempt. */
   message_id: string;
@@ -56,10 +58,10 @@ export const MAX_ATTEMPT_LOG = 30;
 const HOUR_MS = 3_600_000;
 
 /** The public shape of contract §3. */
-export type DeliveryView = Omit<DeliveryRecord, 'entry_ids' | 'attempt_log' | 'org_id' | 'shard'>;
+export type DeliveryView = Omit<DeliveryRecord, 'entry_ids' | 'attempt_log' | 'org_id' | 'shard' | 'entry_shards'>;
 
 export function deliveryView(r: DeliveryRecord): DeliveryView {
-  const { entry_ids: _e, attempt_log: _a, org_id: _o, shard: _s, ...view } = r;
+  const { entry_ids: _e, attempt_log: _a, org_id: _o, shard: _s, entry_shards: _es, ...view } = r;
   return view;
 }
 
