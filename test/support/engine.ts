@@ -3,7 +3,9 @@
  * and an engine context over a real Redis (real stores, a real BullMQ queue, a fresh metrics
  * registry, a silent logger).
  */
+import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
+import winston from 'winston';
 import { Registry } from 'prom-client';
 import { generateStandardSecret, type DeliveryTopic, type Keys, type StoredEvent, type Webhook } from '@devhooks/core';
 import {
@@ -18,6 +20,7 @@ import {
   workerMetrics,
   type Delivery,
   type EngineContext,
+  type Logger,
   type OriginLimiterOptions,
   type Target,
 } from '@devhooks/engine';
@@ -141,4 +144,27 @@ export async function counterValue(registry: Registry, name: string, labels: Rec
   const { values } = await metric.get();
   const hit = values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
   return hit?.value ?? 0;
+}
+
+export interface CapturedLogs {
+  logger: Logger;
+  /** Every line logged, parsed. */
+  lines: Array<Record<string, unknown> & { level: string; message: string }>;
+}
+
+/** A JSON logger at `level` whose lines are kept in memory (a winston stream transport). */
+export function capturedLogger(level = 'info'): CapturedLogs {
+  const lines: CapturedLogs['lines'] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const logger = winston.createLogger({
+    level,
+    format: winston.format.json(),
+    transports: [new winston.transports.Stream({ stream })],
+  });
+  return { logger, lines };
 }
