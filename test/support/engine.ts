@@ -138,7 +138,11 @@ export function testEngine(redis: Redis, keys: Keys, o: TestEngineOptions = {}):
 }
 
 /** The value of a counter (or one of its label sets) in a registry. */
-export async function counterValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function counterValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const metric = registry.getSingleMetric(name);
   if (!metric) return 0;
   const { values } = await metric.get();

@@ -176,13 +176,19 @@ describe('endedWithout', () => {
     const pending = decide(ctx, d, answer(503), T0, END).record;
     const out = endedWithout(pending, 'webhook_deleted', END + 1);
     expect(out.decision).toEqual({ kind: 'failed' });
-    expect(out.record).toMatchObject({ status: 'failed', error: 'webhook_deleted', next_attempt_at: null, attempts: 1 });
+    expect(out.record).toMatchObject({
+      status: 'failed',
+      error: 'webhook_deleted',
+      next_attempt_at: null,
+      attempts: 1,
+    });
     expect(pending.status).toBe('pending');
   });
 });
 
 describe('requestHeaders', () => {
-  const asObject = (flat: string[]) => Object.fromEntries(flat.flatMap((_, i) => (i % 2 ? [] : [[flat[i], flat[i + 1]]])));
+  const asObject = (flat: string[]) =>
+    Object.fromEntries(flat.flatMap((_, i) => (i % 2 ? [] : [[flat[i], flat[i + 1]]])));
 
   it('without a secret: content-type, user-agent, own headers, webhook-id and timestamp, no signature', () => {
     const d = testDelivery(testWebhook({ headers: { 'X-Tenant': 't1' } }));

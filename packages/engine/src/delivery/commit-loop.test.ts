@@ -4,7 +4,13 @@
  */
 import type { Redis } from 'ioredis';
 import { CONSUMER_GROUP, deliveryHour, redisKeys } from '@devhooks/core';
-import { capturedLogger, testDelivery, testEngine, testWebhook, type TestEngine } from '../../../../test/support/engine';
+import {
+  capturedLogger,
+  testDelivery,
+  testEngine,
+  testWebhook,
+  type TestEngine,
+} from '../../../../test/support/engine';
 import { eventually } from '../../../../test/support/receiver';
 import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { decide } from './attempt';

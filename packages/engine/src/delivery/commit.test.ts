@@ -33,7 +33,13 @@ const outcome = (d: Delivery, status: number): AttemptOutcome =>
 
 /** A webhook stored in Redis (the commit disables stored webhooks). */
 async function storedWebhook(over: Partial<Webhook> = {}): Promise<Webhook> {
-  const { id: _i, org_id, created_at: _c, updated_at: _u, ...fields } = testWebhook({ url: 'http://127.0.0.1:9/in', ...over });
+  const {
+    id: _i,
+    org_id,
+    created_at: _c,
+    updated_at: _u,
+    ...fields
+  } = testWebhook({ url: 'http://127.0.0.1:9/in', ...over });
   const [w] = await engine.ctx.webhooks.create(org_id, [fields]);
   return w;
 }
@@ -87,7 +93,9 @@ describe('PendingWrites.settle', () => {
     w.settle(x, out, { asJob: false });
     expect(w.jobs).toEqual([{ record: out.record, target: x.target, delayMs: 0, park: true }]);
     expect(w.failing.get(x.target.id)).toBe(x.target.org_id);
-    expect(w.disable).toEqual([{ org: x.target.org_id, webhook: x.target.id, reason: 'the endpoint answered 410 Gone' }]);
+    expect(w.disable).toEqual([
+      { org: x.target.org_id, webhook: x.target.id, reason: 'the endpoint answered 410 Gone' },
+    ]);
 
     const asJob = new PendingWrites();
     asJob.settle(x, outcome(x, 404), { asJob: true });
@@ -178,7 +186,9 @@ describe('commit', () => {
     await commit(engine.ctx, w3);
     expect(await redis.hget(keys.failingSince, hook.id)).toBeNull();
 
-    const before = await counterValue(engine.registry, 'devhooks_webhooks_disabled_total', { reason: 'failing_5_days' });
+    const before = await counterValue(engine.registry, 'devhooks_webhooks_disabled_total', {
+      reason: 'failing_5_days',
+    });
     await redis.hset(keys.failingSince, hook.id, Date.now() - 5 * DAY - 1_000);
     const w4 = new PendingWrites();
     w4.settle(d, outcome(d, 500), { asJob: true });
