@@ -1,4 +1,4 @@
-/** Appending events to the stream over a real Redis (contract §4): atomic, deduplicated, bounded. */
+/** Appending events to the stream over a real Redis (docs/contract.md §4): atomic, deduplicated, bounded. */
 import type { Redis } from 'ioredis';
 import { CONSUMER_GROUP, redisKeys, type StoredEvent } from '@devhooks/core';
 import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';

@@ -1,10 +1,10 @@
-/** Appending checked events to the event stream (contract §4): atomic, deduplicated, bounded. */
+/** Appending checked events to the event stream (docs/contract.md §4): atomic, deduplicated, bounded. */
 import type { Redis } from 'ioredis';
 import type { Keys, StoredEvent } from '@devhooks/core';
 import { luaCommands } from '../redis/lua-commands';
 import { encodeEvent } from '../log/stream-codec';
 
-/** The duplicate window of contract §4. */
+/** The duplicate window of docs/contract.md §4. */
 export const DEDUPE_WINDOW_SECONDS = 24 * 60 * 60;
 
 export type IngestResult =
