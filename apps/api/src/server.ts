@@ -37,7 +37,7 @@ export function createApi(
   redis.on('error', (err) => logger.warn('redis error', { error: err.message }));
   const stores = createStores(redis, keys, config, logger);
   const { queue } = stores;
-  queueGauges(registry, redis, keys, queue);
+  queueGauges(registry, redis, keys, queue, { shards: config.shards });
   const pingWaiter = connectRedis(config, { name: 'devhooks-api-ping', blocking: true, lazy: true });
   pingWaiter.on('error', () => undefined);
   const deps: ApiDeps = {

@@ -5,9 +5,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import { redisKeys, verifyMender, verifyMist, verifyStandard } from '@devhooks/core';
+import { verifyMender, verifyMist, verifyStandard } from '@devhooks/core';
 import {
   counterValue,
   signedWebhook,
@@ -17,7 +16,7 @@ import {
   type TestEngine,
 } from '../../../../test/support/engine';
 import { Receiver } from '../../../../test/support/receiver';
-import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { redisForTestFile } from '../../../../test/support/redis';
 import { workerMetrics } from '../ops/metrics';
 import { MAX_ATTEMPT_LOG, type AttemptRecord } from '../stores/delivery-log';
 import { toTarget } from '../stores/webhook-directory';
@@ -223,23 +222,19 @@ describe('requestHeaders', () => {
 });
 
 describe('attemptDelivery (loopback receiver)', () => {
-  const prefix = testPrefix(__filename);
-  let redis: Redis;
+  const { keys, redis } = redisForTestFile(__filename);
   let engine: TestEngine;
   let receiver: Receiver;
 
   beforeAll(async () => {
-    redis = testRedis();
     receiver = await Receiver.start();
   });
   beforeEach(() => {
-    engine = testEngine(redis, redisKeys(prefix), { schedule: SCHEDULE, origins: { breakerThreshold: 1 } });
+    engine = testEngine(redis, keys, { schedule: SCHEDULE, origins: { breakerThreshold: 1 } });
   });
   afterEach(() => engine.close());
   afterAll(async () => {
     await receiver.close();
-    await cleanPrefix(prefix);
-    redis.disconnect();
   });
 
   it('sends the signed body and decides from the answer', async () => {
@@ -273,7 +268,7 @@ describe('attemptDelivery (loopback receiver)', () => {
 
   it('an origin over its capacity defers the delivery without an attempt', async () => {
     await engine.close();
-    engine = testEngine(redis, redisKeys(prefix), { origins: { concurrency: 1, maxWaitMs: 0 } });
+    engine = testEngine(redis, keys, { origins: { concurrency: 1, maxWaitMs: 0 } });
     const target = toTarget(testWebhook({ url: receiver.url('/full') }));
     const held = engine.ctx.origins.admit(target.origin);
     if (held instanceof Promise || !held.ok) throw new Error('expected a free slot');

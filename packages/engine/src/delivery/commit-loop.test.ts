@@ -2,8 +2,7 @@
  * The commit loop over a real Redis: scheduled commits persist what settled, the final commit
  * persists at once, a failing commit is retried and, while stopping, given up after a few tries.
  */
-import type { Redis } from 'ioredis';
-import { CONSUMER_GROUP, deliveryHour, redisKeys } from '@devhooks/core';
+import { CONSUMER_GROUP, deliveryHour } from '@devhooks/core';
 import {
   capturedLogger,
   testDelivery,
@@ -12,27 +11,18 @@ import {
   type TestEngine,
 } from '../../../../test/support/engine';
 import { eventually } from '../../../../test/support/receiver';
-import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { redisForTestFile } from '../../../../test/support/redis';
 import { decide } from './attempt';
 import { CommitLoop } from './commit-loop';
 import type { Delivery } from './delivery';
 
-const prefix = testPrefix(__filename);
-const keys = redisKeys(prefix);
-let redis: Redis;
+const { keys, redis } = redisForTestFile(__filename);
 let engine: TestEngine;
 
-beforeAll(() => {
-  redis = testRedis();
-});
 beforeEach(() => {
   engine = testEngine(redis, keys);
 });
 afterEach(() => engine.close());
-afterAll(async () => {
-  await cleanPrefix(prefix);
-  redis.disconnect();
-});
 
 function settleOne(loop: CommitLoop, status = 200): Delivery {
   const d = testDelivery(testWebhook());

@@ -3,29 +3,23 @@
  * and the commit over a real Redis and a real BullMQ queue: records, retry jobs, webhook health
  * (410, failing for 5 days), ping results, and acknowledgements that lower the backlog once.
  */
-import type { Redis } from 'ioredis';
-import { CONSUMER_GROUP, redisKeys, type Webhook } from '@devhooks/core';
+import { CONSUMER_GROUP, type Webhook } from '@devhooks/core';
 import { counterValue, testDelivery, testEngine, testWebhook, type TestEngine } from '../../../../test/support/engine';
-import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { redisForTestFile } from '../../../../test/support/redis';
 import { toTarget } from '../stores/webhook-directory';
 import { decide, deferred, type AttemptOutcome } from './attempt';
 import { commit, FAILING_REASON, PendingWrites } from './commit';
 import type { Delivery } from './delivery';
 
-const prefix = testPrefix(__filename);
-const keys = redisKeys(prefix);
+const { keys, redis } = redisForTestFile(__filename);
 const DAY = 86_400_000;
-let redis: Redis;
 let engine: TestEngine;
 
 beforeAll(() => {
-  redis = testRedis();
   engine = testEngine(redis, keys, { schedule: [0, 1_000, 60_000] });
 });
 afterAll(async () => {
   await engine.close();
-  await cleanPrefix(prefix);
-  redis.disconnect();
 });
 
 const outcome = (d: Delivery, status: number): AttemptOutcome =>

@@ -2,29 +2,19 @@
  * Ping over a real Redis (docs/contract.md §3): the API side appends the ping and waits on one
  * shared blocking connection; the worker side publishes first-attempt results in a commit pipeline.
  */
-import type { Redis } from 'ioredis';
-import { deliveryId, redisKeys } from '@devhooks/core';
+import { deliveryId } from '@devhooks/core';
 import { testWebhook } from '../../../../test/support/engine';
-import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { redisForTestFile, testRedis } from '../../../../test/support/redis';
 import { decodeEvent } from '../log/stream-codec';
 import { Pings, queuePingResults, type PingResult } from './ping';
 
-const prefix = testPrefix(__filename);
-const keys = redisKeys(prefix);
-let redis: Redis;
+const { keys, redis } = redisForTestFile(__filename);
 let pings: Pings;
 
-beforeAll(() => {
-  redis = testRedis();
-});
 beforeEach(() => {
   pings = new Pings(redis, testRedis(), keys);
 });
 afterEach(() => pings.close());
-afterAll(async () => {
-  await cleanPrefix(prefix);
-  redis.disconnect();
-});
 
 const result = (id: string, over: Partial<PingResult> = {}): PingResult => ({
   delivery_id: id,

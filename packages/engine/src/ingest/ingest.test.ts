@@ -1,22 +1,11 @@
 /** Appending events to the stream over a real Redis (docs/contract.md §4): atomic, deduplicated, bounded. */
-import type { Redis } from 'ioredis';
-import { CONSUMER_GROUP, redisKeys, type StoredEvent } from '@devhooks/core';
-import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { CONSUMER_GROUP, type StoredEvent } from '@devhooks/core';
+import { redisForTestFile, testRedis } from '../../../../test/support/redis';
 import { appendEvents, backlogSize, DEDUPE_WINDOW_SECONDS } from './ingest';
 import { luaCommands } from '../redis/lua-commands';
 import { decodeEvent } from '../log/stream-codec';
 
-const prefix = testPrefix(__filename);
-const keys = redisKeys(prefix);
-let redis: Redis;
-
-beforeAll(() => {
-  redis = testRedis();
-});
-afterAll(async () => {
-  await cleanPrefix(prefix);
-  redis.disconnect();
-});
+const { keys, redis } = redisForTestFile(__filename);
 
 /** Each test uses its own shard, so streams and counters start empty. */
 let shardNo = 0;

@@ -2,23 +2,15 @@
  * A worker's lease on a shard's stream over a real Redis: the consumer group, reading new entries,
  * claiming entries another consumer left idle, and the heartbeat that keeps held entries unclaimed.
  */
-import type { Redis } from 'ioredis';
-import { CONSUMER_GROUP, redisKeys } from '@devhooks/core';
-import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { CONSUMER_GROUP } from '@devhooks/core';
+import { redisForTestFile, testRedis } from '../../../../test/support/redis';
 import { StreamLease, type RawEntry } from './stream-lease';
 
-const prefix = testPrefix(__filename);
-const keys = redisKeys(prefix);
-let redis: Redis;
+const { keys, redis } = redisForTestFile(__filename);
 const leases: StreamLease[] = [];
 
-beforeAll(() => {
-  redis = testRedis();
-});
 afterAll(async () => {
   for (const l of leases) l.close();
-  await cleanPrefix(prefix);
-  redis.disconnect();
 });
 
 /** Each test has its own shard, so its stream starts empty. */

@@ -55,7 +55,7 @@ export async function startWorkerRuntime(
 
   const metrics = workerMetrics(registry);
   const { webhooks, deliveries, queue } = createStores(redis, keys, cfg, logger);
-  queueGauges(registry, redis, keys, queue);
+  queueGauges(registry, redis, keys, queue, { shards: cfg.shards });
   const ctx: EngineContext = {
     redis,
     keys,
