@@ -44,6 +44,16 @@ async function claimAll(l: StreamLease, idleMs: number): Promise<string[]> {
   return got;
 }
 
+/** Consumers `a` and `b` on a fresh stream, `a` holding `n` new entries it has read. */
+async function heldByA(n: number): Promise<{ a: StreamLease; b: StreamLease; ids: string[] }> {
+  const a = lease('a');
+  const b = lease('b');
+  await a.ensureGroup();
+  const ids = await add(n);
+  await a.read(10, 100);
+  return { a, b, ids };
+}
+
 describe('StreamLease', () => {
   it('creates the group (and the stream) once; again is a no-op', async () => {
     const a = lease('a');
@@ -74,11 +84,7 @@ describe('StreamLease', () => {
   });
 
   it("claims another consumer's idle entries, a page at a time, and stops when told", async () => {
-    const a = lease('a');
-    const b = lease('b');
-    await a.ensureGroup();
-    const ids = await add(3);
-    await a.read(10, 100);
+    const { a, b, ids } = await heldByA(3);
     expect(await claimAll(b, 60_000)).toEqual([]);
     await sleep(60);
     expect(await claimAll(b, 50)).toEqual(ids);
@@ -95,22 +101,14 @@ describe('StreamLease', () => {
   });
 
   it('skips entries deleted while pending', async () => {
-    const a = lease('a');
-    const b = lease('b');
-    await a.ensureGroup();
-    const ids = await add(2);
-    await a.read(10, 100);
+    const { b, ids } = await heldByA(2);
     await redis.xdel(stream, ids[0]);
     await sleep(60);
     expect(await claimAll(b, 50)).toEqual([ids[1]]);
   });
 
   it('a heartbeat keeps held entries from being claimed', async () => {
-    const a = lease('a');
-    const b = lease('b');
-    await a.ensureGroup();
-    const ids = await add(2);
-    await a.read(10, 100);
+    const { a, b, ids } = await heldByA(2);
     await sleep(400);
     await a.heartbeat([ids[0]]);
     expect(await claimAll(b, 300)).toEqual([ids[1]]);
