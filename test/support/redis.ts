@@ -24,8 +24,13 @@ export function testPrefix(file: string): string {
   return `t-${base}-${randomBytes(4).toString('hex')}`;
 }
 
-export function testRedis(): Redis {
-  return new Redis(testRedisUrl(), { maxRetriesPerRequest: 3, connectionName: 'devhooks-test' });
+export interface TestRedisOptions {
+  /** Connect on first use (a connection a test may never use, closed before it would connect). */
+  lazy?: boolean;
+}
+
+export function testRedis(o: TestRedisOptions = {}): Redis {
+  return new Redis(testRedisUrl(), { maxRetriesPerRequest: 3, connectionName: 'devhooks-test', lazyConnect: !!o.lazy });
 }
 
 /** Deletes every key of a prefix. */

@@ -12,7 +12,7 @@ const { keys, redis } = redisForTestFile(__filename);
 let pings: Pings;
 
 beforeEach(() => {
-  pings = new Pings(redis, testRedis(), keys);
+  pings = new Pings(redis, testRedis({ lazy: true }), keys);
 });
 afterEach(() => pings.close());
 
