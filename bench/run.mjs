@@ -119,7 +119,7 @@ function makeEvent(i, sentAt = now()) {
     data: { id: device, status: STATUSES[i % STATUSES.length], created_ts: new Date().toISOString(), sent_at: sentAt },
   };
 }
-/** The body devhooks posts for such an event (contract §6): used as the limit / naive payload too. */
+/** The body devhooks posts for such an event (docs/contract.md §6): used as the limit / naive payload too. */
 function deliveryBodyOf(e) {
   return JSON.stringify({ id: randomUUID(), type: e.type, data: e.data, time: new Date().toISOString() });
 }

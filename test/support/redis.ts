@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { keyPattern } from '@devhooks/core';
+import { keyPattern, redisKeys, type Keys } from '@devhooks/core';
 import { deleteByPattern } from '@devhooks/engine';
 
 export function testRedisUrl(): string {
@@ -24,8 +24,13 @@ export function testPrefix(file: string): string {
   return `t-${base}-${randomBytes(4).toString('hex')}`;
 }
 
-export function testRedis(): Redis {
-  return new Redis(testRedisUrl(), { maxRetriesPerRequest: 3, connectionName: 'devhooks-test' });
+export interface TestRedisOptions {
+  /** Connect on first use (a connection a test may never use, closed before it would connect). */
+  lazy?: boolean;
+}
+
+export function testRedis(o: TestRedisOptions = {}): Redis {
+  return new Redis(testRedisUrl(), { maxRetriesPerRequest: 3, connectionName: 'devhooks-test', lazyConnect: !!o.lazy });
 }
 
 /** Deletes every key of a prefix. */
@@ -36,4 +41,24 @@ export async function cleanPrefix(prefix: string): Promise<void> {
   } finally {
     r.disconnect();
   }
+}
+
+export interface TestFileRedis {
+  prefix: string;
+  keys: Keys;
+  redis: Redis;
+}
+
+/**
+ * A key prefix and a Redis connection of one test file's own (call at the top of the file, with
+ * `__filename`); after the file's tests, its keys are deleted and the connection closed.
+ */
+export function redisForTestFile(file: string): TestFileRedis {
+  const prefix = testPrefix(file);
+  const redis = testRedis();
+  afterAll(async () => {
+    await cleanPrefix(prefix);
+    redis.disconnect();
+  });
+  return { prefix, keys: redisKeys(prefix), redis };
 }

@@ -1,4 +1,7 @@
-/** The API's configuration: the environment of contract §1, checked at boot. Nothing else reads process.env. */
+/**
+ * The API's configuration: the environment of docs/contract.md §1, checked at boot. Nothing else reads
+ * process.env.
+ */
 import {
   INTEGER_PATTERN,
   readEnv,

@@ -1,5 +1,5 @@
 /**
- * The address policy at create and update (contract §3, §6): unless
+ * The address policy at create and update (docs/contract.md §3, §6): unless
  * DEVHOOKS_ALLOW_PRIVATE_TARGETS=true, a url that is, or resolves to, a loopback, private,
  * link-local, CGNAT, multicast or reserved address is refused with 422 before any connection.
  *

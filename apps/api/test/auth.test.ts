@@ -1,5 +1,5 @@
 /**
- * Auth and roles (contract §2): every /v1 route against the root token and the three key roles,
+ * Auth and roles (docs/contract.md §2): every /v1 route against the root token and the three key roles,
  * 401 without or with a bad token, and a deleted key stops working at once.
  */
 import { ROOT, startTestApi, type TestApi } from '../../../test/support/api';

@@ -1,5 +1,5 @@
 /**
- * The delivery log with a worker running and a loopback receiver (contract §3): a webhook's
+ * The delivery log with a worker running and a loopback receiver (docs/contract.md §3): a webhook's
  * deliveries with filters and paging, newest first; one delivery with its request and attempts;
  * retry by hand; ping.
  */

@@ -1,5 +1,5 @@
 /**
- * Events in (contract §4): one or a batch → 202 {accepted, duplicates, ids}; generated ids;
+ * Events in (docs/contract.md §4): one or a batch → 202 {accepted, duplicates, ids}; generated ids;
  * duplicates by (org, id); the batch checked whole; size limits; content type; the backlog bound;
  * each type's data. No worker runs: what was queued is read from the event stream itself.
  */

@@ -1,5 +1,5 @@
 /**
- * Operator endpoints (contract §1): /healthz, /readyz, /metrics, /openapi.json, and Bull Board at
+ * Operator endpoints (docs/contract.md §1): /healthz, /readyz, /metrics, /openapi.json, and Bull Board at
  * /admin/queues behind the root token (HTTP Basic with any user name, or Bearer).
  */
 import { ROOT, startTestApi, type TestApi } from '../../../test/support/api';

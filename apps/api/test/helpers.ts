@@ -100,7 +100,7 @@ export async function storedWebhook(
   return raw ? (JSON.parse(raw) as Webhook) : undefined;
 }
 
-/** Asserts the contract's error shape: `{"error": {"code", "message", "details"?}}` with `status`. */
+/** Asserts the error shape of docs/contract.md §4: `{"error": {"code", "message", "details"?}}` with `status`. */
 export function expectError(res: CallResult, status: number, code?: string): void {
   expect({ status: res.status, body: res.body }).toMatchObject({ status, body: { error: expect.any(Object) } });
   expect(res.headers.get('content-type') ?? '').toMatch(/^application\/json/);

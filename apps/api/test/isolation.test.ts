@@ -1,5 +1,5 @@
 /**
- * Cross-org isolation (contract §2): another org's org id, key id, webhook id and delivery id
+ * Cross-org isolation (docs/contract.md §2): another org's org id, key id, webhook id and delivery id
  * answer 404 exactly as an unknown one (same status, same body), and nothing of the other org
  * changes.
  */

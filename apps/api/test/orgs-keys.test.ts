@@ -1,4 +1,4 @@
-/** Orgs and API keys (contract §2): shapes, validation, listing without secrets, deletion, 404s. */
+/** Orgs and API keys (docs/contract.md §2): shapes, validation, listing without secrets, deletion, 404s. */
 import { ROOT, startTestApi, type TestApi } from '../../../test/support/api';
 import { testPrefix, testRedis } from '../../../test/support/redis';
 import { detailsOf, expectError, fingerprint } from './helpers';

@@ -1,5 +1,5 @@
 /**
- * Secrets and API keys never appear in any response after creation (contract §2, §3): webhook
+ * Secrets and API keys never appear in any response after creation (docs/contract.md §2, §3): webhook
  * reads and lists, updates, org and key reads, delivery logs and details (signature values
  * redacted), metrics, and error answers about a bad secret.
  */

@@ -1,5 +1,5 @@
 /**
- * Webhooks (contract §3): create one or a batch, list with filters and paging, read, replace,
+ * Webhooks (docs/contract.md §3): create one or a batch, list with filters and paging, read, replace,
  * patch, delete one or many, and every field rule of the table. The address policy has its own
  * file (address-policy.test.ts); here private targets are allowed and no worker runs, so the
  * loopback urls below are never dialled.

@@ -1,5 +1,5 @@
 /**
- * The address policy at attempt time (contract §6): a worker without DEVHOOKS_ALLOW_PRIVATE_TARGETS
+ * The address policy at attempt time (docs/contract.md §6): a worker without DEVHOOKS_ALLOW_PRIVATE_TARGETS
  * refuses to dial loopback, whether the url names an address or a name that resolves to one, and
  * never connects. (The API here allows private targets, standing in for a name that resolved to a
  * public address when the webhook was created.) Only loopback is ever involved.

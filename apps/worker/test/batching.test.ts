@@ -1,4 +1,4 @@
-/** Mist-style batching (contract §6): per webhook and topic, at most 100 events, one webhook-id. */
+/** Mist-style batching (docs/contract.md §6): per webhook and topic, at most 100 events, one webhook-id. */
 import { eventually } from '../../../test/support/receiver';
 import { startStack, type Stack } from '../../../test/support/stack';
 

@@ -1,4 +1,7 @@
-/** A webhook whose deliveries have all failed for 5 days is disabled (contract §6); one success resets the clock. */
+/**
+ * A webhook whose deliveries have all failed for 5 days is disabled (docs/contract.md §6); one success
+ * resets the clock.
+ */
 import { eventually } from '../../../test/support/receiver';
 import { startStack, type Stack } from '../../../test/support/stack';
 

@@ -1,5 +1,5 @@
 /**
- * Which addresses a webhook may reach (contract §6). Pure functions over strings: nothing here opens
+ * Which addresses a webhook may reach (docs/contract.md §6). Pure functions over strings: nothing here opens
  * a socket or asks DNS.
  */
 import { checkAddress, isAllowedAddress, isIpLiteral, isLocalHostname } from './address-policy';

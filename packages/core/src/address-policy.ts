@@ -1,5 +1,5 @@
 /**
- * Which addresses a webhook may reach (contract §6). Only globally routable unicast addresses are
+ * Which addresses a webhook may reach (docs/contract.md §6). Only globally routable unicast addresses are
  * allowed: loopback, private (RFC 1918, fc00::/7), link-local, CGNAT, multicast, unspecified,
  * broadcast, documentation/benchmarking and other reserved ranges are refused. IPv4-mapped IPv6
  * addresses (::ffff:a.b.c.d) are judged as the IPv4 address they carry; NAT64, 6to4 and Teredo

@@ -1,6 +1,6 @@
 /**
  * The one vocabulary of delivery errors: what a delivery record's `error` and an attempt's `error`
- * say (contract §3, §6). The sender produces the network ones, the attempt adds the policy ones,
+ * say (docs/contract.md §3, §6). The sender produces the network ones, the attempt adds the policy ones,
  * the retry path the terminal ones, and HTTP answers read `http_<status>`.
  */
 
@@ -19,7 +19,7 @@ export type UnreachableError = (typeof UNREACHABLE_ERRORS)[number];
 export const POLICY_ERRORS = ['blocked_address', 'invalid_url'] as const;
 export type PolicyError = (typeof POLICY_ERRORS)[number];
 
-/** Not attempted: the origin's breaker is open. Counts as an attempt (contract §6 schedule). */
+/** Not attempted: the origin's breaker is open. Counts as an attempt (docs/contract.md §6 schedule). */
 export type BreakerError = 'circuit_open';
 
 /** A delivery that ended without a last attempt of its own. */

@@ -1,4 +1,4 @@
-/** Durations as the contract writes them (§1): `<number><ms|s|m|h|d>` or plain milliseconds. */
+/** Durations as docs/contract.md §1 writes them: `<number><ms|s|m|h|d>` or plain milliseconds. */
 import { formatDuration, parseDuration } from './durations';
 
 const S = 1_000;

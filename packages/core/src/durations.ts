@@ -1,5 +1,5 @@
 /**
- * Durations as the contract writes them: `<number><ms|s|m|h|d>` or plain milliseconds.
+ * Durations as docs/contract.md §1 writes them: `<number><ms|s|m|h|d>` or plain milliseconds.
  */
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/;
@@ -16,7 +16,7 @@ export function parseDuration(text: string | number, what = 'duration'): number 
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']);
 }
 
-/** Formats milliseconds the way the contract writes them (largest whole unit). */
+/** Formats milliseconds the way docs/contract.md §1 writes them (largest whole unit). */
 export function formatDuration(ms: number): string {
   for (const unit of ['d', 'h', 'm', 's'] as const) {
     const size = UNIT_MS[unit];

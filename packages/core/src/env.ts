@@ -42,7 +42,7 @@ export function envBoolean(v: string | undefined, dflt: boolean): boolean {
 
 const duration = { type: 'string', pattern: DURATION_PATTERN };
 
-/** The variables of contract §1 that every process reads, as schema properties. */
+/** The variables of docs/contract.md §1 that every process reads, as schema properties. */
 export const SHARED_ENV_PROPERTIES: Record<string, object> = {
   // one URL, or a comma-separated list of them (Redis Cluster seed nodes)
   DEVHOOKS_REDIS_URL: { type: 'string', pattern: '^\\s*rediss?://[^,\\s]+(\\s*,\\s*rediss?://[^,\\s]+)*\\s*$' },
@@ -79,7 +79,7 @@ export interface SharedSettings {
 /** DEVHOOKS_SHARDS when Redis Cluster is on and it is unset (standalone: 1). */
 export const DEFAULT_CLUSTER_SHARDS = 16;
 
-/** The shared settings, with the contract's defaults, from values `readEnv` has checked. */
+/** The shared settings, with the defaults of docs/contract.md §1, from values `readEnv` has checked. */
 export function sharedSettings(e: Record<string, string | undefined>): SharedSettings {
   return {
     redisUrl: (e.DEVHOOKS_REDIS_URL ?? 'redis://127.0.0.1:6379').replace(/\s+/g, ''),

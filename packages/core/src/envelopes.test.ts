@@ -1,4 +1,4 @@
-/** Delivery bodies by topic (contract §6). */
+/** Delivery bodies by topic (docs/contract.md §6). */
 import { deliveryBody, MAX_BATCH_EVENTS, menderBody, mistBody, pingData, rawBody } from './envelopes';
 import type { DeliveryTopic } from './topics';
 

@@ -1,5 +1,5 @@
 /**
- * Delivery bodies by topic (contract §6). Bodies are built by string concatenation from the
+ * Delivery bodies by topic (docs/contract.md §6). Bodies are built by string concatenation from the
  * already-serialized event data, so an event's data is serialized once, however many deliveries.
  */
 import type { StoredEvent } from './events';

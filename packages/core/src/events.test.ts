@@ -1,4 +1,4 @@
-/** Checking incoming events (contract §4): envelope and data schemas, error details, normalization. */
+/** Checking incoming events (docs/contract.md §4): envelope and data schemas, error details, normalization. */
 import { checkEvents, eventsOf, exceedsDepth, MAX_JSON_DEPTH, type StoredEvent } from './events';
 import { capDetails, MAX_DETAILS, type ErrorDetail } from './validation';
 

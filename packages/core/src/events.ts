@@ -1,4 +1,4 @@
-/** Checking incoming events (contract §4) and the normalized form the service stores. */
+/** Checking incoming events (docs/contract.md §4) and the normalized form the service stores. */
 import { randomUUID } from 'node:crypto';
 import { deviceKeyOf } from './partitioning';
 import { validators } from './schemas';

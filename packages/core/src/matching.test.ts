@@ -1,4 +1,4 @@
-/** Which webhooks an event goes to (contract §5): the rule, and the index that must agree with it. */
+/** Which webhooks an event goes to (docs/contract.md §5): the rule, and the index that must agree with it. */
 import { matches, WebhookIndex, type MatchableEvent, type MatchableWebhook } from './matching';
 import { TOPICS, type DeliveryTopic, type Topic } from './topics';
 

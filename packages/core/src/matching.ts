@@ -1,4 +1,4 @@
-/** Which webhooks an event goes to (contract §5), as a pure rule and as an index for fan-out. */
+/** Which webhooks an event goes to (docs/contract.md §5), as a pure rule and as an index for fan-out. */
 import { compileFilter, filterSubject, type CompiledFilter, type FilterSubject, type WebhookFilter } from './filters';
 import type { DeliveryTopic, Topic } from './topics';
 

@@ -1,4 +1,4 @@
-/** The retry policy of contract §6 (schedule, jitter, outcome of an attempt, Retry-After). */
+/** The retry policy of docs/contract.md §6 (schedule, jitter, outcome of an attempt, Retry-After). */
 import {
   classify,
   DEFAULT_RETRY_SCHEDULE,
@@ -18,7 +18,7 @@ const H = 60 * M;
 const DEFAULT = [0, 5 * S, 5 * M, 30 * M, 2 * H, 5 * H, 10 * H, 10 * H];
 
 describe('parseRetrySchedule', () => {
-  it('parses the default schedule of contract §1', () => {
+  it('parses the default schedule of docs/contract.md §1', () => {
     expect(DEFAULT_RETRY_SCHEDULE).toBe('0,5s,5m,30m,2h,5h,10h,10h');
     expect(parseRetrySchedule(DEFAULT_RETRY_SCHEDULE)).toEqual([
       0, 5000, 300000, 1800000, 7200000, 18000000, 36000000, 36000000,

@@ -1,5 +1,5 @@
 /**
- * The retry policy of contract §6, as pure functions.
+ * The retry policy of docs/contract.md §6, as pure functions.
  *
  * The schedule lists the delay before each attempt; its length is the number of attempts.
  * Default (Svix-like): 0, 5s, 5m, 30m, 2h, 5h, 10h, 10h.

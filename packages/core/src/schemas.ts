@@ -1,6 +1,6 @@
 /**
- * JSON schemas (ajv, compiled once) for the event envelope and each event type's data (contract §4),
- * and for webhook bodies (contract §3).
+ * JSON schemas (ajv, compiled once) for the event envelope and each event type's data (docs/contract.md §4),
+ * and for webhook bodies (docs/contract.md §3).
  */
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';

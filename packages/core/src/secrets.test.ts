@@ -1,4 +1,4 @@
-/** Webhook secrets per signing scheme (contract §3): generation, validation, key bytes. */
+/** Webhook secrets per signing scheme (docs/contract.md §3): generation, validation, key bytes. */
 import { generateStandardSecret, secretProblem, signingKey, STANDARD_SECRET_PREFIX } from './secrets';
 
 const b64 = (bytes: number, fill = 5) => Buffer.alloc(bytes, fill).toString('base64');

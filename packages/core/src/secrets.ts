@@ -1,4 +1,4 @@
-/** Webhook secrets per signing scheme (contract §3): generation and validation. */
+/** Webhook secrets per signing scheme (docs/contract.md §3): generation and validation. */
 import { randomBytes } from 'node:crypto';
 import type { Signing } from './schemas';
 

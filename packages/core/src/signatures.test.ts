@@ -1,5 +1,5 @@
 /**
- * The three signing schemes of contract §6, checked against HMACs computed here with node:crypto,
+ * The three signing schemes of docs/contract.md §6, checked against HMACs computed here with node:crypto,
  * against literal vectors computed once outside the code, and (standard) against the published
  * `standardwebhooks` package.
  */

@@ -1,5 +1,5 @@
 /**
- * The three signing schemes of contract §6, and constant-time verifiers for receivers and tests.
+ * The three signing schemes of docs/contract.md §6, and constant-time verifiers for receivers and tests.
  *
  * - standard (Standard Webhooks): `webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<ts>.<body>")>`
  * - mender: `X-Men-Signature: <hex HMAC-SHA256(key, body)>`, `X-Men-Algorithm: MEN-HMAC-SHA256-Payload`

@@ -1,4 +1,4 @@
-/** Event types, their topics, and how each topic is carried to receivers (contract §4, §6). */
+/** Event types, their topics, and how each topic is carried to receivers (docs/contract.md §4, §6). */
 
 export const TOPICS = ['deviceauth', 'inventory', 'audits', 'device-events', 'alarms', 'messages'] as const;
 export type Topic = (typeof TOPICS)[number];

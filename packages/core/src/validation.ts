@@ -1,4 +1,4 @@
-/** Validation errors in the contract's `details` shape, and the ajv → details translation. */
+/** Validation errors in the `details` shape of docs/contract.md §4, and the ajv → details translation. */
 import type { ErrorObject } from 'ajv';
 
 export interface ErrorDetail {

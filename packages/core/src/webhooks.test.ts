@@ -1,4 +1,4 @@
-/** Webhook bodies (contract §3): every field rule, create / replace / patch merging, and the public view. */
+/** Webhook bodies (docs/contract.md §3): every field rule, create / replace / patch merging, and the public view. */
 import { secretProblem } from './secrets';
 import { checkWebhookBody, headerProblem, urlProblem, webhookView, type Webhook, type WebhookFields } from './webhooks';
 import type { ErrorDetail } from './validation';

@@ -1,4 +1,4 @@
-/** Webhook bodies (contract §3): field rules, normalization, and the public view. */
+/** Webhook bodies (docs/contract.md §3): field rules, normalization, and the public view. */
 import { filterProblems, type WebhookFilter } from './filters';
 import { validators, WEBHOOK_READ_ONLY_FIELDS, type Ordering, type Signing } from './schemas';
 import { generateStandardSecret, secretProblem } from './secrets';

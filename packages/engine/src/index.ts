@@ -10,6 +10,7 @@ export * from './delivery/batcher';
 export * from './delivery/attempt';
 export * from './delivery/attempt-log';
 export * from './delivery/sender';
+export * from './delivery/dial-policy';
 export * from './delivery/origin-limiter';
 export * from './delivery/target-check';
 export * from './delivery/commit';

@@ -1,5 +1,5 @@
 /**
- * Who is calling (contract §2): the root token, or an org's API key with a role. Keys are looked up
+ * Who is calling (docs/contract.md §2): the root token, or an org's API key with a role. Keys are looked up
  * by hash on every request, so a deleted key stops working at once, on every API process.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';

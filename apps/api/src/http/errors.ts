@@ -1,4 +1,4 @@
-/** Errors in the contract's JSON shape: `{"error": {"code", "message", "details"}}`. */
+/** Errors in the JSON shape of docs/contract.md §4: `{"error": {"code", "message", "details"}}`. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ErrorDetail } from '@devhooks/core';
 import type { Logger } from '@devhooks/engine';

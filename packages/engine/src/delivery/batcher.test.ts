@@ -1,4 +1,4 @@
-/** Mist-style batching (contract §6): per (webhook, topic), at most 100 events, within the window. */
+/** Mist-style batching (docs/contract.md §6): per (webhook, topic), at most 100 events, within the window. */
 import { MAX_BATCH_EVENTS, type DeliveryTopic, type StoredEvent } from '@devhooks/core';
 import { Batcher, type Batch } from './batcher';
 import type { Target } from '../stores/webhook-directory';

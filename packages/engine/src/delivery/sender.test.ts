@@ -6,7 +6,8 @@
 import dns from 'node:dns';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { RESPONSE_BODY_LIMIT, safeLookup, Sender, type SenderOptions } from './sender';
+import { safeLookup } from './dial-policy';
+import { RESPONSE_BODY_LIMIT, Sender, type SenderOptions } from './sender';
 
 interface Received {
   method?: string;

@@ -1,13 +1,12 @@
 /**
  * Outgoing HTTP (undici): keep-alive pools per origin, one deadline from connect to last byte,
- * no redirects, at most 4 KiB of the response kept, and the address policy applied to the address
- * actually dialled (a custom lookup and connector), so DNS rebinding cannot reach a private address.
+ * no redirects, at most 4 KiB of the response kept, and transport errors named in core's
+ * delivery-error vocabulary. Connections go through the address policy of `dial-policy.ts`.
  */
-import dns from 'node:dns';
-import type { LookupAddress, LookupOptions } from 'node:dns';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Agent, buildConnector, type Dispatcher } from 'undici';
-import { checkAddress, isIpLiteral, type SendError } from '@devhooks/core';
+import { Agent, type Dispatcher } from 'undici';
+import type { SendError } from '@devhooks/core';
+import { BLOCKED_ADDRESS_CODE, policyConnector } from './dial-policy';
 
 export const RESPONSE_BODY_LIMIT = 4096;
 const RESPONSE_HEADERS_LIMIT = 4096;
@@ -44,31 +43,11 @@ export interface SenderOptions {
   connectionsPerOrigin: number;
 }
 
-class BlockedAddressError extends Error {
-  code = 'EBLOCKEDADDRESS';
-}
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-
-/** dns.lookup, minus every address the policy refuses; fails when none is left. */
-export function safeLookup(hostname: string, options: LookupOptions, callback: LookupCallback): void {
-  dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, '');
-    const allowed = addresses.filter((a) => checkAddress(a.address).allowed);
-    if (!allowed.length) {
-      const ranges = addresses.map((a) => `${a.address} (${checkAddress(a.address).range})`).join(', ');
-      return callback(new BlockedAddressError(`${hostname} resolves only to refused addresses: ${ranges}`), '');
-    }
-    if (options.all) callback(null, allowed);
-    else callback(null, allowed[0].address, allowed[0].family);
-  });
-}
-
 function errorCode(err: unknown): { code: SendError; message: string } {
   const e = err as { code?: string; name?: string; message?: string; cause?: unknown };
   const c = e?.code ?? '';
   const message = e?.message ?? String(err);
-  if (c === 'EBLOCKEDADDRESS') return { code: 'blocked_address', message };
+  if (c === BLOCKED_ADDRESS_CODE) return { code: 'blocked_address', message };
   if (e?.name === 'AbortError' || e?.name === 'TimeoutError' || /TIMEOUT/.test(c)) return { code: 'timeout', message };
   if (c === 'ECONNREFUSED') return { code: 'connection_refused', message };
   if (c === 'ECONNRESET' || c === 'EPIPE' || c === 'UND_ERR_SOCKET' || c === 'UND_ERR_CLOSED')
@@ -83,20 +62,7 @@ export class Sender {
   private readonly agent: Agent;
 
   constructor(private readonly o: SenderOptions) {
-    const base = buildConnector({
-      timeout: o.timeoutMs,
-      ...(o.allowPrivateTargets ? {} : { lookup: safeLookup }),
-    } as buildConnector.BuildOptions);
-    const connect: buildConnector.connector = (opts, cb) => {
-      if (!o.allowPrivateTargets && isIpLiteral(opts.hostname)) {
-        const v = checkAddress(opts.hostname);
-        if (!v.allowed) {
-          cb(new BlockedAddressError(`${opts.hostname} is a ${v.range} address`), null);
-          return;
-        }
-      }
-      base(opts, cb);
-    };
+    const connect = policyConnector({ timeoutMs: o.timeoutMs, allowPrivateTargets: o.allowPrivateTargets });
     this.agent = new Agent({
       connections: o.connectionsPerOrigin,
       pipelining: 1,

@@ -1,5 +1,5 @@
 /**
- * The create/update-time address policy (contract §6), with a fake lookup: nothing here asks DNS.
+ * The create/update-time address policy (docs/contract.md §6), with a fake lookup: nothing here asks DNS.
  */
 import { checkTarget } from './target-check';
 

@@ -1,5 +1,5 @@
 /**
- * The address policy at create and update time (contract §6): a url that is, or resolves to, a
+ * The address policy at create and update time (docs/contract.md §6): a url that is, or resolves to, a
  * refused address is refused. Names that do not resolve now are accepted: every attempt checks the
  * address it actually dials anyway.
  */

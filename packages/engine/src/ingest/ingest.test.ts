@@ -1,22 +1,11 @@
-/** Appending events to the stream over a real Redis (contract §4): atomic, deduplicated, bounded. */
-import type { Redis } from 'ioredis';
-import { CONSUMER_GROUP, redisKeys, type StoredEvent } from '@devhooks/core';
-import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+/** Appending events to one shard's stream over a real Redis (docs/contract.md §4): atomic, deduplicated, bounded. */
+import { CONSUMER_GROUP, type StoredEvent } from '@devhooks/core';
+import { redisForTestFile, testRedis } from '../../../../test/support/redis';
 import { appendToShard, backlogSize, DEDUPE_WINDOW_SECONDS } from './ingest';
 import { luaCommands } from '../redis/lua-commands';
 import { decodeEvent } from '../log/stream-codec';
 
-const prefix = testPrefix(__filename);
-const keys = redisKeys(prefix);
-let redis: Redis;
-
-beforeAll(() => {
-  redis = testRedis();
-});
-afterAll(async () => {
-  await cleanPrefix(prefix);
-  redis.disconnect();
-});
+const { keys, redis } = redisForTestFile(__filename);
 
 /** Each test uses its own shard, so streams and counters start empty. */
 let shardNo = 0;
@@ -45,7 +34,7 @@ function ev(id?: string, org = 'org_a', over: Partial<StoredEvent> = {}): Stored
 const append = (events: StoredEvent[], maxBacklog = 1_000) =>
   appendToShard(redis, events, { keys, shard: n, maxBacklog });
 
-describe('appendEvents', () => {
+describe('appendToShard', () => {
   it('appends every event, in order, and returns one entry id per event', async () => {
     const events = [ev('e1'), ev('e2', 'org_a', { site_id: 's1', device_id: 'd1' }), ev()];
     const r = await append(events);

@@ -52,7 +52,7 @@ export class StreamLease {
         '>',
       )) as Array<[string, RawEntry[]]> | null;
     } catch (err) {
-      // the stream or its group was deleted (a reset): make it again and read on
+      // the stream or its group was deleted (its keys cleared by hand, by tests or by the bench): make it again and read on
       if (String((err as Error).message).includes('NOGROUP')) await this.ensureGroup().catch(() => undefined);
       throw err;
     }

@@ -2,7 +2,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Keys } from '@devhooks/core';
+import type { Keys, ShardKeys } from '@devhooks/core';
 
 export function createRegistry(service: string): Registry {
   const registry = new Registry();
@@ -80,30 +80,28 @@ export function queueGauges(registry: Registry, redis: Redis, keys: Keys, queues
   const shards = queues.length;
   // one set per registry (API and worker may share one in `npm start`)
   if (registry.getSingleMetric('devhooks_backlog_events')) return;
-  new Gauge({
-    name: 'devhooks_backlog_events',
-    help: 'Events accepted and not yet fanned out, per stream',
-    labelNames: ['stream'],
-    registers: [registry],
-    async collect() {
-      for (let s = 0; s < shards; s++) {
-        const k = keys.shard(s);
-        this.set({ stream: k.stream }, Number((await redis.get(k.backlog).catch(() => null)) ?? 0));
-      }
-    },
-  });
-  new Gauge({
-    name: 'devhooks_stream_entries',
-    help: 'Entries kept in the event stream (backlog plus retention for the delivery log)',
-    labelNames: ['stream'],
-    registers: [registry],
-    async collect() {
-      for (let s = 0; s < shards; s++) {
-        const k = keys.shard(s);
-        this.set({ stream: k.stream }, await redis.xlen(k.stream).catch(() => 0));
-      }
-    },
-  });
+  /** A gauge with one value per event-stream shard, labelled with the stream's key. */
+  const perStream = (name: string, help: string, read: (k: ShardKeys) => Promise<number>) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['stream'],
+      registers: [registry],
+      async collect() {
+        for (let s = 0; s < shards; s++) {
+          const k = keys.shard(s);
+          this.set({ stream: k.stream }, await read(k));
+        }
+      },
+    });
+  perStream('devhooks_backlog_events', 'Events accepted and not yet fanned out, per stream', async (k) =>
+    Number((await redis.get(k.backlog).catch(() => null)) ?? 0),
+  );
+  perStream(
+    'devhooks_stream_entries',
+    'Entries kept in the event stream (backlog plus retention for the delivery log)',
+    (k) => redis.xlen(k.stream).catch(() => 0),
+  );
   new Gauge({
     name: 'devhooks_retries_pending',
     help: 'Deliveries waiting for a retry (BullMQ delayed and waiting jobs)',

@@ -30,6 +30,6 @@ export interface EngineContext {
   /** Delay before each attempt (ms); its length is the number of attempts. */
   schedule: number[];
   batchWindowMs: number;
-  /** A webhook whose deliveries have all failed this long is disabled (contract: 5 days). */
+  /** A webhook whose deliveries have all failed this long is disabled (docs/contract.md §6: 5 days). */
   disableAfterFailingMs: number;
 }

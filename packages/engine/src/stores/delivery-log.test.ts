@@ -1,22 +1,11 @@
 /** The delivery log over a real Redis: hourly record hashes, the per-webhook index, listing and trimming. */
-import type { Redis } from 'ioredis';
-import { deliveryId, redisKeys, type DeliveryTopic } from '@devhooks/core';
-import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { deliveryId, type DeliveryTopic } from '@devhooks/core';
+import { redisForTestFile } from '../../../../test/support/redis';
 import { DeliveryLog, deliveryView, type DeliveryRecord, type DeliveryStatus } from './delivery-log';
 
-const prefix = testPrefix(__filename);
-const keys = redisKeys(prefix);
+const { keys, redis } = redisForTestFile(__filename);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-let redis: Redis;
-
-beforeAll(() => {
-  redis = testRedis();
-});
-afterAll(async () => {
-  await cleanPrefix(prefix);
-  redis.disconnect();
-});
 
 /** A fresh webhook id per call, so tests never see each other's deliveries. */
 let whSeq = 0;

@@ -57,7 +57,7 @@ export interface WriteOptions {
 export const MAX_ATTEMPT_LOG = 30;
 const HOUR_MS = 3_600_000;
 
-/** The public shape of contract §3. */
+/** The public shape of docs/contract.md §3. */
 export type DeliveryView = Omit<DeliveryRecord, 'entry_ids' | 'attempt_log' | 'org_id' | 'shard' | 'entry_shards'>;
 
 export function deliveryView(r: DeliveryRecord): DeliveryView {

@@ -1,4 +1,4 @@
-/** Orgs and their API keys (contract §2). Keys are stored only as SHA-256 hashes. */
+/** Orgs and their API keys (docs/contract.md §2). Keys are stored only as SHA-256 hashes. */
 import type { Redis } from 'ioredis';
 import { hashApiKey, newApiKey, newId, type Keys, type Role } from '@devhooks/core';
 
