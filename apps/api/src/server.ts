@@ -2,7 +2,7 @@
 import http from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
-import { redisKeys } from '@devhooks/core';
+import { redisKeys, SecretBox } from '@devhooks/core';
 import {
   checkTarget,
   connectRedis,
@@ -54,7 +54,7 @@ export function createApi(
     redis,
     keys,
     orgs: new OrgStore(redis, keys),
-    webhooks: new WebhookStore(redis, keys),
+    webhooks: new WebhookStore(redis, keys, new SecretBox(config.encryption)),
     deliveries: new DeliveryLog(redis, keys, { ttlMs: config.logTtlMs, maxPerWebhook: config.logMaxPerWebhook }),
     queue,
     metrics: apiMetrics(registry),

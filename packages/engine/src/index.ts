@@ -18,5 +18,6 @@ export * from './delivery/sender';
 export * from './log/stream-codec';
 export * from './stores/webhook-directory';
 export * from './stores/webhook-store';
+export * from './stores/secret-reseal';
 export * from './runtime/worker-runtime';
 export * from './delivery/target-check';

@@ -77,10 +77,23 @@ end
 return dropped
 `;
 
+/**
+ * Compare-and-set of one hash field: writes the new value only if the field still holds the
+ * expected one (a concurrent writer wins; the caller reads again). KEYS: hash. ARGV: field, expected, next.
+ */
+const REPLACE_FIELD = `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0
+`;
+
 export interface LuaCommands {
   ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
   ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
   trimLog(index: string, oldestScoreToKeep: number, max: number, bucketPrefix: string): Promise<number>;
+  replaceField(hash: string, field: string, expected: string, next: string): Promise<boolean>;
 }
 
 /**
@@ -107,11 +120,14 @@ class LuaScript {
 const ingest = new LuaScript(INGEST);
 const ack = new LuaScript(ACK);
 const trimLog = new LuaScript(TRIM_LOG);
+const replaceField = new LuaScript(REPLACE_FIELD);
 
 export function luaCommands(redis: Redis): LuaCommands {
   return {
     ingest: (keys, args) => ingest.run(redis, keys, args) as Promise<Array<string | number>>,
     ack: (stream, backlog, group, ids) => ack.run(redis, [stream, backlog], [group, ...ids]) as Promise<number>,
     trimLog: (index, oldest, max, prefix) => trimLog.run(redis, [index], [oldest, max, prefix]) as Promise<number>,
+    replaceField: async (hash, field, expected, next) =>
+      Number(await replaceField.run(redis, [hash], [field, expected, next])) === 1,
   };
 }

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { redisKeys, scheduleHorizon, type SharedSettings } from '@devhooks/core';
+import { redisKeys, scheduleHorizon, SecretBox, type SharedSettings } from '@devhooks/core';
 import type { EngineContext } from './engine-context';
 import { DeliveryLog } from '../stores/delivery-log';
 import { OriginLimiter, type OriginLimiterOptions } from '../delivery/origin-limiter';
@@ -19,6 +19,7 @@ import { createRetryWorker } from '../retry/retry-worker';
 import { Sender } from '../delivery/sender';
 import { WebhookDirectory } from '../stores/webhook-directory';
 import { WebhookStore } from '../stores/webhook-store';
+import { resealWebhookSecrets } from '../stores/secret-reseal';
 
 export interface WorkerRuntimeConfig extends SharedSettings {
   endpoint: OriginLimiterOptions;
@@ -57,12 +58,13 @@ export async function startWorkerRuntime(
     logger.warn('retry queue error', { error: err.message }),
   );
   queueGauges(registry, redis, keys, queue);
+  const box = new SecretBox(cfg.encryption);
   const ctx: EngineContext = {
     redis,
     keys,
     logger,
-    directory: new WebhookDirectory(redis, keys),
-    webhooks: new WebhookStore(redis, keys),
+    directory: new WebhookDirectory(redis, keys, box),
+    webhooks: new WebhookStore(redis, keys, box),
     deliveries: new DeliveryLog(redis, keys, { ttlMs: cfg.logTtlMs, maxPerWebhook: cfg.logMaxPerWebhook }),
     sender: new Sender({
       timeoutMs: cfg.deliveryTimeoutMs,
@@ -106,7 +108,20 @@ export async function startWorkerRuntime(
     );
   }, 30_000);
   upkeep.unref();
-  logger.info('worker started', { consumer, prefix: cfg.prefix });
+  // secrets not yet under the current encryption key (plain, or the old key's) are resealed once per start
+  resealWebhookSecrets(redis, keys, box)
+    .then((r) => {
+      const fields = {
+        webhooks: r.webhooks,
+        resealed: r.resealed,
+        unavailable: r.unavailable,
+        key_ids: r.unavailableKeys,
+      };
+      if (r.unavailable) logger.error('webhook secrets sealed under an unknown encryption key', fields);
+      else if (r.resealed) logger.info('webhook secrets re-encrypted', fields);
+    })
+    .catch((err) => logger.warn('re-encryption pass failed', { error: (err as Error).message }));
+  logger.info('worker started', { consumer, prefix: cfg.prefix, secrets_encrypted: box.sealing });
 
   return {
     consumer,
