@@ -13,6 +13,8 @@ export interface ApiConfig extends SharedSettings {
   port: number;
   host: string;
   maxBacklog: number;
+  /** The delivery-log read pool (apps/api/src/http/read-pool.ts). */
+  logReads: { concurrency: number; queue: number; perCaller: number };
 }
 
 export const apiEnvSchema: EnvSchema = {
@@ -24,6 +26,9 @@ export const apiEnvSchema: EnvSchema = {
     DEVHOOKS_PORT: { type: 'string', pattern: INTEGER_PATTERN },
     DEVHOOKS_HOST: { type: 'string', minLength: 1 },
     DEVHOOKS_MAX_BACKLOG: { type: 'string', pattern: INTEGER_PATTERN },
+    DEVHOOKS_LOG_READ_CONCURRENCY: { type: 'string', pattern: '^[1-9]\\d*$' },
+    DEVHOOKS_LOG_READ_QUEUE: { type: 'string', pattern: INTEGER_PATTERN },
+    DEVHOOKS_LOG_READ_PER_KEY: { type: 'string', pattern: '^[1-9]\\d*$' },
   },
 };
 
@@ -37,5 +42,10 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     port,
     host: e.DEVHOOKS_HOST ?? '127.0.0.1',
     maxBacklog: Number(e.DEVHOOKS_MAX_BACKLOG ?? 1_000_000),
+    logReads: {
+      concurrency: Number(e.DEVHOOKS_LOG_READ_CONCURRENCY ?? 4),
+      queue: Number(e.DEVHOOKS_LOG_READ_QUEUE ?? 32),
+      perCaller: Number(e.DEVHOOKS_LOG_READ_PER_KEY ?? 4),
+    },
   };
 }

@@ -20,6 +20,9 @@ export interface ShardKeys {
   dedupe(org: string, eventId: string): string;
 }
 
+/** What a delivery log index is split by. */
+export type DeliveryFacet = 'status' | 'topic' | 'code';
+
 export interface Keys {
   prefix: string;
   /** The control-plane hash tag, also BullMQ's `prefix` option. */
@@ -49,6 +52,16 @@ export interface Keys {
   deliveries(hour: number): string;
   /** ZSET delivery id → created ms, one per webhook: the delivery log index. */
   webhookDeliveries(webhook: string): string;
+  /** ZSET delivery id → created ms, one per org (every webhook's deliveries): the org-wide log index. */
+  orgDeliveries(org: string): string;
+  /**
+   * ZSET delivery id → created ms: the part of a delivery log index (`webhookDeliveries`,
+   * `orgDeliveries`) whose deliveries have `facet` = `value` (status, topic, status code or
+   * `none`). The delivery log's Lua scripts build the same names (`<index>:<facet>:<value>`).
+   */
+  deliveryFacet(index: string, facet: DeliveryFacet, value: string): string;
+  /** SET of the `<facet>:<value>` parts an index has (so a trim knows them all). */
+  deliveryFacets(index: string): string;
   /** LIST the worker pushes a ping's first-attempt result to. */
   pingResult(delivery: string): string;
   /** STRING a worker's lease for the periodic stream trim (one worker at a time). */
@@ -82,6 +95,9 @@ export function redisKeys(prefix: string): Keys {
     failingSince: `${tag}:failing-since`,
     deliveries: (hour) => `${tag}:deliveries:${hour}`,
     webhookDeliveries: (webhook) => `${tag}:webhook:${webhook}:deliveries`,
+    orgDeliveries: (org) => `${tag}:org:${org}:deliveries`,
+    deliveryFacet: (index, facet, value) => `${index}:${facet}:${value}`,
+    deliveryFacets: (index) => `${index}:facets`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
     trimLease: `${tag}:trim-lease`,
   };

@@ -55,29 +55,6 @@ return n
 `;
 
 /**
- * Keeps a webhook's delivery log within its bound: drops index entries older than the TTL and the
- * oldest beyond `max`, deleting their records from their hourly buckets (the hour is in the id).
- * KEYS: index. ARGV: oldestScoreToKeep, max, bucketKeyPrefix
- */
-const TRIM_LOG = `
-local function drop(ids)
-  for _, id in ipairs(ids) do
-    local ms = tonumber(string.match(id, '^dlv_([0-9a-z]+)_'), 36)
-    if ms then redis.call('HDEL', ARGV[3] .. math.floor(ms / 3600000), id) end
-  end
-  if #ids > 0 then return redis.call('ZREM', KEYS[1], unpack(ids)) end
-  return 0
-end
-local dropped = drop(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 1000))
-local n = redis.call('ZCARD', KEYS[1])
-local max = tonumber(ARGV[2])
-if n > max then
-  dropped = dropped + drop(redis.call('ZRANGE', KEYS[1], 0, math.min(n - max, 1000) - 1))
-end
-return dropped
-`;
-
-/**
  * Compare-and-set of one hash field: writes the new value only if the field still holds the
  * expected one (a concurrent writer wins; the caller reads again). KEYS: hash. ARGV: field, expected, next.
  */
@@ -92,7 +69,6 @@ return 0
 export interface LuaCommands {
   ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
   ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
-  trimLog(index: string, oldestScoreToKeep: number, max: number, bucketPrefix: string): Promise<number>;
   replaceField(hash: string, field: string, expected: string, next: string): Promise<boolean>;
 }
 
@@ -119,14 +95,12 @@ class LuaScript {
 
 const ingest = new LuaScript(INGEST);
 const ack = new LuaScript(ACK);
-const trimLog = new LuaScript(TRIM_LOG);
 const replaceField = new LuaScript(REPLACE_FIELD);
 
 export function luaCommands(redis: Redis): LuaCommands {
   return {
     ingest: (keys, args) => ingest.run(redis, keys, args) as Promise<Array<string | number>>,
     ack: (stream, backlog, group, ids) => ack.run(redis, [stream, backlog], [group, ...ids]) as Promise<number>,
-    trimLog: (index, oldest, max, prefix) => trimLog.run(redis, [index], [oldest, max, prefix]) as Promise<number>,
     replaceField: async (hash, field, expected, next) =>
       Number(await replaceField.run(redis, [hash], [field, expected, next])) === 1,
   };
