@@ -12,8 +12,13 @@ const STATUSES = ['pending', 'succeeded', 'failed'] as const;
 
 export function deliveryRoutes(d: ApiDeps): Router {
   const r = Router();
-  // every process's delivery-log reads share one bounded pool (they must never starve ingest)
-  const pool = new ReadPool(d.config.logReads ?? { concurrency: 4, queue: 32, perCaller: 4 });
+  // every process's delivery-log reads share one bounded pool (they must never starve ingest);
+  // made at the first request: a route factory touches no deps before one comes
+  let readPool: ReadPool | undefined;
+  const pool = {
+    run: <T>(caller: string, read: () => Promise<T>) =>
+      (readPool ??= new ReadPool(d.config.logReads)).run(caller, read),
+  };
   const callerOf = (res: Response) => {
     const c = res.locals.caller as Caller | undefined;
     return c?.kind === 'key' ? c.key_id : 'root';
