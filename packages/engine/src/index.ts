@@ -19,5 +19,6 @@ export * from './log/stream-codec';
 export * from './stores/webhook-directory';
 export * from './stores/webhook-store';
 export * from './stores/secret-reseal';
+export * from './stores/delivery-log-backfill';
 export * from './runtime/worker-runtime';
 export * from './delivery/target-check';

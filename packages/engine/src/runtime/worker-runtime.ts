@@ -20,6 +20,7 @@ import { Sender } from '../delivery/sender';
 import { WebhookDirectory } from '../stores/webhook-directory';
 import { WebhookStore } from '../stores/webhook-store';
 import { resealWebhookSecrets } from '../stores/secret-reseal';
+import { backfillDeliveryIndexes } from '../stores/delivery-log-backfill';
 
 export interface WorkerRuntimeConfig extends SharedSettings {
   endpoint: OriginLimiterOptions;
@@ -121,6 +122,10 @@ export async function startWorkerRuntime(
       else if (r.resealed) logger.info('webhook secrets re-encrypted', fields);
     })
     .catch((err) => logger.warn('re-encryption pass failed', { error: (err as Error).message }));
+  // delivery records from before the log's facets existed get them (once; then one EXISTS per webhook)
+  backfillDeliveryIndexes(redis, keys, ctx.deliveries)
+    .then((n) => n && logger.info('delivery log indexed', { records: n }))
+    .catch((err) => logger.warn('delivery log indexing failed', { error: (err as Error).message }));
   logger.info('worker started', { consumer, prefix: cfg.prefix, secrets_encrypted: box.sealing });
 
   return {

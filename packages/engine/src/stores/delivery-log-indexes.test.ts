@@ -8,6 +8,7 @@ import { redisKeys, type DeliveryTopic } from '@devhooks/core';
 import { deliveryRecord as rec } from '../../../../test/support/delivery-records';
 import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { DeliveryLog, type DeliveryRecord, type DeliveryStatus } from './delivery-log';
+import { backfillDeliveryIndexes } from './delivery-log-backfill';
 
 const prefix = testPrefix(__filename);
 const keys = redisKeys(prefix);
@@ -205,5 +206,30 @@ describe('listOrg', () => {
       ids(newest.filter((x) => x.topic === 'alarms')),
     );
     expect(more.next).toBeUndefined();
+  });
+});
+
+describe('backfillDeliveryIndexes', () => {
+  it('indexes records written before the facets existed, once', async () => {
+    const log = new DeliveryLog(redis, keys, { ttlMs: 7 * DAY, maxPerWebhook: 1_000 });
+    const org = 'org_legacy';
+    const w = webhook();
+    await redis.hset(keys.orgs, org, JSON.stringify({ id: org, name: 'legacy' }));
+    await redis.hset(keys.orgWebhooks(org), w, JSON.stringify({ id: w, org_id: org }));
+    const t0 = Date.now() - 600_000;
+    const records = Array.from({ length: 30 }, (_, i) =>
+      rec(t0 + i, w, { org_id: org, status: i % 3 ? 'succeeded' : 'failed' }),
+    );
+    // as the previous version wrote them: the hourly hash and the bare index
+    for (const r of records) {
+      await redis.hset(keys.deliveries(Math.floor((t0 + records.indexOf(r)) / 3_600_000)), r.id, JSON.stringify(r));
+      await redis.zadd(keys.webhookDeliveries(w), Date.parse(r.created_at), r.id);
+    }
+    expect((await log.list(w, { status: 'failed' }, page(0, 50))).total).toBe(0);
+    expect(await backfillDeliveryIndexes(redis, keys, log)).toBe(30);
+    const failed = await log.list(w, { status: 'failed' }, page(0, 50));
+    expect(ids(failed.deliveries)).toEqual(ids([...records].reverse().filter((r) => r.status === 'failed')));
+    expect((await log.listOrg(org, {}, page(0, 50))).total).toBe(30);
+    expect(await backfillDeliveryIndexes(redis, keys, log)).toBe(0);
   });
 });

@@ -20,6 +20,7 @@ import {
   type Webhook,
 } from '@devhooks/core';
 import { luaCommands } from '../redis/lua-commands';
+import { orgIds } from './org-ids';
 
 export interface ResealReport {
   /** Webhooks looked at. */
@@ -38,37 +39,37 @@ export async function resealWebhookSecrets(redis: Redis, keys: Keys, box: Secret
   const report: ResealReport = { webhooks: 0, resealed: 0, unavailable: 0, unavailableKeys: [] };
   const lua = luaCommands(redis);
   const missing = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, fields] = await redis.hscan(keys.orgs, cursor, 'COUNT', 200);
-    cursor = next;
-    for (let i = 0; i < fields.length; i += 2) {
-      const hash = keys.orgWebhooks(fields[i]);
-      const all = await redis.hgetall(hash);
-      for (const [id, raw] of Object.entries(all)) {
-        report.webhooks++;
-        let current: string | null = raw;
-        for (let attempt = 0; current !== null && attempt < ATTEMPTS; attempt++) {
-          const stored = JSON.parse(current) as Webhook;
-          if (!webhookNeedsReseal(stored, box)) break;
-          let next: string;
-          try {
-            next = JSON.stringify(sealWebhook(openWebhook(stored, box), box));
-          } catch (err) {
-            if (!(err instanceof SecretKeyUnavailable)) throw err;
-            report.unavailable++;
-            missing.add(err.kid);
-            break;
-          }
-          if (await lua.replaceField(hash, id, current, next)) {
-            report.resealed++;
-            break;
-          }
-          current = await redis.hget(hash, id); // changed meanwhile (or deleted): look again
-        }
+
+  /** One webhook: sealed again under the current key, unless a concurrent writer got there first. */
+  async function reseal(hash: string, id: string, raw: string): Promise<void> {
+    let current: string | null = raw;
+    for (let attempt = 0; current !== null && attempt < ATTEMPTS; attempt++) {
+      const stored = JSON.parse(current) as Webhook;
+      if (!webhookNeedsReseal(stored, box)) return;
+      let next: string;
+      try {
+        next = JSON.stringify(sealWebhook(openWebhook(stored, box), box));
+      } catch (err) {
+        if (!(err instanceof SecretKeyUnavailable)) throw err;
+        report.unavailable++;
+        missing.add(err.kid);
+        return;
       }
+      if (await lua.replaceField(hash, id, current, next)) {
+        report.resealed++;
+        return;
+      }
+      current = await redis.hget(hash, id); // changed meanwhile (or deleted): look again
     }
-  } while (cursor !== '0');
+  }
+
+  for await (const org of orgIds(redis, keys)) {
+    const hash = keys.orgWebhooks(org);
+    for (const [id, raw] of Object.entries(await redis.hgetall(hash))) {
+      report.webhooks++;
+      await reseal(hash, id, raw);
+    }
+  }
   report.unavailableKeys = [...missing];
   return report;
 }
