@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import Redis from 'ioredis';
-import { keyPattern } from '@devhooks/core';
+import { keyPattern, redisKeys, type Keys } from '@devhooks/core';
 import { deleteByPattern } from '@devhooks/engine';
 
 export function testRedisUrl(): string {
@@ -36,4 +36,28 @@ export async function cleanPrefix(prefix: string): Promise<void> {
   } finally {
     r.disconnect();
   }
+}
+
+/**
+ * For a test file: its own prefix and key names, and a Redis client made before its tests and
+ * closed (the prefix cleaned) after them. `redis()` is the client.
+ */
+export function redisForFile(file: string): { prefix: string; keys: Keys; redis: () => Redis } {
+  const prefix = testPrefix(file);
+  let client: Redis | undefined;
+  beforeAll(() => {
+    client = testRedis();
+  });
+  afterAll(async () => {
+    await cleanPrefix(prefix);
+    client?.disconnect();
+  });
+  return {
+    prefix,
+    keys: redisKeys(prefix),
+    redis: () => {
+      if (!client) throw new Error('redisForFile: the client exists only while tests run');
+      return client;
+    },
+  };
 }

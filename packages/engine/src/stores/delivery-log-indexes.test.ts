@@ -4,22 +4,18 @@
  * after bursts (indexes included), and the org-wide listing.
  */
 import type { Redis } from 'ioredis';
-import { redisKeys, type DeliveryTopic } from '@devhooks/core';
+import type { DeliveryTopic } from '@devhooks/core';
 import { deliveryRecord as rec } from '../../../../test/support/delivery-records';
-import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { redisForFile, testRedis } from '../../../../test/support/redis';
 import { DeliveryLog, type DeliveryRecord, type DeliveryStatus } from './delivery-log';
 import { backfillDeliveryIndexes } from './delivery-log-backfill';
 
-const prefix = testPrefix(__filename);
-const keys = redisKeys(prefix);
+const file = redisForFile(__filename);
+const keys = file.keys;
 const DAY = 86_400_000;
 let redis: Redis;
 beforeAll(() => {
-  redis = testRedis();
-});
-afterAll(async () => {
-  await cleanPrefix(prefix);
-  redis.disconnect();
+  redis = file.redis();
 });
 
 let seq = 0;
