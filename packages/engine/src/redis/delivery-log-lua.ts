@@ -58,13 +58,13 @@ end
 `;
 
 /**
- * Writes records and keeps their indexes in step, all at once. New records join their webhook's
+ * Keeps the indexes of records just written in step. New records join their webhook's
  * and org's indexes and facets; an update moves a record still in its webhook's index to its new
  * status and status code facets (the topic never changes). A write of new records ends with a
  * trim, so an index never holds more than its bound after a write.
  * KEYS: per webhook group, its index and its org's index.
  * ARGV: isNew (1/0), bucketPrefix, ttlMs, max, nowMs, then per group: n, then per record:
- * id, created ms, status, status code (or `none`), topic, record JSON.
+ * id, created ms, status, status code (or `none`), topic.
  * Returns how many records the trims dropped.
  */
 const WRITE_LOG = `${COMMON}
@@ -82,54 +82,83 @@ local function push(t, key, x, y)
   l[#l + 1] = x
   if y then l[#l + 1] = y end
 end
+local function memo(prefix)
+  return setmetatable({}, { __index = function(t, k) local v = prefix .. k; t[k] = v; return v end })
+end
+-- which of ids (positions pos) are members of key: sets in[pos] = true
+local function members(key, ids, pos, into)
+  for i = 1, #ids, 4000 do
+    local last = math.min(i + 3999, #ids)
+    local s = redis.call('ZMSCORE', key, unpack(ids, i, last))
+    for j = 1, #s do if s[j] then into[pos[i + j - 1]] = true end end
+  end
+end
 for g = 1, #KEYS / 2 do
   local index, org = KEYS[2 * g - 1], KEYS[2 * g]
+  local statusKey, orgStatusKey = memo(index .. ':status:'), memo(org .. ':status:')
+  local codeKey, topicKey = memo(index .. ':code:'), memo(index .. ':topic:')
   local n = tonumber(ARGV[a])
   local first = a + 1
-  a = first + n * 6
-  -- ids already indexed (an update, or a new record written again) move between facets
+  a = first + n * 5
+  -- ids already indexed (an update, or a new record written again) may move between facets
   local ids, present = {}, {}
-  for i = 0, n - 1 do ids[#ids + 1] = ARGV[first + i * 6] end
+  for i = 0, n - 1 do ids[#ids + 1] = ARGV[first + i * 5] end
   for i = 1, #ids, 4000 do
     local s = redis.call('ZMSCORE', index, unpack(ids, i, math.min(i + 3999, #ids)))
     for j = 1, #s do present[i + j - 1] = s[j] end
   end
-  local buckets, adds, rems, facets = {}, {}, {}, {}
-  local codes
+  local adds, rems, facets = {}, {}, {}
+  local byStatus, byCode = {}, {}
   for i = 1, n do
-    local b = first + (i - 1) * 6
+    local b = first + (i - 1) * 5
     local id, ms, status, code, topic = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
-    push(buckets, string.format('%.0f', math.floor(tonumber(ms) / 3600000)), id, ARGV[b + 5])
-    local score = present[i]
     if isNew then
       push(adds, index, ms, id)
       push(adds, org, ms, id)
-      push(adds, index .. ':topic:' .. topic, ms, id)
+      push(adds, topicKey[topic], ms, id)
       facets['topic:' .. topic] = true
-      score = score or ms
     end
     if present[i] then
-      for _, s in ipairs(STATUSES) do
-        if s ~= status then push(rems, index .. ':status:' .. s, id); push(rems, org .. ':status:' .. s, id) end
-      end
-      if not codes then codes = redis.call('SMEMBERS', index .. ':facets') end
-      for _, f in ipairs(codes) do
-        if string.sub(f, 1, 5) == 'code:' and f ~= 'code:' .. code then push(rems, index .. ':' .. f, id) end
-      end
+      push(byStatus, statusKey[status], id, i)
+      push(byCode, codeKey[code], id, i)
     end
-    if score then
-      push(adds, index .. ':status:' .. status, score, id)
-      push(adds, org .. ':status:' .. status, score, id)
-      push(adds, index .. ':code:' .. code, score, id)
+  end
+  -- an indexed id already in its status (code) facet stays where it is
+  local inStatus, inCode = {}, {}
+  for _, pair in ipairs({ { byStatus, inStatus }, { byCode, inCode } }) do
+    for key, list in pairs(pair[1]) do
+      local kids, pos = {}, {}
+      for j = 1, #list, 2 do kids[#kids + 1] = list[j]; pos[#pos + 1] = list[j + 1] end
+      members(key, kids, pos, pair[2])
+    end
+  end
+  local codes
+  for i = 1, n do
+    local b = first + (i - 1) * 5
+    local id, status, code = ARGV[b], ARGV[b + 2], ARGV[b + 3]
+    local score = present[i] or (isNew and ARGV[b + 1])
+    if score and not inStatus[i] then
+      if present[i] then
+        for _, s in ipairs(STATUSES) do
+          if s ~= status then push(rems, statusKey[s], id); push(rems, orgStatusKey[s], id) end
+        end
+      end
+      push(adds, statusKey[status], score, id)
+      push(adds, orgStatusKey[status], score, id)
       facets['status:' .. status] = true
+    end
+    if score and not inCode[i] then
+      if present[i] then
+        if not codes then codes = redis.call('SMEMBERS', index .. ':facets') end
+        for _, f in ipairs(codes) do
+          if string.sub(f, 1, 5) == 'code:' and f ~= 'code:' .. code then push(rems, index .. ':' .. f, id) end
+        end
+      end
+      push(adds, codeKey[code], score, id)
       facets['code:' .. code] = true
     end
   end
-  for hour, args in pairs(buckets) do
-    chunked('HSET', bucketPrefix .. hour, args)
-    redis.call('PEXPIREAT', bucketPrefix .. hour, string.format('%.0f', (tonumber(hour) + 1) * 3600000 + ttl))
-  end
-  for key, ids in pairs(rems) do chunked('ZREM', key, ids) end
+  for key, list in pairs(rems) do chunked('ZREM', key, list) end
   for key, args in pairs(adds) do
     chunked('ZADD', key, args)
     redis.call('PEXPIRE', key, keep)

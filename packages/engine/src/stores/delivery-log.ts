@@ -11,6 +11,8 @@ import { listIndex, type LogListing, type LogPage, type LogScope } from './deliv
 
 export type { LogListing, LogPage } from './delivery-log-query';
 
+const HOUR_MS = 3_600_000;
+
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 
 export interface AttemptRecord {
@@ -142,6 +144,7 @@ export class DeliveryLog {
   queueWrite(p: ChainableCommander, records: DeliveryRecord[], isNew: boolean): void {
     if (!records.length) return;
     const groups = new Map<string, { org: string; args: Array<string | number> }>();
+    const buckets = new Map<number, string[]>();
     for (const r of records) {
       // the id carries when its first event was accepted: it files the record in its hourly bucket
       // and scores it in the indexes (= created_at), so they expire together
@@ -149,14 +152,25 @@ export class DeliveryLog {
       if (ms === undefined) continue;
       let g = groups.get(r.webhook_id);
       if (!g) groups.set(r.webhook_id, (g = { org: r.org_id, args: [] }));
-      g.args.push(r.id, ms, r.status, r.status_code ?? 'none', r.topic, JSON.stringify(r));
+      g.args.push(r.id, ms, r.status, r.status_code ?? 'none', r.topic);
+      const hour = Math.floor(ms / HOUR_MS);
+      let fields = buckets.get(hour);
+      if (!fields) buckets.set(hour, (fields = []));
+      fields.push(r.id, JSON.stringify(r));
+    }
+    // the records first (one HSET per hour, which expires as a whole the TTL after it ends), then
+    // the script that indexes them and trims what is now beyond the bound
+    for (const [hour, fields] of buckets) {
+      const key = this.keys.deliveries(hour);
+      p.hset(key, ...fields);
+      p.pexpireat(key, (hour + 1) * HOUR_MS + this.log.ttlMs);
     }
     const keys: string[] = [];
     const args: Array<string | number> = [isNew ? 1 : 0, this.bucketPrefix, this.log.ttlMs, this.log.maxPerWebhook];
     args.push(Date.now());
     for (const [w, g] of groups) {
       keys.push(this.keys.webhookDeliveries(w), this.keys.orgDeliveries(g.org));
-      args.push(g.args.length / 6, ...g.args);
+      args.push(g.args.length / 5, ...g.args);
     }
     if (keys.length) queueWriteLog(p, keys, args);
   }
