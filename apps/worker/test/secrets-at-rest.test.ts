@@ -159,6 +159,15 @@ it('stores no secret or header value in plain text, and still signs every delive
   expect(read.body.has_secret).toBe(true);
   expect(read.text).not.toContain(SEALED_PREFIX);
 
+  // an edit that keeps the secret and headers stores them sealed again (a fresh IV), same values
+  const before = (await stored(s.org.id)).find((w) => w.id === std.id)!;
+  const patched = await s.api.call('PATCH', `/v1/webhooks/${std.id}`, { token: s.org.key, body: { name: 'renamed' } });
+  expect(patched.status).toBe(200);
+  const after = (await stored(s.org.id)).find((w) => w.id === std.id)!;
+  expect(after.secret?.startsWith(`${SEALED_PREFIX}${kid1}:`)).toBe(true);
+  expect(after.secret).not.toBe(before.secret);
+  expect(box.open(after.secret!, `webhook/${std.id}/secret`)).toBe(std.secret);
+
   await sendAndVerify(2);
 });
 

@@ -96,6 +96,22 @@ describe('SecretBox', () => {
     expect(back.open(sealed, 'c')).toBe('v');
   });
 
+  it('without a key, a value that looks sealed is escaped: it reads back as sent and never as sealed', () => {
+    const forged = new SecretBox({ key: k1 }).seal('x', 'c');
+    const none = new SecretBox();
+    for (const v of [forged, 'enc:v1:deadbeef:a:b:c', 'enc:raw:x', 'enc:']) {
+      const stored = none.seal(v, 'c');
+      expect(stored).toBe(`enc:raw:${v}`);
+      expect(isSealed(stored)).toBe(false);
+      expect(none.open(stored, 'c')).toBe(v);
+      expect(none.needsReseal(stored)).toBe(false);
+      // a key set later seals it like any other plain value
+      const box = new SecretBox({ key: k2 });
+      expect(box.needsReseal(stored)).toBe(true);
+      expect(box.open(box.seal(box.open(stored, 'c'), 'c'), 'c')).toBe(v);
+    }
+  });
+
   it('keeps any UTF-8 value, the empty string included', () => {
     const box = new SecretBox({ key: k1 });
     for (const v of ['', 'ünïcödé ✓ 🔑', 'x'.repeat(4096)]) expect(box.open(box.seal(v, 'c'), 'c')).toBe(v);

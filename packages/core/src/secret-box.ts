@@ -6,11 +6,15 @@
  * opens it and a re-encryption pass knows what is left to do. The caller's `context` (e.g. the
  * webhook id and field) is bound as additional data: a sealed value copied to another webhook or
  * field does not open. Values without the `enc:` prefix are plain (written before a key was set)
- * and read as they are. See docs/decisions/0002-secrets-at-rest.md.
+ * and read as they are; without a key, a value that itself starts with `enc:` is stored as
+ * `enc:raw:<value>`, so no value a user sends can pass for a sealed one. See
+ * docs/decisions/0002-secrets-at-rest.md.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 
 export const SEALED_PREFIX = 'enc:v1:';
+/** A plain value that itself starts with `enc:`, stored without a key: escaped so it never reads as sealed. */
+const ESCAPED_PREFIX = 'enc:raw:';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 export const ENCRYPTION_KEY_BYTES = 32;
@@ -71,7 +75,7 @@ export class SecretBox {
 
   /** The value to store for `plain`: sealed under the current key, or as it is without one. */
   seal(plain: string, context: string): string {
-    if (!this.keys.key) return plain;
+    if (!this.keys.key) return plain.startsWith('enc:') ? ESCAPED_PREFIX + plain : plain;
     const iv = randomBytes(IV_BYTES);
     const c = createCipheriv('aes-256-gcm', this.keys.key, iv, { authTagLength: TAG_BYTES });
     c.setAAD(Buffer.from(context, 'utf8'));
@@ -82,6 +86,7 @@ export class SecretBox {
 
   /** The plain value of a stored one; throws when its key is not configured or it was tampered with. */
   open(stored: string, context: string): string {
+    if (stored.startsWith(ESCAPED_PREFIX)) return stored.slice(ESCAPED_PREFIX.length);
     if (!isSealed(stored)) return stored;
     const [kid, iv, ct, tag, ...rest] = stored.slice(SEALED_PREFIX.length).split(':');
     const key = this.openers.get(kid);
