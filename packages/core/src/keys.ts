@@ -55,13 +55,15 @@ export interface Keys {
   /** ZSET delivery id → created ms, one per org (every webhook's deliveries): the org-wide log index. */
   orgDeliveries(org: string): string;
   /**
-   * ZSET delivery id → created ms: the part of a delivery log index (`webhookDeliveries`,
-   * `orgDeliveries`) whose deliveries have `facet` = `value` (status, topic, status code or
-   * `none`). The delivery log's Lua scripts build the same names (`<index>:<facet>:<value>`).
+   * ZSET delivery id → created ms: the part of a webhook's delivery log index whose deliveries
+   * have `facet` = `value` (status, topic, status code or `none`). The delivery log's Lua scripts
+   * build the same names from the index's (`<index>:<facet>:<value>`).
    */
-  deliveryFacet(index: string, facet: DeliveryFacet, value: string): string;
-  /** SET of the `<facet>:<value>` parts an index has (so a trim knows them all). */
-  deliveryFacets(index: string): string;
+  webhookDeliveryFacet(webhook: string, facet: DeliveryFacet, value: string): string;
+  /** SET of the `<facet>:<value>` parts a webhook's index has (so a trim knows them all). */
+  webhookDeliveryFacets(webhook: string): string;
+  /** ZSET: the part of an org's delivery log index with `facet` = `value` (only status is kept). */
+  orgDeliveryFacet(org: string, facet: DeliveryFacet, value: string): string;
   /** LIST the worker pushes a ping's first-attempt result to. */
   pingResult(delivery: string): string;
   /** STRING a worker's lease for the periodic stream trim (one worker at a time). */
@@ -96,8 +98,9 @@ export function redisKeys(prefix: string): Keys {
     deliveries: (hour) => `${tag}:deliveries:${hour}`,
     webhookDeliveries: (webhook) => `${tag}:webhook:${webhook}:deliveries`,
     orgDeliveries: (org) => `${tag}:org:${org}:deliveries`,
-    deliveryFacet: (index, facet, value) => `${index}:${facet}:${value}`,
-    deliveryFacets: (index) => `${index}:facets`,
+    webhookDeliveryFacet: (webhook, facet, value) => `${tag}:webhook:${webhook}:deliveries:${facet}:${value}`,
+    webhookDeliveryFacets: (webhook) => `${tag}:webhook:${webhook}:deliveries:facets`,
+    orgDeliveryFacet: (org, facet, value) => `${tag}:org:${org}:deliveries:${facet}:${value}`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
     trimLease: `${tag}:trim-lease`,
   };

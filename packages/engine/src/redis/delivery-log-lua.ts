@@ -3,9 +3,10 @@
  * docs/decisions/0003-delivery-log-indexes.md.
  *
  * An index (a webhook's, `Keys.webhookDeliveries`, or an org's, `Keys.orgDeliveries`) is a ZSET
- * of delivery ids by created ms, split into facets `<index>:<facet>:<value>` (`Keys.deliveryFacet`):
- * per webhook by status, topic and status code; per org by status. `<index>:facets`
- * (`Keys.deliveryFacets`) lists a webhook index's facets so a trim removes ids from all of them.
+ * of delivery ids by created ms, split into facets `<index>:<facet>:<value>`: per webhook by
+ * status, topic and status code (`Keys.webhookDeliveryFacet`), per org by status
+ * (`Keys.orgDeliveryFacet`). `<index>:facets` (`Keys.webhookDeliveryFacets`) lists a webhook
+ * index's facets so a trim removes ids from all of them.
  * Every key shares the control-plane hash tag; the scripts build facet and bucket names from the
  * index names they are given (as the bucket names were already), so they run on Redis Cluster.
  */

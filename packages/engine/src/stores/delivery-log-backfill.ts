@@ -17,7 +17,10 @@ export async function backfillDeliveryIndexes(redis: Redis, keys: Keys, log: Del
   for await (const org of orgIds(redis, keys)) {
     for (const webhook of await redis.hkeys(keys.orgWebhooks(org))) {
       const index = keys.webhookDeliveries(webhook);
-      const [hasIndex, hasFacets] = await Promise.all([redis.exists(index), redis.exists(keys.deliveryFacets(index))]);
+      const [hasIndex, hasFacets] = await Promise.all([
+        redis.exists(index),
+        redis.exists(keys.webhookDeliveryFacets(webhook)),
+      ]);
       if (!hasIndex || hasFacets) continue;
       const total = await redis.zcard(index);
       for (let at = 0; at < total; at += CHUNK) {

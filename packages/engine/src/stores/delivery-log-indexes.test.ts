@@ -138,7 +138,7 @@ describe('the bound', () => {
     await Promise.all(batches.map((b) => log.write(b, true)));
     const index = keys.webhookDeliveries(w);
     expect(await redis.zcard(index)).toBe(max);
-    const f = (facet: 'status' | 'code', v: string) => redis.zcard(keys.deliveryFacet(index, facet, v));
+    const f = (facet: 'status' | 'code', v: string) => redis.zcard(keys.webhookDeliveryFacet(w, facet, v));
     expect((await f('status', 'failed')) + (await f('status', 'succeeded'))).toBe(max);
     expect((await f('code', '500')) + (await f('code', '200'))).toBe(max);
     expect(await redis.zcard(keys.orgDeliveries(org))).toBe(max);

@@ -308,7 +308,7 @@ describe('trim', () => {
       ['code', '503'],
       ['topic', 'deviceauth'],
     ] as const)
-      expect(await redis.zcard(keys.deliveryFacet(index, f, v))).toBe(3);
+      expect(await redis.zcard(keys.webhookDeliveryFacet(w, f, v))).toBe(3);
     expect(await redis.zcard(keys.orgDeliveries('org_1'))).toBeGreaterThanOrEqual(3);
     expect(await redis.zmscore(keys.orgDeliveries('org_1'), records[0].id, records[4].id)).toEqual([
       null,

@@ -221,7 +221,7 @@ export class DeliveryLog {
   /** A webhook's deliveries, newest first, filtered (see delivery-log-query.ts for the costs). */
   list(webhookId: string, filter: DeliveryFilter, page: LogPage): Promise<LogListing> {
     const index = this.keys.webhookDeliveries(webhookId);
-    return this.listing({ index, facet: (f, v) => this.keys.deliveryFacet(index, f, v) }, filter, page);
+    return this.listing({ index, facet: (f, v) => this.keys.webhookDeliveryFacet(webhookId, f, v) }, filter, page);
   }
 
   /**
@@ -230,7 +230,7 @@ export class DeliveryLog {
    */
   listOrg(org: string, filter: DeliveryFilter, page: LogPage): Promise<LogListing> {
     const index = this.keys.orgDeliveries(org);
-    const facet = (f: DeliveryFacet, v: string) => (f === 'status' ? this.keys.deliveryFacet(index, f, v) : undefined);
+    const facet = (f: DeliveryFacet, v: string) => (f === 'status' ? this.keys.orgDeliveryFacet(org, f, v) : undefined);
     return this.listing({ index, facet }, filter, page);
   }
 }
