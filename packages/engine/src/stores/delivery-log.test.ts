@@ -302,7 +302,6 @@ describe('trim', () => {
         .map((d) => d.id),
     );
     expect(await s.exist([records[0].id, records[1].id])).toEqual([false, false]);
-    const index = keys.webhookDeliveries(w);
     for (const [f, v] of [
       ['status', 'failed'],
       ['code', '503'],
