@@ -185,8 +185,9 @@ export class DeliveryLog {
   private readonly sinceTrim = new Map<string, number>();
 
   /**
-   * Counts new records per webhook and says which webhooks are due a trim: every tenth of the
-   * bound, so the log never exceeds it by more than that between trims.
+   * Counts new records per webhook and says which webhooks are due a separate trim: every tenth of
+   * the bound. (Every write of new records already trims its webhooks to the bound; this is upkeep,
+   * e.g. for a bound lowered since.)
    */
   dueForTrim(records: DeliveryRecord[]): string[] {
     const every = Math.max(100, Math.floor(this.log.maxPerWebhook / 10));
