@@ -6,6 +6,7 @@
  *   points at this machine and a `redis-server` binary is on PATH, starts one of its own (data
  *   under ./data, or DEVHOOKS_DATA_DIR; AOF on, noeviction) and says so; it is stopped again on exit.
  * - DEVHOOKS_ADMIN_TOKEN: when unset, one is generated and printed once.
+ * - DEVHOOKS_ENCRYPTION_KEY: when unset, says once that webhook secrets are stored in plain text.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -102,6 +103,11 @@ await runProcess({
     }
   },
   async start(config, logger) {
+    if (!config.api.encryption.key) {
+      say(
+        'WARNING: DEVHOOKS_ENCRYPTION_KEY is not set: webhook secrets and header values are stored in Redis in plain text (set it to the output of `openssl rand -base64 32`).',
+      );
+    }
     const registry = createRegistry('devhooks');
     const api = createApi(config.api, logger, registry);
     const worker = await startWorker(config.worker, logger, registry);

@@ -28,6 +28,8 @@ it('runs the service, prints a generated root token once, and stops on SIGINT', 
     const token = /root token \(shown once\): (\S+)/.exec(proc.output)?.[1];
     expect(token).toMatch(/^dhroot_/);
     expect(proc.output.split(token!).length).toBe(2); // printed exactly once
+    // no DEVHOOKS_ENCRYPTION_KEY: said once that secrets are stored in plain text
+    expect(proc.output.match(/DEVHOOKS_ENCRYPTION_KEY is not set/g)).toHaveLength(1);
     const client = new Client(`http://127.0.0.1:${port}`, token);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     const org = await client.org('start', 'admin');
@@ -65,10 +67,12 @@ const hasRedisServer = spawnSync('sh', ['-c', 'command -v redis-server']).status
       DEVHOOKS_ADMIN_TOKEN: 'own-redis-token',
       DEVHOOKS_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       DEVHOOKS_DATA_DIR: dir,
+      DEVHOOKS_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     });
     const own = new Redis(redisPort, '127.0.0.1', { maxRetriesPerRequest: 1, lazyConnect: true });
     try {
       expect(proc.output).toMatch(new RegExp(`started redis-server on 127\\.0\\.0\\.1:${redisPort}`));
+      expect(proc.output).not.toMatch(/DEVHOOKS_ENCRYPTION_KEY is not set/);
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
       await own.connect();
       expect(await own.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);

@@ -62,3 +62,27 @@ export function redisForTestFile(file: string): TestFileRedis {
   });
   return { prefix, keys: redisKeys(prefix), redis };
 }
+
+/**
+ * For a test file: its own prefix and key names, and a Redis client made before its tests and
+ * closed (the prefix cleaned) after them. `redis()` is the client.
+ */
+export function redisForFile(file: string): { prefix: string; keys: Keys; redis: () => Redis } {
+  const prefix = testPrefix(file);
+  let client: Redis | undefined;
+  beforeAll(() => {
+    client = testRedis();
+  });
+  afterAll(async () => {
+    await cleanPrefix(prefix);
+    client?.disconnect();
+  });
+  return {
+    prefix,
+    keys: redisKeys(prefix),
+    redis: () => {
+      if (!client) throw new Error('redisForFile: the client exists only while tests run');
+      return client;
+    },
+  };
+}

@@ -18,6 +18,8 @@ export interface ApiConfig extends SharedSettings {
   maxBacklog: number;
   /** Replicas that must hold accepted events before 202 (docs/contract.md §7). */
   ingestReplicas: number;
+  /** The delivery-log read pool (apps/api/src/http/read-pool.ts). */
+  logReads: { concurrency: number; queue: number; perCaller: number };
 }
 
 export const apiEnvSchema: EnvSchema = {
@@ -30,6 +32,9 @@ export const apiEnvSchema: EnvSchema = {
     DEVHOOKS_HOST: { type: 'string', minLength: 1 },
     DEVHOOKS_MAX_BACKLOG: { type: 'string', pattern: INTEGER_PATTERN },
     DEVHOOKS_INGEST_REPLICAS: { type: 'string', pattern: '^[0-9]$' },
+    DEVHOOKS_LOG_READ_CONCURRENCY: { type: 'string', pattern: '^[1-9]\\d*$' },
+    DEVHOOKS_LOG_READ_QUEUE: { type: 'string', pattern: INTEGER_PATTERN },
+    DEVHOOKS_LOG_READ_PER_KEY: { type: 'string', pattern: '^[1-9]\\d*$' },
   },
 };
 
@@ -44,5 +49,10 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     host: e.DEVHOOKS_HOST ?? '127.0.0.1',
     maxBacklog: Number(e.DEVHOOKS_MAX_BACKLOG ?? 1_000_000),
     ingestReplicas: Number(e.DEVHOOKS_INGEST_REPLICAS ?? 0),
+    logReads: {
+      concurrency: Number(e.DEVHOOKS_LOG_READ_CONCURRENCY ?? 4),
+      queue: Number(e.DEVHOOKS_LOG_READ_QUEUE ?? 32),
+      perCaller: Number(e.DEVHOOKS_LOG_READ_PER_KEY ?? 4),
+    },
   };
 }

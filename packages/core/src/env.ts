@@ -4,6 +4,7 @@
  */
 import type { ValidateFunction } from 'ajv';
 import { parseDuration } from './durations';
+import { parseEncryptionKey, type SecretBoxKeys } from './secret-box';
 import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from './retry-policy';
 import { ajv } from './schemas';
 import { ajvDetails } from './validation';
@@ -41,6 +42,8 @@ export function envBoolean(v: string | undefined, dflt: boolean): boolean {
 }
 
 const duration = { type: 'string', pattern: DURATION_PATTERN };
+/** Base64 (or base64url) of 32 bytes: `openssl rand -base64 32`. */
+const encryptionKey = { type: 'string', pattern: '^\\s*[A-Za-z0-9+/_-]{43}=?\\s*$' };
 
 /** The variables of docs/contract.md §1 that every process reads, as schema properties. */
 export const SHARED_ENV_PROPERTIES: Record<string, object> = {
@@ -56,6 +59,8 @@ export const SHARED_ENV_PROPERTIES: Record<string, object> = {
   DEVHOOKS_LOG_TTL: duration,
   DEVHOOKS_LOG_MAX_PER_WEBHOOK: { type: 'string', pattern: INTEGER_PATTERN },
   DEVHOOKS_LOG_LEVEL: { type: 'string', enum: ['error', 'warn', 'info', 'debug'] },
+  DEVHOOKS_ENCRYPTION_KEY: encryptionKey,
+  DEVHOOKS_ENCRYPTION_KEY_OLD: encryptionKey,
 };
 
 export interface SharedSettings {
@@ -74,6 +79,8 @@ export interface SharedSettings {
   logTtlMs: number;
   logMaxPerWebhook: number;
   logLevel: string;
+  /** Webhook secrets and header values at rest (DEVHOOKS_ENCRYPTION_KEY, DEVHOOKS_ENCRYPTION_KEY_OLD). */
+  encryption: SecretBoxKeys;
 }
 
 /** DEVHOOKS_SHARDS when Redis Cluster is on and it is unset (standalone: 1). */
@@ -97,5 +104,13 @@ export function sharedSettings(e: Record<string, string | undefined>): SharedSet
     logTtlMs: parseDuration(e.DEVHOOKS_LOG_TTL ?? '7d', 'DEVHOOKS_LOG_TTL'),
     logMaxPerWebhook: Number(e.DEVHOOKS_LOG_MAX_PER_WEBHOOK ?? 10_000),
     logLevel: e.DEVHOOKS_LOG_LEVEL ?? 'info',
+    encryption: {
+      key: e.DEVHOOKS_ENCRYPTION_KEY
+        ? parseEncryptionKey(e.DEVHOOKS_ENCRYPTION_KEY, 'DEVHOOKS_ENCRYPTION_KEY')
+        : undefined,
+      oldKey: e.DEVHOOKS_ENCRYPTION_KEY_OLD
+        ? parseEncryptionKey(e.DEVHOOKS_ENCRYPTION_KEY_OLD, 'DEVHOOKS_ENCRYPTION_KEY_OLD')
+        : undefined,
+    },
   };
 }

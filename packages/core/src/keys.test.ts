@@ -85,6 +85,18 @@ describe('redisKeys', () => {
     ['webhookOrg', (k) => k.webhookOrg('wh_1'), '{devhooks}:webhook:wh_1:org'],
     ['deliveries', (k) => k.deliveries(493824), '{devhooks}:deliveries:493824'],
     ['webhookDeliveries', (k) => k.webhookDeliveries('wh_1'), '{devhooks}:webhook:wh_1:deliveries'],
+    ['orgDeliveries', (k) => k.orgDeliveries('org_1'), '{devhooks}:org:org_1:deliveries'],
+    [
+      'webhookDeliveryFacet',
+      (k) => k.webhookDeliveryFacet('wh_1', 'status', 'failed'),
+      '{devhooks}:webhook:wh_1:deliveries:status:failed',
+    ],
+    ['webhookDeliveryFacets', (k) => k.webhookDeliveryFacets('wh_1'), '{devhooks}:webhook:wh_1:deliveries:facets'],
+    [
+      'orgDeliveryFacet',
+      (k) => k.orgDeliveryFacet('o', 'status', 'pending'),
+      '{devhooks}:org:o:deliveries:status:pending',
+    ],
     ['pingResult', (k) => k.pingResult('dlv_1'), '{devhooks}:ping:dlv_1'],
     ['shard stream', (k) => k.shard(3).stream, '{devhooks:s3}:events'],
     ['shard backlog', (k) => k.shard(3).backlog, '{devhooks:s3}:backlog'],

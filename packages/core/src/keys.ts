@@ -27,6 +27,9 @@ export interface ShardKeys {
   queuePrefix: string;
 }
 
+/** What a delivery log index is split by. */
+export type DeliveryFacet = 'status' | 'topic' | 'code';
+
 export interface Keys {
   prefix: string;
   /** The control-plane hash tag, also BullMQ's `prefix` option. */
@@ -63,6 +66,18 @@ export interface Keys {
   batchMarker(batch: string): string;
   /** HASH a webhook's shared rate-limit window (`rate_limit`, contract §9): second, admitted, deferred. */
   webhookRate(webhook: string): string;
+  /** ZSET delivery id → created ms, one per org (every webhook's deliveries): the org-wide log index. */
+  orgDeliveries(org: string): string;
+  /**
+   * ZSET delivery id → created ms: the part of a webhook's delivery log index whose deliveries
+   * have `facet` = `value` (status, topic, status code or `none`). The delivery log's Lua scripts
+   * build the same names from the index's (`<index>:<facet>:<value>`).
+   */
+  webhookDeliveryFacet(webhook: string, facet: DeliveryFacet, value: string): string;
+  /** SET of the `<facet>:<value>` parts a webhook's index has (so a trim knows them all). */
+  webhookDeliveryFacets(webhook: string): string;
+  /** ZSET: the part of an org's delivery log index with `facet` = `value` (only status is kept). */
+  orgDeliveryFacet(org: string, facet: DeliveryFacet, value: string): string;
   /** LIST the worker pushes a ping's first-attempt result to. */
   pingResult(delivery: string): string;
 }
@@ -98,6 +113,10 @@ export function redisKeys(prefix: string): Keys {
     webhookDeliveries: (webhook) => `${tag}:webhook:${webhook}:deliveries`,
     batchMarker: (batch) => `${tag}:batch:${batch}`,
     webhookRate: (webhook) => `${tag}:webhook:${webhook}:rate`,
+    orgDeliveries: (org) => `${tag}:org:${org}:deliveries`,
+    webhookDeliveryFacet: (webhook, facet, value) => `${tag}:webhook:${webhook}:deliveries:${facet}:${value}`,
+    webhookDeliveryFacets: (webhook) => `${tag}:webhook:${webhook}:deliveries:facets`,
+    orgDeliveryFacet: (org, facet, value) => `${tag}:org:${org}:deliveries:${facet}:${value}`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
   };
 }

@@ -30,6 +30,8 @@ export * from './ops/maintenance';
 export * from './ops/readiness';
 export * from './runtime/engine-context';
 export * from './runtime/stores';
+export * from './stores/secret-reseal';
+export * from './stores/delivery-log-backfill';
 export * from './runtime/worker-runtime';
 export * from './runtime/process-bootstrap';
 export * from './delivery/rate-limit';

@@ -1,16 +1,28 @@
 /** The delivery log (contract §3): a webhook's deliveries, one delivery in full, and retry by hand. */
-import { Router } from 'express';
-import { deliveryBody, redactedSignatureHeaders, TOPICS, VERSION } from '@devhooks/core';
+import { Router, type Response } from 'express';
+import { deliveryBody, deliveryMs, redactedSignatureHeaders, TOPICS, VERSION } from '@devhooks/core';
 import { deliveryView, entryShardsOf, loadEvents, retryNow, type DeliveryRecord } from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
-import { orgFor, READ_ROLES, WRITE_ROLES } from '../http/auth';
+import { orgFor, READ_ROLES, WRITE_ROLES, type Caller } from '../http/auth';
 import { notFound } from '../http/errors';
 import { QueryReader } from '../http/query';
+import { ReadPool } from '../http/read-pool';
 
 const STATUSES = ['pending', 'succeeded', 'failed'] as const;
 
 export function deliveryRoutes(d: ApiDeps): Router {
   const r = Router();
+  // every process's delivery-log reads share one bounded pool (they must never starve ingest);
+  // made at the first request: a route factory touches no deps before one comes
+  let readPool: ReadPool | undefined;
+  const pool = {
+    run: <T>(caller: string, read: () => Promise<T>) =>
+      (readPool ??= new ReadPool(d.config.logReads)).run(caller, read),
+  };
+  const callerOf = (res: Response) => {
+    const c = res.locals.caller as Caller | undefined;
+    return c?.kind === 'key' ? c.key_id : 'root';
+  };
 
   async function load(org: string, id: string): Promise<DeliveryRecord> {
     const rec = await d.deliveries.get(id);
@@ -27,24 +39,35 @@ export function deliveryRoutes(d: ApiDeps): Router {
     const since = q.time('since');
     const until = q.time('until');
     const { offset, limit } = q.page();
+    const after = q.string('after', 64);
+    if (after !== undefined && deliveryMs(after) === undefined)
+      q.details.push({ path: '/after', message: 'must be a delivery id' });
     q.done();
-    if (!(await d.webhooks.get(org, req.params.id))) throw notFound('webhook');
-    const { total, deliveries } = await d.deliveries.list(
-      req.params.id,
-      { status, topic, status_code: statusCode, since, until },
+    const filter = { status, topic, status_code: statusCode, since, until };
+    const listing = await pool.run(callerOf(res), async () => {
+      if (!(await d.webhooks.get(org, req.params.id))) throw notFound('webhook');
+      return d.deliveries.list(req.params.id, filter, { offset, limit, after });
+    });
+    res.json({
+      total: listing.total,
       offset,
       limit,
-    );
-    res.json({ total, offset, limit, deliveries: deliveries.map(deliveryView) });
+      deliveries: listing.deliveries.map(deliveryView),
+      ...(listing.truncated ? { truncated: true } : {}),
+      ...(listing.next ? { next: listing.next } : {}),
+    });
   });
 
   r.get('/v1/deliveries/:id', async (req, res) => {
     const org = orgFor(res, READ_ROLES);
-    const rec = await load(org, req.params.id);
-    const [webhook, events] = await Promise.all([
-      d.webhooks.get(org, rec.webhook_id),
-      loadEvents(d.redis, d.keys, entryShardsOf(rec), rec.entry_ids),
-    ]);
+    const { rec, webhook, events } = await pool.run(callerOf(res), async () => {
+      const rec = await load(org, req.params.id);
+      const [webhook, events] = await Promise.all([
+        d.webhooks.get(org, rec.webhook_id),
+        loadEvents(d.redis, d.keys, entryShardsOf(rec), rec.entry_ids),
+      ]);
+      return { rec, webhook, events };
+    });
     const last = rec.attempt_log[rec.attempt_log.length - 1];
     const headers: Record<string, string> = {
       'content-type': 'application/json',

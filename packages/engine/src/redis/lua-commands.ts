@@ -110,23 +110,15 @@ const GROUP_FORGET = `return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1
  * Keeps a webhook's delivery log within its bound: drops index entries older than the TTL and the
  * oldest beyond `max`, deleting their records from their hourly buckets (the hour is in the id).
  * KEYS: index. ARGV: oldestScoreToKeep, max, bucketKeyPrefix
+ * Compare-and-set of one hash field: writes the new value only if the field still holds the
+ * expected one (a concurrent writer wins; the caller reads again). KEYS: hash. ARGV: field, expected, next.
  */
-const TRIM_LOG = `
-local function drop(ids)
-  for _, id in ipairs(ids) do
-    local ms = tonumber(string.match(id, '^dlv_([0-9a-z]+)_'), 36)
-    if ms then redis.call('HDEL', ARGV[3] .. math.floor(ms / 3600000), id) end
-  end
-  if #ids > 0 then return redis.call('ZREM', KEYS[1], unpack(ids)) end
-  return 0
+const REPLACE_FIELD = `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
 end
-local dropped = drop(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 1000))
-local n = redis.call('ZCARD', KEYS[1])
-local max = tonumber(ARGV[2])
-if n > max then
-  dropped = dropped + drop(redis.call('ZRANGE', KEYS[1], 0, math.min(n - max, 1000) - 1))
-end
-return dropped
+return 0
 `;
 
 /**
@@ -165,8 +157,8 @@ export interface LuaCommands {
   /** XINFO GROUPS and XINFO CONSUMERS of the group (empty lists when absent). */
   groupInfo(stream: string, group: string): Promise<[unknown[][], unknown[][]]>;
   groupForget(stream: string, group: string, consumer: string): Promise<number>;
-  trimLog(index: string, oldestScoreToKeep: number, max: number, bucketPrefix: string): Promise<number>;
   rateLimit(key: string, limit: number): Promise<[admitted: number, waitMs: number, deferred: number]>;
+  replaceField(hash: string, field: string, expected: string, next: string): Promise<boolean>;
 }
 
 /**
@@ -196,8 +188,8 @@ const unappend = new LuaScript(UNAPPEND);
 const groupCreate = new LuaScript(GROUP_CREATE);
 const groupInfo = new LuaScript(GROUP_INFO);
 const groupForget = new LuaScript(GROUP_FORGET);
-const trimLog = new LuaScript(TRIM_LOG);
 const rateLimit = new LuaScript(RATE_LIMIT);
+const replaceField = new LuaScript(REPLACE_FIELD);
 
 export function luaCommands(redis: Redis): LuaCommands {
   return {
@@ -208,7 +200,8 @@ export function luaCommands(redis: Redis): LuaCommands {
     groupCreate: (stream, group) => groupCreate.run(redis, [stream], [group]) as Promise<number>,
     groupInfo: (stream, group) => groupInfo.run(redis, [stream], [group]) as Promise<[unknown[][], unknown[][]]>,
     groupForget: (stream, group, consumer) => groupForget.run(redis, [stream], [group, consumer]) as Promise<number>,
-    trimLog: (index, oldest, max, prefix) => trimLog.run(redis, [index], [oldest, max, prefix]) as Promise<number>,
     rateLimit: (key, limit) => rateLimit.run(redis, [key], [limit]) as Promise<[number, number, number]>,
+    replaceField: async (hash, field, expected, next) =>
+      Number(await replaceField.run(redis, [hash], [field, expected, next])) === 1,
   };
 }

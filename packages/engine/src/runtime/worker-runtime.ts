@@ -21,6 +21,8 @@ import { createRetryWorker } from '../retry/retry-worker';
 import { WebhookDirectory } from '../stores/webhook-directory';
 import type { EngineContext } from './engine-context';
 import { createStores } from './stores';
+import { resealWebhookSecrets } from '../stores/secret-reseal';
+import { backfillDeliveryIndexes } from '../stores/delivery-log-backfill';
 
 export interface WorkerRuntimeConfig extends SharedSettings {
   endpoint: OriginLimiterOptions;
@@ -55,7 +57,7 @@ export async function startWorkerRuntime(
   await waitForRedis(redis, 30_000);
 
   const metrics = workerMetrics(registry);
-  const { webhooks, deliveries, queues } = createStores(redis, keys, cfg, logger);
+  const { webhooks, deliveries, queues, secrets: box } = createStores(redis, keys, cfg, logger);
   queueGauges(registry, redis, keys, queues.all);
   const ctx: EngineContext = {
     redis,
@@ -63,7 +65,7 @@ export async function startWorkerRuntime(
     shards: cfg.shards,
     logger,
     attemptLog: new AttemptLog(logger),
-    directory: new WebhookDirectory(redis, keys),
+    directory: new WebhookDirectory(redis, keys, box),
     webhooks,
     deliveries,
     sender: new Sender({
@@ -118,7 +120,30 @@ export async function startWorkerRuntime(
     }
   }, UPKEEP_EVERY_MS);
   upkeep.unref();
-  logger.info('worker started', { consumer, prefix: cfg.prefix, shards: cfg.shards, cluster: cfg.redisCluster });
+  // secrets not yet under the current encryption key (plain, or the old key's) are resealed once per start
+  resealWebhookSecrets(redis, keys, box)
+    .then((r) => {
+      const fields = {
+        webhooks: r.webhooks,
+        resealed: r.resealed,
+        unavailable: r.unavailable,
+        key_ids: r.unavailableKeys,
+      };
+      if (r.unavailable) logger.error('webhook secrets sealed under an unknown encryption key', fields);
+      else if (r.resealed) logger.info('webhook secrets re-encrypted', fields);
+    })
+    .catch((err) => logger.warn('re-encryption pass failed', { error: (err as Error).message }));
+  // delivery records from before the log's facets existed get them (once; then one EXISTS per webhook)
+  backfillDeliveryIndexes(redis, keys, ctx.deliveries)
+    .then((n) => n && logger.info('delivery log indexed', { records: n }))
+    .catch((err) => logger.warn('delivery log indexing failed', { error: (err as Error).message }));
+  logger.info('worker started', {
+    consumer,
+    prefix: cfg.prefix,
+    shards: cfg.shards,
+    cluster: cfg.redisCluster,
+    secrets_encrypted: box.sealing,
+  });
 
   return {
     consumer,

@@ -1,45 +1,29 @@
 /** The delivery log over a real Redis: hourly record hashes, the per-webhook index, listing and trimming. */
-import { deliveryId, type DeliveryTopic } from '@devhooks/core';
-import { redisForTestFile } from '../../../../test/support/redis';
+import type { Redis } from 'ioredis';
+import { deliveryId, redisKeys, type DeliveryTopic } from '@devhooks/core';
+import { deliveryRecord } from '../../../../test/support/delivery-records';
+import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { DeliveryLog, deliveryView, type DeliveryRecord, type DeliveryStatus } from './delivery-log';
 
-const { keys, redis } = redisForTestFile(__filename);
+const prefix = testPrefix(__filename);
+const keys = redisKeys(prefix);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+let redis: Redis;
+
+beforeAll(() => {
+  redis = testRedis();
+});
+afterAll(async () => {
+  await cleanPrefix(prefix);
+  redis.disconnect();
+});
 
 /** A fresh webhook id per call, so tests never see each other's deliveries. */
 let whSeq = 0;
 const webhook = () => `wh_${(++whSeq).toString().padStart(20, '0')}`;
 
-function rec(
-  ms: number,
-  webhookId: string,
-  over: Partial<Pick<DeliveryRecord, 'status' | 'topic' | 'status_code' | 'error'>> = {},
-): DeliveryRecord {
-  const entry = `${ms}-0`;
-  const id = deliveryId(entry, webhookId);
-  const at = new Date(ms).toISOString();
-  const status: DeliveryStatus = over.status ?? 'succeeded';
-  const topic: DeliveryTopic = over.topic ?? 'deviceauth';
-  return {
-    id,
-    org_id: 'org_1',
-    webhook_id: webhookId,
-    event_ids: [`evt-${ms}`],
-    entry_ids: [entry],
-    topic,
-    message_id: `evt-${ms}`,
-    url: 'https://receiver.example.com/in',
-    status,
-    attempts: 1,
-    status_code: over.status_code === undefined ? 200 : over.status_code,
-    error: over.error ?? null,
-    created_at: at,
-    updated_at: at,
-    next_attempt_at: null,
-    attempt_log: [{ at, status_code: 200, duration_ms: 12, error: null, response_body: 'ok' }],
-  };
-}
+const rec = deliveryRecord;
 
 const store = (ttlMs = 7 * DAY, maxPerWebhook = 10_000) => new DeliveryLog(redis, keys, { ttlMs, maxPerWebhook });
 
@@ -163,7 +147,7 @@ describe('list', () => {
   const ids = (rs: DeliveryRecord[]) => rs.map((r) => r.id);
 
   it('lists newest first, with the total', async () => {
-    const r = await s.list(w, {}, 0, 100);
+    const r = await s.list(w, {}, { offset: 0, limit: 100 });
     expect(r.total).toBe(12);
     expect(ids(r.deliveries)).toEqual(ids(newestFirst()));
     expect(r.deliveries[0]).toEqual(records[11]);
@@ -171,19 +155,21 @@ describe('list', () => {
 
   it('pages with offset and limit', async () => {
     const all = ids(newestFirst());
-    const p1 = await s.list(w, {}, 0, 5);
-    const p2 = await s.list(w, {}, 5, 5);
-    const p3 = await s.list(w, {}, 10, 5);
+    const p1 = await s.list(w, {}, { offset: 0, limit: 5 });
+    const p2 = await s.list(w, {}, { offset: 5, limit: 5 });
+    const p3 = await s.list(w, {}, { offset: 10, limit: 5 });
     expect([p1.total, p2.total, p3.total]).toEqual([12, 12, 12]);
     expect(ids(p1.deliveries)).toEqual(all.slice(0, 5));
     expect(ids(p2.deliveries)).toEqual(all.slice(5, 10));
     expect(ids(p3.deliveries)).toEqual(all.slice(10));
-    expect((await s.list(w, {}, 12, 5)).deliveries).toEqual([]);
+    expect((await s.list(w, {}, { offset: 12, limit: 5 })).deliveries).toEqual([]);
   });
 
   it('a webhook without deliveries lists nothing', async () => {
-    expect(await s.list(webhook(), {}, 0, 10)).toEqual({ total: 0, deliveries: [] });
-    expect(await s.list(webhook(), { status: 'failed' }, 0, 10)).toEqual({ total: 0, deliveries: [] });
+    const page = { offset: 0, limit: 10 };
+    const none = { total: 0, deliveries: [], truncated: false };
+    expect(await s.list(webhook(), {}, page)).toMatchObject(none);
+    expect(await s.list(webhook(), { status: 'failed' }, page)).toMatchObject(none);
   });
 
   it.each<[string, Parameters<DeliveryLog['list']>[1], (r: DeliveryRecord) => boolean]>([
@@ -200,15 +186,15 @@ describe('list', () => {
     ['topic=messages (none)', { topic: 'messages' }, () => false],
   ])('filters on %s with the right total', async (_name, filter, match) => {
     const expected = newestFirst().filter(match);
-    const r = await s.list(w, filter, 0, 100);
+    const r = await s.list(w, filter, { offset: 0, limit: 100 });
     expect(r.total).toBe(expected.length);
     expect(ids(r.deliveries)).toEqual(ids(expected));
   });
 
   it('pages the filtered list, the total counting every match', async () => {
     const expected = ids(newestFirst().filter((r) => r.topic === 'deviceauth')); // 6
-    const p1 = await s.list(w, { topic: 'deviceauth' }, 0, 4);
-    const p2 = await s.list(w, { topic: 'deviceauth' }, 4, 4);
+    const p1 = await s.list(w, { topic: 'deviceauth' }, { offset: 0, limit: 4 });
+    const p2 = await s.list(w, { topic: 'deviceauth' }, { offset: 4, limit: 4 });
     expect(p1.total).toBe(6);
     expect(p2.total).toBe(6);
     expect(ids(p1.deliveries)).toEqual(expected.slice(0, 4));
@@ -217,12 +203,12 @@ describe('list', () => {
 
   it('since / until are inclusive bounds on created_at', async () => {
     const t = (i: number) => Date.parse(records[i].created_at);
-    const r = await s.list(w, { since: t(3), until: t(7) }, 0, 100);
+    const r = await s.list(w, { since: t(3), until: t(7) }, { offset: 0, limit: 100 });
     expect(r.total).toBe(5);
     expect(ids(r.deliveries)).toEqual(ids(records.slice(3, 8).reverse()));
-    expect((await s.list(w, { since: t(10) }, 0, 100)).total).toBe(2);
-    expect((await s.list(w, { until: t(0) }, 0, 100)).total).toBe(1);
-    expect((await s.list(w, { since: t(11) + 1 }, 0, 100)).total).toBe(0);
+    expect((await s.list(w, { since: t(10) }, { offset: 0, limit: 100 })).total).toBe(2);
+    expect((await s.list(w, { until: t(0) }, { offset: 0, limit: 100 })).total).toBe(1);
+    expect((await s.list(w, { since: t(11) + 1 }, { offset: 0, limit: 100 })).total).toBe(0);
   });
 
   it('combines since / until with the other filters', async () => {
@@ -231,7 +217,7 @@ describe('list', () => {
       .slice(2, 10)
       .filter((r) => r.status === 'failed')
       .reverse();
-    const r = await s.list(w, { since: t(2), until: t(9), status: 'failed' }, 0, 100);
+    const r = await s.list(w, { since: t(2), until: t(9), status: 'failed' }, { offset: 0, limit: 100 });
     expect(r.total).toBe(expected.length);
     expect(ids(r.deliveries)).toEqual(ids(expected));
   });
@@ -240,10 +226,10 @@ describe('list', () => {
     const w2 = webhook();
     const r = rec(hourStart + 50, w2, { status: 'pending', status_code: null });
     await s.write([r], { created: true });
-    expect((await s.list(w2, { status: 'pending' }, 0, 10)).total).toBe(1);
+    expect((await s.list(w2, { status: 'pending' }, { offset: 0, limit: 10 })).total).toBe(1);
     await s.write([{ ...r, status: 'succeeded', status_code: 204 }], { created: false });
-    expect((await s.list(w2, { status: 'pending' }, 0, 10)).total).toBe(0);
-    expect(ids((await s.list(w2, { status_code: 204 }, 0, 10)).deliveries)).toEqual([r.id]);
+    expect((await s.list(w2, { status: 'pending' }, { offset: 0, limit: 10 })).total).toBe(0);
+    expect(ids((await s.list(w2, { status_code: 204 }, { offset: 0, limit: 10 })).deliveries)).toEqual([r.id]);
   });
 });
 
@@ -252,12 +238,12 @@ describe('trim', () => {
     const s = store(7 * DAY, 5);
     const w = webhook();
     const records = Array.from({ length: 8 }, (_, i) => rec(hourStart - 3 * HOUR + i * 20 * 60_000, w));
-    await s.write(records, { created: true });
+    await store().write(records, { created: true }); // (a write trims too: see below)
     expect(await s.trim(w)).toBe(3);
     expect(await redis.zrange(keys.webhookDeliveries(w), 0, -1)).toEqual(records.slice(3).map((r) => r.id));
     expect(await s.exist(records.map((r) => r.id))).toEqual([false, false, false, true, true, true, true, true]);
     expect(await s.trim(w)).toBe(0);
-    const listed = await s.list(w, {}, 0, 100);
+    const listed = await s.list(w, {}, { offset: 0, limit: 100 });
     expect(listed.total).toBe(5);
   });
 
@@ -280,7 +266,7 @@ describe('trim', () => {
     const s = store(DAY, 2);
     const w = webhook();
     const records = [0, 1, 2, 3, 4].map((i) => rec(hourStart - 5 * HOUR + i * HOUR, w));
-    await s.write(records, { created: true });
+    await store().write(records, { created: true });
     // one record past the TTL, then the oldest beyond 2
     expect(await s.trim(w, hourStart - 4 * HOUR + DAY - 1)).toBe(3);
     expect(await redis.zrange(keys.webhookDeliveries(w), 0, -1)).toEqual([records[3].id, records[4].id]);
@@ -293,7 +279,7 @@ describe('trim', () => {
     const w2 = webhook();
     const a = [rec(hourStart + 60, w1), rec(hourStart + 61, w1)];
     const b = [rec(hourStart + 62, w2), rec(hourStart + 63, w2)];
-    await s.write([...a, ...b], { created: true });
+    await store().write([...a, ...b], { created: true });
     expect(await s.trim(w1)).toBe(1);
     expect(await s.exist([...a, ...b].map((r) => r.id))).toEqual([false, true, true, true]);
   });
@@ -302,12 +288,12 @@ describe('trim', () => {
     expect(await store().trim(webhook())).toBe(0);
   });
 
-  it('list() trims first', async () => {
+  it('a write that crosses the bound trims at once: records, index and facets', async () => {
     const s = store(7 * DAY, 3);
     const w = webhook();
-    const records = [0, 1, 2, 3, 4].map((i) => rec(hourStart - HOUR + i, w));
+    const records = [0, 1, 2, 3, 4].map((i) => rec(hourStart - HOUR + i, w, { status: 'failed', status_code: 503 }));
     await s.write(records, { created: true });
-    const r = await s.list(w, {}, 0, 10);
+    const r = await s.list(w, {}, { offset: 0, limit: 10 });
     expect(r.total).toBe(3);
     expect(r.deliveries.map((d) => d.id)).toEqual(
       records
@@ -316,6 +302,17 @@ describe('trim', () => {
         .map((d) => d.id),
     );
     expect(await s.exist([records[0].id, records[1].id])).toEqual([false, false]);
+    for (const [f, v] of [
+      ['status', 'failed'],
+      ['code', '503'],
+      ['topic', 'deviceauth'],
+    ] as const)
+      expect(await redis.zcard(keys.webhookDeliveryFacet(w, f, v))).toBe(3);
+    expect(await redis.zcard(keys.orgDeliveries('org_1'))).toBeGreaterThanOrEqual(3);
+    expect(await redis.zmscore(keys.orgDeliveries('org_1'), records[0].id, records[4].id)).toEqual([
+      null,
+      String(hourStart - HOUR + 4),
+    ]);
   });
 });
 

@@ -1,10 +1,24 @@
 /**
- * The delivery log: one JSON record per delivery (kept DEVHOOKS_LOG_TTL) and, per webhook, a
- * sorted set of its deliveries by creation time, bounded in size.
+ * The delivery log: one JSON record per delivery (kept DEVHOOKS_LOG_TTL) in hourly hashes and, per
+ * webhook and per org, an index of deliveries by creation time split by status, topic and status
+ * code, so filtered listings cost about what unfiltered ones do. A webhook's log is bounded in
+ * size (DEVHOOKS_LOG_MAX_PER_WEBHOOK) at every write. See docs/decisions/0003-delivery-log-indexes.md.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
-import { deliveryHour, deliveryMs, type DeliveryError, type DeliveryTopic, type Keys } from '@devhooks/core';
-import { luaCommands } from '../redis/lua-commands';
+import {
+  deliveryHour,
+  deliveryMs,
+  type DeliveryError,
+  type DeliveryFacet,
+  type DeliveryTopic,
+  type Keys,
+} from '@devhooks/core';
+import { queueWriteLog, trimLog } from '../redis/delivery-log-lua';
+import { listIndex, type LogListing, type LogPage, type LogScope } from './delivery-log-query';
+
+export type { LogListing, LogPage } from './delivery-log-query';
+
+const HOUR_MS = 3_600_000;
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -55,7 +69,6 @@ export interface WriteOptions {
 
 /** Most attempts one record keeps (manual retries could otherwise grow it without bound). */
 export const MAX_ATTEMPT_LOG = 30;
-const HOUR_MS = 3_600_000;
 
 /** The public shape of docs/contract.md §3. */
 export type DeliveryView = Omit<DeliveryRecord, 'entry_ids' | 'attempt_log' | 'org_id' | 'shard' | 'entry_shards'>;
@@ -78,6 +91,10 @@ export interface LogOptions {
   ttlMs: number;
   /** Most deliveries kept per webhook. */
   maxPerWebhook: number;
+  /** Most index entries one listing walks (default 10,000). */
+  scanIndexEntries?: number;
+  /** Most records one listing reads to check a filter its index has no facet for (default 1,000). */
+  scanRecords?: number;
 }
 
 export class DeliveryLog {
@@ -85,7 +102,13 @@ export class DeliveryLog {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly log: LogOptions,
-  ) {}
+  ) {
+    this.bucketPrefix = keys.deliveries(0).slice(0, -1); // the hourly buckets' common prefix
+  }
+
+  private readonly bucketPrefix: string;
+  /** What reads cost, counted (tests and metrics): records read, index entries walked by listings. */
+  readonly stats = { recordsRead: 0, indexEntriesScanned: 0 };
 
   /** The hourly hash holding a delivery's record, or undefined for an id that is not ours. */
   private bucketOf(id: string): { key: string; hour: number } | undefined {
@@ -96,12 +119,14 @@ export class DeliveryLog {
   async get(id: string): Promise<DeliveryRecord | undefined> {
     const b = this.bucketOf(id);
     if (!b) return undefined;
+    this.stats.recordsRead++;
     const raw = await this.redis.hget(b.key, id);
     return raw ? (JSON.parse(raw) as DeliveryRecord) : undefined;
   }
 
   async getMany(ids: string[]): Promise<Array<DeliveryRecord | undefined>> {
     if (!ids.length) return [];
+    this.stats.recordsRead += ids.length;
     const p = this.redis.pipeline();
     for (const id of ids) {
       const b = this.bucketOf(id);
@@ -126,53 +151,60 @@ export class DeliveryLog {
   }
 
   /**
-   * Queues the writes of records into a pipeline: one HSET per hour bucket and, for new records,
-   * one ZADD per webhook, however many records (the worker commits hundreds at a time).
+   * Queues the writes of records into a pipeline: one script call however many records (the
+   * worker commits hundreds at a time). It files each record in its hourly bucket and keeps the
+   * indexes in step: new records join their webhook's and org's indexes and facets (status,
+   * topic, status code), updates move between facets, and the webhook's log is trimmed to its
+   * bounds whenever new records arrive (see delivery-log-lua.ts).
    */
   queueWrite(p: ChainableCommander, records: DeliveryRecord[], o: WriteOptions): void {
     const isNew = o.created;
     if (!records.length) return;
+    const groups = new Map<string, { org: string; args: Array<string | number> }>();
     const buckets = new Map<number, string[]>();
-    const byWebhook = isNew ? new Map<string, Array<string | number>>() : undefined;
     for (const r of records) {
       // the id carries when its first event was accepted: it files the record in its hourly bucket
-      // and scores it in the webhook's index (= created_at), so both expire together
+      // and scores it in the indexes (= created_at), so they expire together
       const ms = deliveryMs(r.id);
       if (ms === undefined) continue;
+      let g = groups.get(r.webhook_id);
+      if (!g) groups.set(r.webhook_id, (g = { org: r.org_id, args: [] }));
+      g.args.push(r.id, ms, r.status, r.status_code ?? 'none', r.topic);
       const hour = Math.floor(ms / HOUR_MS);
-      let args = buckets.get(hour);
-      if (!args) buckets.set(hour, (args = []));
-      args.push(r.id, JSON.stringify(r));
-      if (byWebhook) {
-        let scored = byWebhook.get(r.webhook_id);
-        if (!scored) byWebhook.set(r.webhook_id, (scored = []));
-        scored.push(ms, r.id);
-      }
+      let fields = buckets.get(hour);
+      if (!fields) buckets.set(hour, (fields = []));
+      fields.push(r.id, JSON.stringify(r));
     }
-    for (const [hour, args] of buckets) {
+    // the records first (one HSET per hour, which expires as a whole the TTL after it ends), then
+    // the script that indexes them and trims what is now beyond the bound
+    for (const [hour, fields] of buckets) {
       const key = this.keys.deliveries(hour);
-      p.hset(key, ...args);
-      // an hour's records all go DEVHOOKS_LOG_TTL after the hour ends
+      p.hset(key, ...fields);
       p.pexpireat(key, (hour + 1) * HOUR_MS + this.log.ttlMs);
     }
-    for (const [w, args] of byWebhook ?? []) {
-      const index = this.keys.webhookDeliveries(w);
-      p.zadd(index, ...args);
-      p.pexpire(index, this.log.ttlMs + HOUR_MS);
+    const keys: string[] = [];
+    const args: Array<string | number> = [isNew ? 1 : 0, this.bucketPrefix, this.log.ttlMs, this.log.maxPerWebhook];
+    args.push(Date.now());
+    for (const [w, g] of groups) {
+      keys.push(this.keys.webhookDeliveries(w), this.keys.orgDeliveries(g.org));
+      args.push(g.args.length / 5, ...g.args);
     }
+    if (keys.length) queueWriteLog(p, keys, args);
   }
 
   async write(records: DeliveryRecord[], o: WriteOptions): Promise<void> {
     const p = this.redis.pipeline();
     this.queueWrite(p, records, o);
-    await p.exec();
+    const res = await p.exec();
+    for (const [err] of res ?? []) if (err) throw err;
   }
 
   private readonly sinceTrim = new Map<string, number>();
 
   /**
-   * Counts new records per webhook and says which webhooks are due a trim: every tenth of the
-   * bound, so the log never exceeds it by more than that between trims.
+   * Counts new records per webhook and says which webhooks are due a separate trim: every tenth of
+   * the bound. (Every write of new records already trims its webhooks to the bound; this is upkeep,
+   * e.g. for a bound lowered since.)
    */
   dueForTrim(records: DeliveryRecord[]): string[] {
     const every = Math.max(100, Math.floor(this.log.maxPerWebhook / 10));
@@ -187,49 +219,36 @@ export class DeliveryLog {
     return due;
   }
 
-  /** Drops a webhook's deliveries beyond the TTL and the size bound, records included. */
+  /** Drops a webhook's deliveries beyond the TTL and the size bound, records and index entries included. */
   async trim(webhookId: string, now = Date.now()): Promise<number> {
-    return luaCommands(this.redis).trimLog(
-      this.keys.webhookDeliveries(webhookId),
-      now - this.log.ttlMs,
-      this.log.maxPerWebhook,
-      this.keys.deliveries(0).slice(0, -1), // the buckets' common prefix
-    );
+    const org = await this.redis.get(this.keys.webhookOrg(webhookId));
+    const index = this.keys.webhookDeliveries(webhookId);
+    const orgIndex = org ? this.keys.orgDeliveries(org) : '';
+    return trimLog(this.redis, index, orgIndex, this.bucketPrefix, now - this.log.ttlMs, this.log.maxPerWebhook);
   }
 
-  /** A webhook's deliveries, newest first, filtered, with the total that match. */
-  async list(
-    webhookId: string,
-    filter: DeliveryFilter,
-    offset: number,
-    limit: number,
-  ): Promise<{ total: number; deliveries: DeliveryRecord[] }> {
+  private listing(scope: LogScope, filter: DeliveryFilter, page: LogPage): Promise<LogListing> {
+    return listIndex(this.redis, scope, filter, page, {
+      oldestMs: Date.now() - this.log.ttlMs,
+      limits: { indexEntries: this.log.scanIndexEntries ?? 10_000, records: this.log.scanRecords ?? 1_000 },
+      fetch: (ids) => this.getMany(ids),
+      scanned: (n) => (this.stats.indexEntriesScanned += n),
+    });
+  }
+
+  /** A webhook's deliveries, newest first, filtered (see delivery-log-query.ts for the costs). */
+  list(webhookId: string, filter: DeliveryFilter, page: LogPage): Promise<LogListing> {
     const index = this.keys.webhookDeliveries(webhookId);
-    await this.trim(webhookId);
-    const max = filter.until ?? '+inf';
-    const min = filter.since ?? '-inf';
-    const needRecords = filter.status !== undefined || filter.topic !== undefined || filter.status_code !== undefined;
-    if (!needRecords) {
-      const total = await this.redis.zcount(index, min, max);
-      const ids = await this.redis.zrevrangebyscore(index, max, min, 'LIMIT', offset, limit);
-      const records = (await this.getMany(ids)).filter((r): r is DeliveryRecord => !!r);
-      return { total, deliveries: records };
-    }
-    // Filters on mutable fields: scan the (bounded) index in pages and count the matches.
-    const all = await this.redis.zrevrangebyscore(index, max, min);
-    const out: DeliveryRecord[] = [];
-    let total = 0;
-    for (let i = 0; i < all.length; i += 500) {
-      const page = await this.getMany(all.slice(i, i + 500));
-      for (const r of page) {
-        if (!r) continue;
-        if (filter.status !== undefined && r.status !== filter.status) continue;
-        if (filter.topic !== undefined && r.topic !== filter.topic) continue;
-        if (filter.status_code !== undefined && r.status_code !== filter.status_code) continue;
-        if (total >= offset && out.length < limit) out.push(r);
-        total++;
-      }
-    }
-    return { total, deliveries: out };
+    return this.listing({ index, facet: (f, v) => this.keys.webhookDeliveryFacet(webhookId, f, v) }, filter, page);
+  }
+
+  /**
+   * An org's deliveries over all its webhooks, newest first, filtered: status from its facets,
+   * topic and status code checked on records (at most `scanRecords` per call).
+   */
+  listOrg(org: string, filter: DeliveryFilter, page: LogPage): Promise<LogListing> {
+    const index = this.keys.orgDeliveries(org);
+    const facet = (f: DeliveryFacet, v: string) => (f === 'status' ? this.keys.orgDeliveryFacet(org, f, v) : undefined);
+    return this.listing({ index, facet }, filter, page);
   }
 }

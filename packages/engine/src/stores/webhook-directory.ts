@@ -5,7 +5,7 @@
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { signingKey, VERSION, WebhookIndex, type Keys, type Webhook } from '@devhooks/core';
+import { SecretBox, signingKey, VERSION, WebhookIndex, type Keys, type Webhook } from '@devhooks/core';
 import { WebhookStore } from './webhook-store';
 
 export interface Target extends Webhook {
@@ -62,8 +62,10 @@ export class WebhookDirectory {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    /** Opens the secrets and header values the worker signs and sends with. */
+    box: SecretBox = new SecretBox(),
   ) {
-    this.store = new WebhookStore(redis, keys);
+    this.store = new WebhookStore(redis, keys, box);
   }
 
   /** Makes sure the views of `orgs` are current (one round trip, plus a reload per changed org). */

@@ -1,18 +1,33 @@
 /**
  * Webhooks as stored in Redis: one hash per org (id → JSON), a per-org hash of service-set
  * `disabled_reason`s, and a per-org version bumped on every change so workers reload at once.
+ * Secrets and header values are sealed on the way in and opened on the way out (`SecretBox`):
+ * everything above this store sees plain webhooks, Redis never does once a key is set.
  */
 import type { Redis } from 'ioredis';
-import { newId, type Keys, type Webhook, type WebhookFields } from '@devhooks/core';
+import {
+  newId,
+  openWebhook,
+  SecretBox,
+  sealWebhook,
+  type Keys,
+  type Webhook,
+  type WebhookFields,
+} from '@devhooks/core';
 
 export class WebhookStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
+    private readonly box: SecretBox = new SecretBox(),
   ) {}
 
+  private stored(w: Webhook): string {
+    return JSON.stringify(sealWebhook(w, this.box));
+  }
+
   private merge(raw: string, reason: string | null | undefined): Webhook {
-    const w = JSON.parse(raw) as Webhook;
+    const w = openWebhook(JSON.parse(raw) as Webhook, this.box);
     if (reason) {
       w.enabled = false;
       w.disabled_reason = reason;
@@ -32,7 +47,7 @@ export class WebhookStore {
     }));
     const m = this.redis.multi();
     for (const w of created) {
-      m.hset(this.keys.orgWebhooks(org), w.id, JSON.stringify(w));
+      m.hset(this.keys.orgWebhooks(org), w.id, this.stored(w));
       m.set(this.keys.webhookOrg(w.id), org);
     }
     m.hincrby(this.keys.webhookVersions, org, 1);
@@ -72,7 +87,7 @@ export class WebhookStore {
       created_at: existing.created_at,
       updated_at: new Date().toISOString(),
     };
-    const m = this.redis.multi().hset(this.keys.orgWebhooks(org), w.id, JSON.stringify(w));
+    const m = this.redis.multi().hset(this.keys.orgWebhooks(org), w.id, this.stored(w));
     // setting `enabled` clears a disable by the service (410, failing 5 days)
     if (o.setsEnabled) m.hdel(this.keys.orgWebhookState(org), w.id);
     m.hincrby(this.keys.webhookVersions, org, 1);

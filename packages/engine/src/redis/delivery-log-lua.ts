@@ -1,0 +1,203 @@
+/**
+ * The delivery log's Lua scripts: writing records with their indexes, and trimming. See
+ * docs/decisions/0003-delivery-log-indexes.md.
+ *
+ * An index (a webhook's, `Keys.webhookDeliveries`, or an org's, `Keys.orgDeliveries`) is a ZSET
+ * of delivery ids by created ms, split into facets `<index>:<facet>:<value>`: per webhook by
+ * status, topic and status code (`Keys.webhookDeliveryFacet`), per org by status
+ * (`Keys.orgDeliveryFacet`). `<index>:facets` (`Keys.webhookDeliveryFacets`) lists a webhook
+ * index's facets so a trim removes ids from all of them.
+ * Every key shares the control-plane hash tag; the scripts build facet and bucket names from the
+ * index names they are given (as the bucket names were already), so they run on Redis Cluster.
+ */
+import type { ChainableCommander, Redis } from 'ioredis';
+
+const COMMON = `
+local STATUSES = {'pending', 'succeeded', 'failed'}
+local function chunked(cmd, key, list)
+  local n = 0
+  for i = 1, #list, 4000 do n = n + redis.call(cmd, key, unpack(list, i, math.min(i + 3999, #list))) end
+  return n
+end
+-- deletes records and every index entry of ids (all in the index); returns how many left the index
+local function drop(index, org, bucketPrefix, ids)
+  if #ids == 0 then return 0 end
+  local byBucket = {}
+  for _, id in ipairs(ids) do
+    local ms = string.match(id, '^dlv_([0-9a-z]+)_')
+    if ms then
+      local b = bucketPrefix .. string.format('%.0f', math.floor(tonumber(ms, 36) / 3600000))
+      byBucket[b] = byBucket[b] or {}
+      table.insert(byBucket[b], id)
+    end
+  end
+  for b, list in pairs(byBucket) do chunked('HDEL', b, list) end
+  local facets = index .. ':facets'
+  for _, f in ipairs(redis.call('SMEMBERS', facets)) do
+    chunked('ZREM', index .. ':' .. f, ids)
+    if redis.call('EXISTS', index .. ':' .. f) == 0 then redis.call('SREM', facets, f) end
+  end
+  if org ~= '' then
+    chunked('ZREM', org, ids)
+    for _, s in ipairs(STATUSES) do chunked('ZREM', org .. ':status:' .. s, ids) end
+  end
+  return chunked('ZREM', index, ids)
+end
+-- the TTL bound, then the size bound
+local function trim(index, org, bucketPrefix, oldest, max)
+  local dropped = drop(index, org, bucketPrefix, redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. oldest, 'LIMIT', 0, 5000))
+  local n = redis.call('ZCARD', index)
+  if n > max then
+    dropped = dropped + drop(index, org, bucketPrefix, redis.call('ZRANGE', index, 0, math.min(n - max, 5000) - 1))
+  end
+  if org ~= '' then
+    redis.call('ZREMRANGEBYSCORE', org, '-inf', '(' .. oldest)
+    for _, s in ipairs(STATUSES) do redis.call('ZREMRANGEBYSCORE', org .. ':status:' .. s, '-inf', '(' .. oldest) end
+  end
+  return dropped
+end
+`;
+
+/**
+ * Keeps the indexes of records just written in step. New records join their webhook's
+ * and org's indexes and facets; an update moves a record still in its webhook's index to its new
+ * status and status code facets (the topic never changes). A write of new records ends with a
+ * trim, so an index never holds more than its bound after a write.
+ * KEYS: per webhook group, its index and its org's index.
+ * ARGV: isNew (1/0), bucketPrefix, ttlMs, max, nowMs, then per group: n, then per record:
+ * id, created ms, status, status code (or `none`), topic.
+ * Returns how many records the trims dropped.
+ */
+const WRITE_LOG = `${COMMON}
+local isNew = ARGV[1] == '1'
+local bucketPrefix = ARGV[2]
+local ttl = tonumber(ARGV[3])
+local max = tonumber(ARGV[4])
+local oldest = tonumber(ARGV[5]) - ttl
+local keep = ttl + 3600000
+local a = 6
+local dropped = 0
+local function push(t, key, x, y)
+  local l = t[key]
+  if not l then l = {}; t[key] = l end
+  l[#l + 1] = x
+  if y then l[#l + 1] = y end
+end
+local function memo(prefix)
+  return setmetatable({}, { __index = function(t, k) local v = prefix .. k; t[k] = v; return v end })
+end
+-- which of ids (positions pos) are members of key: sets in[pos] = true
+local function members(key, ids, pos, into)
+  for i = 1, #ids, 4000 do
+    local last = math.min(i + 3999, #ids)
+    local s = redis.call('ZMSCORE', key, unpack(ids, i, last))
+    for j = 1, #s do if s[j] then into[pos[i + j - 1]] = true end end
+  end
+end
+for g = 1, #KEYS / 2 do
+  local index, org = KEYS[2 * g - 1], KEYS[2 * g]
+  local statusKey, orgStatusKey = memo(index .. ':status:'), memo(org .. ':status:')
+  local codeKey, topicKey = memo(index .. ':code:'), memo(index .. ':topic:')
+  local n = tonumber(ARGV[a])
+  local first = a + 1
+  a = first + n * 5
+  -- ids already indexed (an update, or a new record written again) may move between facets
+  local ids, present = {}, {}
+  for i = 0, n - 1 do ids[#ids + 1] = ARGV[first + i * 5] end
+  for i = 1, #ids, 4000 do
+    local s = redis.call('ZMSCORE', index, unpack(ids, i, math.min(i + 3999, #ids)))
+    for j = 1, #s do present[i + j - 1] = s[j] end
+  end
+  local adds, rems, facets = {}, {}, {}
+  local byStatus, byCode = {}, {}
+  for i = 1, n do
+    local b = first + (i - 1) * 5
+    local id, ms, status, code, topic = ARGV[b], ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4]
+    if isNew then
+      push(adds, index, ms, id)
+      push(adds, org, ms, id)
+      push(adds, topicKey[topic], ms, id)
+      facets['topic:' .. topic] = true
+    end
+    if present[i] then
+      push(byStatus, statusKey[status], id, i)
+      push(byCode, codeKey[code], id, i)
+    end
+  end
+  -- an indexed id already in its status (code) facet stays where it is
+  local inStatus, inCode = {}, {}
+  for _, pair in ipairs({ { byStatus, inStatus }, { byCode, inCode } }) do
+    for key, list in pairs(pair[1]) do
+      local kids, pos = {}, {}
+      for j = 1, #list, 2 do kids[#kids + 1] = list[j]; pos[#pos + 1] = list[j + 1] end
+      members(key, kids, pos, pair[2])
+    end
+  end
+  local codes
+  for i = 1, n do
+    local b = first + (i - 1) * 5
+    local id, status, code = ARGV[b], ARGV[b + 2], ARGV[b + 3]
+    local score = present[i] or (isNew and ARGV[b + 1])
+    if score and not inStatus[i] then
+      if present[i] then
+        for _, s in ipairs(STATUSES) do
+          if s ~= status then push(rems, statusKey[s], id); push(rems, orgStatusKey[s], id) end
+        end
+      end
+      push(adds, statusKey[status], score, id)
+      push(adds, orgStatusKey[status], score, id)
+      facets['status:' .. status] = true
+    end
+    if score and not inCode[i] then
+      if present[i] then
+        if not codes then codes = redis.call('SMEMBERS', index .. ':facets') end
+        for _, f in ipairs(codes) do
+          if string.sub(f, 1, 5) == 'code:' and f ~= 'code:' .. code then push(rems, index .. ':' .. f, id) end
+        end
+      end
+      push(adds, codeKey[code], score, id)
+      facets['code:' .. code] = true
+    end
+  end
+  for key, list in pairs(rems) do chunked('ZREM', key, list) end
+  for key, args in pairs(adds) do
+    chunked('ZADD', key, args)
+    redis.call('PEXPIRE', key, keep)
+  end
+  local names = {}
+  for f in pairs(facets) do names[#names + 1] = f end
+  if #names > 0 then
+    redis.call('SADD', index .. ':facets', unpack(names))
+    redis.call('PEXPIRE', index .. ':facets', keep)
+  end
+  if isNew then dropped = dropped + trim(index, org, bucketPrefix, oldest, max) end
+end
+return dropped
+`;
+
+/**
+ * Keeps a webhook's delivery log within its bounds (TTL and size), records and facets included.
+ * KEYS: index. ARGV: bucketPrefix, oldestScoreToKeep, max, org index (or '').
+ */
+const TRIM_LOG = `${COMMON}
+return trim(KEYS[1], ARGV[4], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+`;
+
+/**
+ * Queues the write script into a pipeline. EVAL, not EVALSHA: a pipeline cannot load a script on
+ * NOSCRIPT, and this runs once per batch of records, so the script's text is cheap to send.
+ */
+export function queueWriteLog(p: ChainableCommander, keys: string[], args: Array<string | number>): void {
+  p.eval(WRITE_LOG, keys.length, ...keys, ...args);
+}
+
+export async function trimLog(
+  redis: Redis,
+  index: string,
+  orgIndex: string,
+  bucketPrefix: string,
+  oldest: number,
+  max: number,
+): Promise<number> {
+  return Number(await redis.eval(TRIM_LOG, 1, index, bucketPrefix, oldest, max, orgIndex));
+}
