@@ -13,6 +13,7 @@ import { eventsFastPath } from './http/fast-events';
 import { jsonBody } from './http/json-body';
 import { apiMetrics, requestMetrics } from './http/metrics';
 import { deliveryRoutes } from './routes/deliveries';
+import { failingRoutes } from './routes/failing';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { orgRoutes } from './routes/orgs';
@@ -67,7 +68,12 @@ export function createApi(
   app.use((req, res, next) => (isV1(req.path) ? auth(req, res, next) : next()));
   app.use(eventRoutes(deps), webhookRoutes(deps), deliveryRoutes(deps), orgRoutes(deps));
   app.use(healthRoutes(deps, registry));
-  app.use(BOARD_PATH, rootOnly(config.adminToken), boardRouter(queue));
+  app.use(failingRoutes(deps));
+  app.use(
+    BOARD_PATH,
+    rootOnly(config.adminToken),
+    boardRouter({ queues: [{ queue }], deliveries: deps.deliveries, logger }),
+  );
   app.use(notFoundRoute);
   app.use(errorHandler(logger));
 

@@ -15,6 +15,7 @@ import { createApi, loadApiConfig, type Api } from '../src';
 import { BOARD_PATH } from '../src/board';
 import type { ApiDeps } from '../src/deps';
 import { deliveryRoutes } from '../src/routes/deliveries';
+import { failingRoutes } from '../src/routes/failing';
 import { eventRoutes } from '../src/routes/events';
 import { healthRoutes } from '../src/routes/health';
 import { orgRoutes } from '../src/routes/orgs';
@@ -92,6 +93,7 @@ beforeAll(() => {
     eventRoutes(deps),
     deliveryRoutes(deps),
     healthRoutes(deps, registry),
+    failingRoutes(deps),
   ]) {
     collect((r as unknown as { stack: Layer[] }).stack, '', fromFactories);
   }
@@ -108,6 +110,7 @@ afterAll(async () => {
 describe('routes', () => {
   it('finds the routes mounted on the app itself (health, metrics, OpenAPI, dashboard)', () => {
     expect([...appRoutes].filter((r) => !r.includes(' /v1/')).sort()).toEqual([
+      'GET /admin/failing',
       'GET /admin/queues',
       'GET /healthz',
       'GET /metrics',
@@ -256,6 +259,7 @@ describe('document', () => {
       'POST /v1/deliveries/{id}/retry': ['admin'],
       'POST /v1/events': ['admin', 'producer'],
       'GET /admin/queues': ['root'],
+      'GET /admin/failing': ['root'],
     });
   });
 

@@ -53,6 +53,12 @@ export interface Keys {
   webhookDeliveries(webhook: string): string;
   /** LIST the worker pushes a ping's first-attempt result to. */
   pingResult(delivery: string): string;
+  /**
+   * HASH worker (consumer name) → JSON `{at, origins: [...]}`: each worker's circuit-breaker state
+   * per receiver origin, published every few seconds (the failing-receivers page reads it; entries
+   * older than a few publish periods are ignored, and the hash expires when no worker publishes).
+   */
+  breakerStates: string;
 }
 
 export function redisKeys(prefix: string): Keys {
@@ -84,6 +90,7 @@ export function redisKeys(prefix: string): Keys {
     deliveries: (hour) => `${tag}:deliveries:${hour}`,
     webhookDeliveries: (webhook) => `${tag}:webhook:${webhook}:deliveries`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
+    breakerStates: `${tag}:breaker-states`,
   };
 }
 

@@ -7,7 +7,7 @@ import { CONSUMER_GROUP } from '@devhooks/core';
 import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
 import { luaCommands } from '../redis/lua-commands';
-import { retryJobs, type RetryJob } from '../retry/retry-queue';
+import { logFirstAttempts, retryJobs, type RetryJob } from '../retry/retry-queue';
 import type { AttemptOutcome } from './attempt';
 import type { Delivery } from './delivery';
 import { pingResultOf, queuePingResults, type PingResult } from './ping';
@@ -43,11 +43,12 @@ export class PendingWrites {
         this.succeeded.set(w, r.org_id);
         break;
       case 'retry':
-        if (!o.asJob) this.jobs.push({ record: r, target: d.target, delayMs: out.decision.delayMs });
+        if (!o.asJob)
+          this.jobs.push({ record: r, target: d.target, delayMs: out.decision.delayMs, decision: out.decision });
         if (out.decision.consumed) this.failing.set(w, r.org_id);
         break;
       case 'failed':
-        if (!o.asJob) this.jobs.push({ record: r, target: d.target, delayMs: 0, park: true });
+        if (!o.asJob) this.jobs.push({ record: r, target: d.target, delayMs: 0, park: true, decision: out.decision });
         this.failing.set(w, r.org_id);
         if (out.decision.disable) this.disable.push({ org: r.org_id, webhook: w, reason: out.decision.disable });
         break;
@@ -100,7 +101,10 @@ export async function commit(ctx: EngineContext, e: PendingWrites): Promise<void
 
   for (const w of ctx.deliveries.dueForTrim(e.created)) await ctx.deliveries.trim(w);
 
-  if (e.jobs.length) await ctx.queue.addBulk(retryJobs(e.jobs, ctx.schedule.length));
+  if (e.jobs.length) {
+    const jobs = await ctx.queue.addBulk(retryJobs(e.jobs, ctx.schedule.length));
+    await logFirstAttempts(jobs, e.jobs, ctx.schedule.length);
+  }
 
   for (const d of e.disable) {
     await ctx.webhooks.disable(d.org, d.webhook, d.reason);

@@ -77,10 +77,29 @@ end
 return dropped
 `;
 
+/**
+ * Makes a delayed BullMQ job show when it will run: BullMQ's moveToDelayed stores the delay from
+ * the moment of the move while the job keeps the time it was added, so the dashboard (added at +
+ * delay) showed a wrong time and "the new run time is currently unknown". Sets the job's `delay`
+ * and `opts.delay` to run time − added time; only while the job still waits in the delayed set
+ * (never recreating a job removed meanwhile). Display only: BullMQ schedules by the set's score.
+ * KEYS: job hash, delayed set. ARGV: job id, run at (ms).
+ */
+const SHOW_RUN_AT = `
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+local added = tonumber(redis.call('HGET', KEYS[1], 'timestamp') or '0')
+local delay = math.max(0, tonumber(ARGV[2]) - added)
+local opts = cjson.decode(redis.call('HGET', KEYS[1], 'opts') or '{}')
+opts['delay'] = delay
+redis.call('HSET', KEYS[1], 'delay', delay, 'opts', cjson.encode(opts))
+return 1
+`;
+
 export interface LuaCommands {
   ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
   ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
   trimLog(index: string, oldestScoreToKeep: number, max: number, bucketPrefix: string): Promise<number>;
+  showRunAt(jobKey: string, delayedKey: string, jobId: string, runAt: number): Promise<number>;
 }
 
 /**
@@ -107,11 +126,14 @@ class LuaScript {
 const ingest = new LuaScript(INGEST);
 const ack = new LuaScript(ACK);
 const trimLog = new LuaScript(TRIM_LOG);
+const showRunAt = new LuaScript(SHOW_RUN_AT);
 
 export function luaCommands(redis: Redis): LuaCommands {
   return {
     ingest: (keys, args) => ingest.run(redis, keys, args) as Promise<Array<string | number>>,
     ack: (stream, backlog, group, ids) => ack.run(redis, [stream, backlog], [group, ...ids]) as Promise<number>,
     trimLog: (index, oldest, max, prefix) => trimLog.run(redis, [index], [oldest, max, prefix]) as Promise<number>,
+    showRunAt: (jobKey, delayedKey, jobId, runAt) =>
+      showRunAt.run(redis, [jobKey, delayedKey], [jobId, runAt]) as Promise<number>,
   };
 }

@@ -13,6 +13,7 @@ import { OriginLimiter, type OriginLimiterOptions } from '../delivery/origin-lim
 import { Sender } from '../delivery/sender';
 import { StreamLease } from '../log/stream-lease';
 import type { Logger } from '../ops/logger';
+import { startBreakerPublisher } from '../ops/breaker-states';
 import { maintain } from '../ops/maintenance';
 import { queueGauges, workerMetrics } from '../ops/metrics';
 import { connectRedis, waitForRedis } from '../redis/connection';
@@ -111,6 +112,7 @@ export async function startWorkerRuntime(
     }
   }, UPKEEP_EVERY_MS);
   upkeep.unref();
+  const stopBreakers = startBreakerPublisher(redis, keys, consumer, ctx.origins, logger);
   logger.info('worker started', { consumer, prefix: cfg.prefix, shards: cfg.shards, cluster: cfg.redisCluster });
 
   return {
@@ -118,6 +120,7 @@ export async function startWorkerRuntime(
     context: ctx,
     async stop(deadlineMs: number): Promise<boolean> {
       clearInterval(upkeep);
+      await stopBreakers();
       const started = Date.now();
       const closeRetries = (async () => {
         const graceful = retries.close();
