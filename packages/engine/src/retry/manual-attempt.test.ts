@@ -3,7 +3,8 @@ import type { DeliveryRecord } from '../stores/delivery-log';
 import { isManualAttempt, PROMOTED_EARLY_MS, reopened } from './manual-attempt';
 
 const NOW = Date.parse('2026-11-30T12:00:00.000Z');
-const rec = (over: Partial<DeliveryRecord>) => ({ status: 'pending', next_attempt_at: null, ...over }) as DeliveryRecord;
+const rec = (over: Partial<DeliveryRecord>) =>
+  ({ status: 'pending', next_attempt_at: null, ...over }) as DeliveryRecord;
 const at = (ms: number) => new Date(NOW + ms).toISOString();
 
 describe('isManualAttempt', () => {
