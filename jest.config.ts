@@ -20,6 +20,7 @@ const config: Config = {
     { ...common, displayName: 'api', testMatch: ['<rootDir>/apps/api/**/*.test.ts'] },
     { ...common, displayName: 'worker', testMatch: ['<rootDir>/apps/worker/**/*.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
   ],
 };
 

@@ -39,7 +39,7 @@ function ago(iso: string | null, now: number): string {
   return iso ? `${formatWait(now - Date.parse(iso))} ago` : '';
 }
 
-function row(r: FailingReceiver, now: number, boardPath: string): string {
+function row(r: FailingReceiver, now: number, jobsPath: string): string {
   const next = r.next_attempt_at ? `in ${formatWait(Date.parse(r.next_attempt_at) - now)}` : '';
   return `<tr>
 <td><strong>${esc(r.webhook_name)}</strong><br><small>${esc(r.webhook_id)}</small></td>
@@ -52,13 +52,20 @@ function row(r: FailingReceiver, now: number, boardPath: string): string {
 <td>${esc(next)}</td>
 <td>${esc(ago(r.failing_since, now))}</td>
 <td>${breakerCell(r)}</td>
-<td><a href="${esc(boardPath)}">board</a></td>
+<td><a href="${esc(jobsPath)}">jobs</a></td>
 </tr>`;
 }
 
-export function failingPage(report: FailingReport, boardPath: string): string {
+export interface FailingPageLinks {
+  /** The dashboard. */
+  board: string;
+  /** Its list of jobs waiting for their next attempt. */
+  jobs: string;
+}
+
+export function failingPage(report: FailingReport, links: FailingPageLinks): string {
   const now = Date.parse(report.generated_at);
-  const rows = report.receivers.map((r) => row(r, now, boardPath)).join('\n');
+  const rows = report.receivers.map((r) => row(r, now, links.jobs)).join('\n');
   const note = report.scanned.truncated
     ? '<p><small>More jobs than read: counts are lower bounds (the newest jobs of each state were read).</small></p>'
     : '';
@@ -72,7 +79,7 @@ ${rows}
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="30">
 <title>Failing receivers · devhooks</title><style>${STYLE}</style></head>
-<body><header><h1>Failing receivers</h1><a href="${esc(boardPath)}">Retry queue (Bull Board)</a>
+<body><header><h1>Failing receivers</h1><a href="${esc(links.board)}">Retry queue (Bull Board)</a>
 <a href="?format=json">JSON</a><small>as of ${esc(report.generated_at)}, refreshes every 30 s</small></header>
 <main>${body}</main></body></html>`;
 }

@@ -24,7 +24,8 @@ export function failingRoutes(d: ApiDeps): Router {
       return;
     }
     res.set('content-security-policy', FAILING_PAGE_CSP);
-    res.type('html').send(failingPage(report, BOARD_PATH));
+    const jobs = `${BOARD_PATH}/queue/${encodeURIComponent(d.queue.name)}?status=delayed`;
+    res.type('html').send(failingPage(report, { board: BOARD_PATH, jobs }));
   });
 
   return r;
