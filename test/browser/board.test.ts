@@ -12,13 +12,14 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { RETRY_QUEUE } from '@devhooks/core';
 import type { RetryJobData } from '@devhooks/engine';
 import { ROOT } from '../support/api';
 import { eventually } from '../support/receiver';
-import { startStack, type Stack } from '../support/stack';
+import { startRetryStack, statusEvent, type RetryStack } from '../support/retry-stack';
+import type { Stack } from '../support/stack';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -33,17 +34,15 @@ const CHROMIUM_ARGS = [
 ];
 const shots = process.env.DEVHOOKS_SCREENSHOTS ?? mkdtempSync(path.join(os.tmpdir(), 'devhooks-board-'));
 
+let stack: RetryStack;
 let s: Stack;
 let queue: Queue<RetryJobData>;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  s = await startStack(__filename, {
-    api: { DEVHOOKS_RETRY_SCHEDULE: '0,5m,30m' },
-    worker: { DEVHOOKS_RETRY_SCHEDULE: '0,5m,30m' },
-  });
-  queue = new Queue(RETRY_QUEUE, { connection: s.redis, prefix: s.keys.tag });
+  stack = await startRetryStack(__filename, '0,5m,30m');
+  ({ s, queue } = stack);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   const context = await browser.newContext({
     httpCredentials: { username: 'oncall', password: ROOT },
@@ -54,21 +53,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await queue?.close();
-  await s?.close();
+  await stack?.close();
 });
 
 it('opens a delayed job: webhook name, last error, attempt count and run time on the page', async () => {
   mkdirSync(shots, { recursive: true });
   const w = await s.webhook({ name: 'fleet alerts', url: s.rx.url('/alerts'), topics: ['deviceauth'] });
   s.rx.respond = (r) => (r.path === '/alerts' ? { status: 503 } : {});
-  await s.send({
-    events: [1, 2, 3, 4, 5].map((i) => ({
-      id: `evt-outage-${i}`,
-      type: 'device-status-changed',
-      data: { id: `dev-${i}`, status: 'rejected' },
-    })),
-  });
+  await s.send({ events: [1, 2, 3, 4, 5].map((i) => statusEvent(`evt-outage-${i}`, `dev-${i}`)) });
   const delayed = await eventually(async () => {
     const jobs = await queue.getJobs(['delayed']);
     return jobs.filter((j) => j.data.webhook_id === w.id).length === 5 ? jobs : undefined;

@@ -5,27 +5,22 @@
  * why, and whether their breaker is open.
  */
 import net from 'node:net';
-import { Queue } from 'bullmq';
 import { RETRY_QUEUE } from '@devhooks/core';
+import type { Queue } from 'bullmq';
 import type { RetryJobData } from '@devhooks/engine';
 import { eventually } from '../../../test/support/receiver';
-import { startStack, type Stack } from '../../../test/support/stack';
+import { startRetryStack, statusEvent, type RetryStack } from '../../../test/support/retry-stack';
+import type { Stack } from '../../../test/support/stack';
 
+let stack: RetryStack;
 let s: Stack;
 let queue: Queue<RetryJobData>;
 beforeAll(async () => {
-  s = await startStack(__filename, {
-    api: { DEVHOOKS_RETRY_SCHEDULE: '0,1h,1h' },
-    worker: { DEVHOOKS_RETRY_SCHEDULE: '0,1h,1h' },
-  });
-  queue = new Queue(RETRY_QUEUE, { connection: s.redis, prefix: s.keys.tag });
+  stack = await startRetryStack(__filename, '0,1h,1h');
+  ({ s, queue } = stack);
 });
-afterAll(async () => {
-  await queue.close();
-  await s.close();
-});
+afterAll(() => stack.close());
 
-const statusEvent = (id: string) => ({ id, type: 'device-status-changed', data: { id: 'dev', status: 'rejected' } });
 const board = `/admin/queues/api/queues/${RETRY_QUEUE}`;
 
 async function delayedJobOf(webhookId: string) {
@@ -90,26 +85,19 @@ it('the board refuses clean, remove, edit and obliterate', async () => {
   s.rx.respond = undefined;
 });
 
-it("the board's Promote runs the attempt now, recorded as manual", async () => {
-  const w = await s.webhook({ name: 'promoted', url: s.rx.url('/promote'), topics: ['deviceauth'] });
-  s.rx.respond = (r) => (r.path === '/promote' && s.rx.on('/promote').length === 1 ? { status: 503 } : {});
-  await s.send(statusEvent('evt-promote'));
+it.each([
+  ["the board's Promote (its hook flags the job)", 'promote', 'board'],
+  ['"promote all" (BullMQ alone: the attempt runs early)', 'pall', 'bullmq'],
+] as const)('%s runs the attempt now, recorded as manual', async (_label, name, how) => {
+  const path = `/${name}`;
+  const w = await s.webhook({ name, url: s.rx.url(path), topics: ['deviceauth'] });
+  s.rx.respond = (r) => (r.path === path && s.rx.on(path).length === 1 ? { status: 503 } : {});
+  await s.send(statusEvent(`evt-${name}`));
   const job = await delayedJobOf(w.id);
-  const r = await s.api.call('PUT', `${board}/${job.id}/promote`);
-  expect(r.status).toBe(204);
+  if (how === 'board') expect((await s.api.call('PUT', `${board}/${job.id}/promote`)).status).toBe(204);
+  else await job.promote();
   const d = await deliveryOnceAttempted(job.id!, 2);
   expect(d).toMatchObject({ status: 'succeeded', status_code: 200 });
-  expect(d.attempt_log[1]).toMatchObject({ status_code: 200, trigger: 'manual' });
-  s.rx.respond = undefined;
-});
-
-it('"promote all" (BullMQ alone) is recognised as manual by the attempt running early', async () => {
-  const w = await s.webhook({ name: 'promote all', url: s.rx.url('/pall'), topics: ['deviceauth'] });
-  s.rx.respond = (r) => (r.path === '/pall' && s.rx.on('/pall').length === 1 ? { status: 503 } : {});
-  await s.send(statusEvent('evt-pall'));
-  const job = await delayedJobOf(w.id);
-  await job.promote();
-  const d = await deliveryOnceAttempted(job.id!, 2);
   expect(d.attempt_log[1]).toMatchObject({ status_code: 200, trigger: 'manual' });
   s.rx.respond = undefined;
 });

@@ -3,28 +3,21 @@
  * one log line per attempt, a final failure's reason, and the board's Retry recorded in the
  * delivery's attempt log like a retry through the API.
  */
-import { Queue } from 'bullmq';
 import { RETRY_QUEUE } from '@devhooks/core';
+import type { Queue } from 'bullmq';
 import type { RetryJobData } from '@devhooks/engine';
 import { eventually } from '../../../test/support/receiver';
-import { startStack, type Stack } from '../../../test/support/stack';
+import { startRetryStack, statusEvent, type RetryStack } from '../../../test/support/retry-stack';
+import type { Stack } from '../../../test/support/stack';
 
+let stack: RetryStack;
 let s: Stack;
 let queue: Queue<RetryJobData>;
 beforeAll(async () => {
-  s = await startStack(__filename, {
-    api: { DEVHOOKS_RETRY_SCHEDULE: '0,200ms,200ms' },
-    worker: { DEVHOOKS_RETRY_SCHEDULE: '0,200ms,200ms' },
-  });
-  queue = new Queue(RETRY_QUEUE, { connection: s.redis, prefix: s.keys.tag });
+  stack = await startRetryStack(__filename, '0,200ms,200ms');
+  ({ s, queue } = stack);
 });
-afterAll(async () => {
-  await queue.close();
-  await s.close();
-});
-
-const statusEvent = (id: string) => ({ id, type: 'device-status-changed', data: { id: 'dev', status: 'rejected' } });
-
+afterAll(() => stack.close());
 async function failedJob(webhookId: string) {
   return eventually(async () => {
     const r = await s.api.call('GET', `/v1/webhooks/${webhookId}/deliveries`, { token: s.org.key });
