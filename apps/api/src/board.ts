@@ -50,10 +50,13 @@ const ALLOWED_WRITES = new Set([
   'put /api/queues/pause',
   'put /api/queues/resume',
 ]);
-/** Actions on one job that run an attempt now: recorded as manual, like POST /v1/deliveries/{id}/retry. */
-const BY_HAND: Record<string, string> = {
-  'put /api/queues/:queueName/:jobId/retry': 'Retry',
-  'put /api/queues/:queueName/:jobId/promote': 'Promote',
+/**
+ * Actions on one job that run an attempt now, and the state they act on: recorded as manual, like
+ * POST /v1/deliveries/{id}/retry.
+ */
+const BY_HAND: Record<string, { action: string; from: string }> = {
+  'put /api/queues/:queueName/:jobId/retry': { action: 'Retry', from: 'failed' },
+  'put /api/queues/:queueName/:jobId/promote': { action: 'Promote', from: 'delayed' },
 };
 
 /** The board's label of a queue: `retries`, or `retries (shard 3)` when there is one per shard. */
@@ -104,18 +107,25 @@ function boardGuard(o: BoardOptions, byName: Map<string, Queue<RetryJobData>>): 
           'edited or added here (use the delivery API)',
       };
     }
-    const via = BY_HAND[route];
-    if (via) await markByHand(o, byName.get(String(c.request.params.queueName)), String(c.request.params.jobId), via);
+    const byHand = BY_HAND[route];
+    if (byHand)
+      await markByHand(o, byName.get(String(c.request.params.queueName)), String(c.request.params.jobId), byHand);
   };
 }
 
 /** Flags the job's next attempt as manual and reopens its delivery, before the board retries or promotes it. */
-async function markByHand(o: BoardOptions, queue: Queue<RetryJobData> | undefined, jobId: string, via: string) {
+async function markByHand(
+  o: BoardOptions,
+  queue: Queue<RetryJobData> | undefined,
+  jobId: string,
+  { action, from }: { action: string; from: string },
+) {
   const job = queue && (await queue.getJob(jobId));
-  if (!job) return; // the board answers 404 itself
+  // the board answers a missing job, or one in another state, itself (404, 400): nothing to record
+  if (!job || (await job.getState()) !== from) return;
   const rec = await o.deliveries.get(job.data.deliveryId ?? jobId);
   if (rec && rec.status !== 'pending') await reopenForManualAttempt(o.deliveries, rec);
   await job.updateData({ ...job.data, manual: true, park: undefined });
-  await job.log(retryRequestedLine('dashboard', via));
-  o.logger.info('manual retry', { org_id: rec?.org_id, delivery_id: jobId, webhook_id: rec?.webhook_id, how: via });
+  await job.log(retryRequestedLine('dashboard', action));
+  o.logger.info('manual retry', { org_id: rec?.org_id, delivery_id: jobId, webhook_id: rec?.webhook_id, how: action });
 }

@@ -82,6 +82,12 @@ it('the board refuses clean, remove, edit and obliterate', async () => {
     expect([method, path, r.status]).toEqual([method, path, 403]);
   }
   expect(await job.getState()).toBe('delayed');
+  // Retry is for failed jobs: on a delayed one the board says no, and the delivery is untouched
+  const before = (await s.api.call('GET', `/v1/deliveries/${job.id}`, { token: s.org.key })).body;
+  expect((await s.api.call('PUT', `${board}/${job.id}/retry`)).status).toBe(400);
+  const after = (await s.api.call('GET', `/v1/deliveries/${job.id}`, { token: s.org.key })).body;
+  expect(after).toEqual(before);
+  expect((await queue.getJob(job.id!))!.data.manual).toBeUndefined();
   s.rx.respond = undefined;
 });
 
