@@ -16,8 +16,11 @@ export async function showAttempt(
   target: RetryTarget,
   o: AttemptLineOptions,
 ): Promise<void> {
-  await job.updateData(retryJobData(out.record, target, o.attemptsTotal));
-  for (const line of attemptLines(out, o)) await job.log(line);
+  // sent together, in order, on one connection: the lines keep their order
+  await Promise.all([
+    job.updateData(retryJobData(out.record, target, o.attemptsTotal)),
+    ...attemptLines(out, o).map((line) => job.log(line)),
+  ]);
 }
 
 /** Moves the job (active, locked by `token`) to delayed until `runAt`, and makes the board show that time. */

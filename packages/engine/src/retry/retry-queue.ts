@@ -120,13 +120,17 @@ export function createRetryQueue(
 }
 
 /** The first log lines of jobs just added by the stream consumer: what its attempt came to. */
-export async function logFirstAttempts(jobs: Array<Job<RetryJobData>>, added: RetryJob[], attemptsTotal: number) {
+export async function logFirstAttempts(
+  jobs: Array<Job<RetryJobData>>,
+  added: RetryJob[],
+  attemptsTotal: number,
+): Promise<void> {
+  // sent together, in order, on one connection (auto-pipelined): one round trip, lines in order
   await Promise.all(
-    jobs.map(async (job, i) => {
+    jobs.flatMap((job, i) => {
       const a = added[i];
-      if (!a?.decision) return;
-      for (const line of attemptLines({ record: a.record, decision: a.decision }, { attemptsTotal }))
-        await job.log(line);
+      if (!a?.decision) return [];
+      return attemptLines({ record: a.record, decision: a.decision }, { attemptsTotal }).map((line) => job.log(line));
     }),
   );
 }
