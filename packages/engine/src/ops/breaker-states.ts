@@ -52,7 +52,7 @@ export function startBreakerPublisher(
   worker: string,
   origins: OriginLimiter,
   logger: Logger,
-): () => Promise<void> {
+): () => void {
   const publish = () =>
     publishBreakerStates(redis, keys, worker, origins).catch((err) =>
       logger.debug('breaker states not published', { error: (err as Error).message }),
@@ -60,9 +60,10 @@ export function startBreakerPublisher(
   void publish();
   const timer = setInterval(publish, BREAKER_PUBLISH_EVERY_MS);
   timer.unref();
-  return async () => {
+  return () => {
     clearInterval(timer);
-    await redis.hdel(keys.breakerStates, worker).catch(() => undefined);
+    // not awaited: a drain never waits on a Redis that is gone (the entry goes stale by itself)
+    redis.hdel(keys.breakerStates, worker).catch(() => undefined);
   };
 }
 

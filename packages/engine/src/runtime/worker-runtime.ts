@@ -120,7 +120,7 @@ export async function startWorkerRuntime(
     context: ctx,
     async stop(deadlineMs: number): Promise<boolean> {
       clearInterval(upkeep);
-      await stopBreakers();
+      stopBreakers();
       const started = Date.now();
       const closeRetries = (async () => {
         const graceful = retries.close();
