@@ -15,6 +15,7 @@ import { apiMetrics, requestMetrics } from './http/metrics';
 import { controlRoutes } from './routes/controls';
 import { deliveryRoutes } from './routes/deliveries';
 import { eventTypeRoutes } from './routes/event-types';
+import { failingRoutes } from './routes/failing';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { orgRoutes } from './routes/orgs';
@@ -70,7 +71,13 @@ export function createApi(
   app.use(eventRoutes(deps), webhookRoutes(deps), controlRoutes(deps), deliveryRoutes(deps), orgRoutes(deps));
   app.use(eventTypeRoutes());
   app.use(healthRoutes(deps, registry));
-  app.use(BOARD_PATH, rootOnly(config.adminToken), boardRouter(queues.all));
+  app.use(failingRoutes(deps));
+  const boardQueues = queues.all.map((queue, shard) => ({ queue, shard: queues.all.length > 1 ? shard : undefined }));
+  app.use(
+    BOARD_PATH,
+    rootOnly(config.adminToken),
+    boardRouter({ queues: boardQueues, deliveries: deps.deliveries, logger }),
+  );
   app.use(notFoundRoute);
   app.use(errorHandler(logger));
 

@@ -17,6 +17,7 @@ import type { ApiDeps } from '../src/deps';
 import { controlRoutes } from '../src/routes/controls';
 import { deliveryRoutes } from '../src/routes/deliveries';
 import { eventTypeRoutes } from '../src/routes/event-types';
+import { failingRoutes } from '../src/routes/failing';
 import { eventRoutes } from '../src/routes/events';
 import { healthRoutes } from '../src/routes/health';
 import { orgRoutes } from '../src/routes/orgs';
@@ -96,6 +97,7 @@ beforeAll(() => {
     controlRoutes(deps),
     eventTypeRoutes(),
     healthRoutes(deps, registry),
+    failingRoutes(deps),
   ]) {
     collect((r as unknown as { stack: Layer[] }).stack, '', fromFactories);
   }
@@ -112,6 +114,7 @@ afterAll(async () => {
 describe('routes', () => {
   it('finds the routes mounted on the app itself (health, metrics, OpenAPI, dashboard)', () => {
     expect([...appRoutes].filter((r) => !r.includes(' /v1/')).sort()).toEqual([
+      'GET /admin/failing',
       'GET /admin/queues',
       'GET /healthz',
       'GET /metrics',
@@ -264,6 +267,7 @@ describe('document', () => {
       'POST /v1/webhooks/{id}/replay': ['admin'],
       'GET /v1/event-types': ['admin', 'producer', 'root', 'viewer'],
       'GET /admin/queues': ['root'],
+      'GET /admin/failing': ['root'],
     });
   });
 

@@ -73,6 +73,7 @@ describe('redisKeys', () => {
     ['orgs', '{devhooks}:orgs'],
     ['webhookVersions', '{devhooks}:webhook-versions'],
     ['failingSince', '{devhooks}:failing-since'],
+    ['breakerStates', '{devhooks}:breaker-states'],
   ])('fixed name %s = %s', (member, name) => {
     expect((redisKeys('devhooks') as unknown as Record<string, string>)[member]).toBe(name);
   });

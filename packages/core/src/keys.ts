@@ -80,6 +80,12 @@ export interface Keys {
   orgDeliveryFacet(org: string, facet: DeliveryFacet, value: string): string;
   /** LIST the worker pushes a ping's first-attempt result to. */
   pingResult(delivery: string): string;
+  /**
+   * HASH worker (consumer name) → JSON `{at, origins: [...]}`: each worker's circuit-breaker state
+   * per receiver origin, published every few seconds (the failing-receivers page reads it; entries
+   * older than a few publish periods are ignored, and the hash expires when no worker publishes).
+   */
+  breakerStates: string;
 }
 
 export function redisKeys(prefix: string): Keys {
@@ -118,6 +124,7 @@ export function redisKeys(prefix: string): Keys {
     webhookDeliveryFacets: (webhook) => `${tag}:webhook:${webhook}:deliveries:facets`,
     orgDeliveryFacet: (org, facet, value) => `${tag}:org:${org}:deliveries:${facet}:${value}`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
+    breakerStates: `${tag}:breaker-states`,
   };
 }
 

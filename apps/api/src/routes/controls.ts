@@ -52,6 +52,8 @@ export function controlRoutes(d: ApiDeps): Router {
       deliveries: d.deliveries,
       queues: d.queues,
       webhookId: w.id,
+      target: { name: w.name, origin: new URL(w.url).origin },
+      attemptsTotal: d.config.schedule.length,
       since: win.since,
       until: win.until,
     });

@@ -1,7 +1,14 @@
 /** The delivery log (contract §3): a webhook's deliveries, one delivery in full, and retry by hand. */
 import { Router, type Response } from 'express';
 import { deliveryBody, deliveryMs, redactedSignatureHeaders, TOPICS, VERSION } from '@devhooks/core';
-import { deliveryView, entryShardsOf, loadEvents, retryNow, type DeliveryRecord } from '@devhooks/engine';
+import {
+  deliveryView,
+  entryShardsOf,
+  loadEvents,
+  reopenForManualAttempt,
+  retryNow,
+  type DeliveryRecord,
+} from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
 import { orgFor, READ_ROLES, WRITE_ROLES, type Caller } from '../http/auth';
 import { notFound } from '../http/errors';
@@ -94,13 +101,17 @@ export function deliveryRoutes(d: ApiDeps): Router {
   r.post('/v1/deliveries/:id/retry', async (req, res) => {
     const org = orgFor(res, WRITE_ROLES);
     const rec = await load(org, req.params.id);
-    const now = new Date().toISOString();
-    await d.deliveries.write([{ ...rec, status: 'pending', next_attempt_at: now, updated_at: now }], {
-      created: false,
+    const webhook = await d.webhooks.get(org, rec.webhook_id);
+    const record = await reopenForManualAttempt(d.deliveries, rec);
+    const target = { name: webhook?.name ?? '(deleted webhook)', origin: new URL(webhook?.url ?? rec.url).origin };
+    const how = await retryNow(d.queues.of(rec.shard), {
+      record,
+      target,
+      attemptsTotal: d.config.schedule.length,
+      via: 'API',
     });
-    const how = await retryNow(d.queues.of(rec.shard), rec.id);
     d.logger.info('manual retry', { org_id: org, delivery_id: rec.id, webhook_id: rec.webhook_id, how });
-    res.status(202).json({ delivery_id: rec.id, status: 'pending', next_attempt_at: now });
+    res.status(202).json({ delivery_id: rec.id, status: 'pending', next_attempt_at: record.next_attempt_at });
   });
 
   return r;

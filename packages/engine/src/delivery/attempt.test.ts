@@ -106,7 +106,7 @@ describe('decide', () => {
 
   it('honours Retry-After (seconds or an HTTP date) and caps it at the step after next', () => {
     const after3s = decide(ctx, fresh(), answer(503, { retryAfter: '3' }), T0, END);
-    expect(after3s.decision).toEqual({ kind: 'retry', delayMs: 3_000, consumed: true });
+    expect(after3s.decision).toEqual({ kind: 'retry', delayMs: 3_000, consumed: true, retryAfterMs: 3_000 });
 
     const date = new Date(END + 10_000).toUTCString();
     const byDate = decide(ctx, fresh(), answer(429, { retryAfter: date }), T0, END);
@@ -114,7 +114,7 @@ describe('decide', () => {
     expect((byDate.decision as { delayMs: number }).delayMs).toBeLessThanOrEqual(10_000);
 
     const tooLong = decide(ctx, fresh(), answer(503, { retryAfter: '3600' }), T0, END);
-    expect(tooLong.decision).toEqual({ kind: 'retry', delayMs: 60_000, consumed: true });
+    expect(tooLong.decision).toEqual({ kind: 'retry', delayMs: 60_000, consumed: true, retryAfterMs: 3_600_000 });
     expect(tooLong.record.next_attempt_at).toBe(new Date(END + 60_000).toISOString());
   });
 
@@ -242,7 +242,7 @@ describe('attemptDelivery (loopback receiver)', () => {
     const d = testDelivery(w);
     receiver.reply({ status: 503, headers: { 'retry-after': '2' }, body: 'busy' });
     const out = await attemptDelivery(engine.ctx, d);
-    expect(out.decision).toEqual({ kind: 'retry', delayMs: 2_000, consumed: true });
+    expect(out.decision).toEqual({ kind: 'retry', delayMs: 2_000, consumed: true, retryAfterMs: 2_000 });
     expect(out.record.attempt_log[0]).toMatchObject({ status_code: 503, response_body: 'busy' });
     const [req] = receiver.on('/signed');
     expect(req.body).toBe(d.body);

@@ -22,8 +22,11 @@ import type { SendResult } from './sender';
 
 export type Decision =
   | { kind: 'succeeded' }
-  /** `consumed`: whether an attempt was used (false: put off for our own reasons). */
-  | { kind: 'retry'; delayMs: number; consumed: boolean }
+  /**
+   * `consumed`: whether an attempt was used (false: put off for our own reasons). `retryAfterMs`:
+   * what the receiver's Retry-After asked for, when it set the delay (capped at the schedule's bound).
+   */
+  | { kind: 'retry'; delayMs: number; consumed: boolean; retryAfterMs?: number }
   | { kind: 'failed'; disable?: string };
 
 export interface AttemptOutcome {
@@ -135,11 +138,14 @@ export function decide(
     return { record, decision: { kind: 'succeeded' }, outcome };
   }
   if (outcome === 'retry') {
-    const delay = nextDelay(ctx.schedule, record.attempts, parseRetryAfter(result.retryAfter, end));
+    const retryAfterMs = parseRetryAfter(result.retryAfter, end);
+    const delay = nextDelay(ctx.schedule, record.attempts, retryAfterMs);
     if (delay !== undefined) {
       record.status = 'pending';
       record.next_attempt_at = new Date(end + delay).toISOString();
-      return { record, decision: { kind: 'retry', delayMs: delay, consumed: true }, outcome };
+      const decision: Decision = { kind: 'retry', delayMs: delay, consumed: true };
+      if (retryAfterMs !== undefined) decision.retryAfterMs = retryAfterMs;
+      return { record, decision, outcome };
     }
   }
   record.status = 'failed';

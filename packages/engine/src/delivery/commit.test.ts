@@ -59,7 +59,12 @@ describe('PendingWrites.settle', () => {
     const out = outcome(x, 503);
     first.settle(x, out, { asJob: false });
     expect(first.jobs).toEqual([
-      { record: out.record, target: x.target, delayMs: (out.decision as { delayMs: number }).delayMs },
+      {
+        record: out.record,
+        target: x.target,
+        delayMs: (out.decision as { delayMs: number }).delayMs,
+        decision: out.decision,
+      },
     ]);
     expect(first.failing.get(x.target.id)).toBe(x.target.org_id);
 
@@ -85,7 +90,7 @@ describe('PendingWrites.settle', () => {
     const x = d();
     const out = outcome(x, 410);
     w.settle(x, out, { asJob: false });
-    expect(w.jobs).toEqual([{ record: out.record, target: x.target, delayMs: 0, park: true }]);
+    expect(w.jobs).toEqual([{ record: out.record, target: x.target, delayMs: 0, park: true, decision: out.decision }]);
     expect(w.failing.get(x.target.id)).toBe(x.target.org_id);
     expect(w.disable).toEqual([
       { org: x.target.org_id, webhook: x.target.id, reason: 'the endpoint answered 410 Gone' },

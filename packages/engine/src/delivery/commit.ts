@@ -7,7 +7,7 @@ import { CONSUMER_GROUP } from '@devhooks/core';
 import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
 import { luaCommands } from '../redis/lua-commands';
-import { retryJobs, type RetryJob } from '../retry/retry-queue';
+import { logFirstAttempts, retryJobs, type RetryJob } from '../retry/retry-queue';
 import type { AttemptOutcome } from './attempt';
 import type { Delivery } from './delivery';
 import { pingResultOf, queuePingResults, type PingResult } from './ping';
@@ -43,11 +43,12 @@ export class PendingWrites {
         this.succeeded.set(w, r.org_id);
         break;
       case 'retry':
-        if (!o.asJob) this.jobs.push({ record: r, target: d.target, delayMs: out.decision.delayMs });
+        if (!o.asJob)
+          this.jobs.push({ record: r, target: d.target, delayMs: out.decision.delayMs, decision: out.decision });
         if (out.decision.consumed) this.failing.set(w, r.org_id);
         break;
       case 'failed':
-        if (!o.asJob) this.jobs.push({ record: r, target: d.target, delayMs: 0, park: true });
+        if (!o.asJob) this.jobs.push({ record: r, target: d.target, delayMs: 0, park: true, decision: out.decision });
         this.failing.set(w, r.org_id);
         if (out.decision.disable) this.disable.push({ org: r.org_id, webhook: w, reason: out.decision.disable });
         break;
@@ -108,7 +109,10 @@ export async function commit(ctx: EngineContext, e: PendingWrites): Promise<void
       if (list) list.push(j);
       else byShard.set(s, [j]);
     }
-    for (const [shard, jobs] of byShard) await ctx.queues.of(shard).addBulk(retryJobs(jobs, ctx.schedule.length));
+    for (const [shard, list] of byShard) {
+      const jobs = await ctx.queues.of(shard).addBulk(retryJobs(list, ctx.schedule.length));
+      await logFirstAttempts(jobs, list, ctx.schedule.length);
+    }
   }
 
   for (const d of e.disable) {

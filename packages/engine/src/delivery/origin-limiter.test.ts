@@ -385,3 +385,23 @@ describe('onInFlight and snapshot', () => {
     expect(s.active).toBe(0);
   });
 });
+
+describe('breakerStates (what workers publish for the failing-receivers page)', () => {
+  it('lists origins counting failures, open, then half-open, and leaves healthy ones out', () => {
+    const l = new OriginLimiter(opts(), undefined, now);
+    const fail = (origin: string) => granted(l.admit(origin) as Admission).release(10, true);
+    granted(l.admit(OTHER) as Admission).release(10, false);
+    fail(O);
+    expect(l.breakerStates()).toEqual([{ origin: O, state: 'closed', consecutive_failures: 1, open_until: null }]);
+    fail(O);
+    fail(O);
+    expect(l.breakerStates()).toEqual([
+      { origin: O, state: 'open', consecutive_failures: 3, open_until: clock + 1_000 },
+    ]);
+    clock += 1_000;
+    expect(l.breakerStates()[0].state).toBe('half_open');
+    // a probe that succeeds closes it, and the origin drops out of the list
+    granted(l.admit(O) as Admission).release(10, false);
+    expect(l.breakerStates()).toEqual([]);
+  });
+});

@@ -46,6 +46,16 @@ interface Endpoint {
   probing: boolean;
 }
 
+/** One origin's circuit breaker, as a worker publishes it. */
+export interface BreakerState {
+  origin: string;
+  /** `open`: attempts fail at once; `half_open`: a probe may go (or is in flight); `closed`: counting failures. */
+  state: 'open' | 'half_open' | 'closed';
+  consecutive_failures: number;
+  /** Until when (ms) it stays open; null when closed. */
+  open_until: number | null;
+}
+
 export type Admission =
   | { readonly ok: true; release(durationMs: number, unreachable: boolean): void }
   | { ok: false; reason: 'circuit_open' | 'overloaded'; retryInMs: number };
@@ -164,6 +174,22 @@ export class OriginLimiter {
   isOpen(origin: string): boolean {
     const e = this.map.get(origin);
     return !!e && e.openUntil > 0 && (this.now() < e.openUntil || e.probing);
+  }
+
+  /**
+   * Origins whose breaker is not at rest (open, probing, or counting consecutive failures), at most
+   * `max` of them, open ones first: what the failing-receivers page shows.
+   */
+  breakerStates(max = 500): BreakerState[] {
+    const now = this.now();
+    const out: BreakerState[] = [];
+    for (const [origin, e] of this.map) {
+      if (e.failures === 0 && e.openUntil === 0) continue;
+      const state = e.openUntil === 0 ? 'closed' : e.probing || now >= e.openUntil ? 'half_open' : 'open';
+      out.push({ origin, state, consecutive_failures: e.failures, open_until: e.openUntil || null });
+    }
+    const rank = { open: 0, half_open: 1, closed: 2 };
+    return out.sort((a, b) => rank[a.state] - rank[b.state]).slice(0, max);
   }
 
   /** Every origin seen: requests in flight, waiting, breaker state, average attempt time. */

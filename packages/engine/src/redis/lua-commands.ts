@@ -149,6 +149,24 @@ redis.call('PEXPIRE', KEYS[1], 5000)
 return {0, 1000 - ms, d + 1}
 `;
 
+/**
+ * Makes a delayed BullMQ job show when it will run: BullMQ's moveToDelayed stores the delay from
+ * the moment of the move while the job keeps the time it was added, so the dashboard (added at +
+ * delay) showed a wrong time and "the new run time is currently unknown". Sets the job's `delay`
+ * and `opts.delay` to run time − added time; only while the job still waits in the delayed set
+ * (never recreating a job removed meanwhile). Display only: BullMQ schedules by the set's score.
+ * KEYS: job hash, delayed set. ARGV: job id, run at (ms).
+ */
+const SHOW_RUN_AT = `
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+local added = tonumber(redis.call('HGET', KEYS[1], 'timestamp') or '0')
+local delay = math.max(0, tonumber(ARGV[2]) - added)
+local opts = cjson.decode(redis.call('HGET', KEYS[1], 'opts') or '{}')
+opts['delay'] = delay
+redis.call('HSET', KEYS[1], 'delay', delay, 'opts', cjson.encode(opts))
+return 1
+`;
+
 export interface LuaCommands {
   ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
   ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
@@ -159,6 +177,7 @@ export interface LuaCommands {
   groupForget(stream: string, group: string, consumer: string): Promise<number>;
   rateLimit(key: string, limit: number): Promise<[admitted: number, waitMs: number, deferred: number]>;
   replaceField(hash: string, field: string, expected: string, next: string): Promise<boolean>;
+  showRunAt(jobKey: string, delayedKey: string, jobId: string, runAt: number): Promise<number>;
 }
 
 /**
@@ -190,6 +209,7 @@ const groupInfo = new LuaScript(GROUP_INFO);
 const groupForget = new LuaScript(GROUP_FORGET);
 const rateLimit = new LuaScript(RATE_LIMIT);
 const replaceField = new LuaScript(REPLACE_FIELD);
+const showRunAt = new LuaScript(SHOW_RUN_AT);
 
 export function luaCommands(redis: Redis): LuaCommands {
   return {
@@ -203,5 +223,7 @@ export function luaCommands(redis: Redis): LuaCommands {
     rateLimit: (key, limit) => rateLimit.run(redis, [key], [limit]) as Promise<[number, number, number]>,
     replaceField: async (hash, field, expected, next) =>
       Number(await replaceField.run(redis, [hash], [field, expected, next])) === 1,
+    showRunAt: (jobKey, delayedKey, jobId, runAt) =>
+      showRunAt.run(redis, [jobKey, delayedKey], [jobId, runAt]) as Promise<number>,
   };
 }

@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '@devhooks/core';
 import type { DeliveryLog, DeliveryRecord } from '../stores/delivery-log';
-import { retryNow, type RetryQueues } from './retry-queue';
+import { retryNow, type RetryQueues, type RetryTarget } from './retry-queue';
 
 /** Most deliveries one recover call retries; the answer says where to start the next call. */
 export const MAX_RECOVER_DELIVERIES = 10_000;
@@ -20,6 +20,10 @@ export interface RecoverOptions {
   /** The retry queues: each delivery's own shard's. */
   queues: RetryQueues;
   webhookId: string;
+  /** The webhook's name and receiver origin (the retry jobs are named for them). */
+  target: RetryTarget;
+  /** Attempts in the schedule (the jobs say "attempt n of m"). */
+  attemptsTotal: number;
   /** Inclusive bounds on `created_at`, in ms. */
   since: number;
   until: number;
@@ -51,13 +55,24 @@ export async function recoverFailed(o: RecoverOptions): Promise<RecoverResult> {
 
 async function retryAll(o: RecoverOptions, records: DeliveryRecord[]): Promise<void> {
   const now = new Date().toISOString();
-  await o.deliveries.write(
-    records.map((r) => ({ ...r, status: 'pending', next_attempt_at: now, updated_at: now })),
-    { created: false },
-  );
-  for (let i = 0; i < records.length; i += PARALLEL) {
+  const reopened = records.map((r): DeliveryRecord => ({
+    ...r,
+    status: 'pending',
+    next_attempt_at: now,
+    updated_at: now,
+  }));
+  await o.deliveries.write(reopened, { created: false });
+  for (let i = 0; i < reopened.length; i += PARALLEL) {
     await Promise.all(
-      records.slice(i, i + PARALLEL).map((r) => retryNow(o.queues.of(r.shard), r.id, { trigger: 'recover' })),
+      reopened.slice(i, i + PARALLEL).map((record) =>
+        retryNow(o.queues.of(record.shard), {
+          record,
+          target: o.target,
+          attemptsTotal: o.attemptsTotal,
+          via: 'recover',
+          trigger: 'recover',
+        }),
+      ),
     );
   }
 }

@@ -4,11 +4,13 @@
  * the dashboard (org, webhook, topic, attempt n of m, next attempt, last error); never secrets,
  * header values or bodies.
  */
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RETRY_QUEUE, type Keys } from '@devhooks/core';
+import type { Decision } from '../delivery/attempt';
 import type { DeliveryRecord } from '../stores/delivery-log';
 import type { Target } from '../stores/webhook-directory';
+import { attemptLines, retryRequestedLine } from './retry-job-log';
 
 export interface RetryJobData {
   deliveryId: string;
@@ -25,6 +27,8 @@ export interface RetryJobData {
   receiver?: string;
   topic?: string;
   events?: number;
+  /** When the delivery's (first) event was accepted: the oldest pending age is measured from it. */
+  created_at?: string;
   attempt?: number;
   attempts_total?: number;
   next_attempt_at?: string | null;
@@ -39,7 +43,12 @@ export interface RetryJob {
   delayMs: number;
   /** Already failed for good: the job only parks it in the failed list (dashboard, manual retry). */
   park?: boolean;
+  /** What the first attempt decided (for the job's first log line). */
+  decision?: Decision;
 }
+
+/** Where a retry job's webhook and receiver are named from. */
+export type RetryTarget = Pick<Target, 'name' | 'origin'>;
 
 export const RETRY_JOB_NAME = 'deliver';
 
@@ -62,6 +71,7 @@ export function retryJobData(
     receiver: target.origin,
     topic: r.topic,
     events: r.event_ids.length,
+    created_at: r.created_at,
     attempt: r.attempts,
     attempts_total: attemptsTotal,
     next_attempt_at: r.next_attempt_at,
@@ -86,6 +96,8 @@ export function retryJobOptions(logTtlMs: number): JobsOptions {
   return {
     // attempts here count internal errors only (Redis hiccups); HTTP attempts follow the schedule
     attempts: 8,
+    // the Logs tab: one line per attempt (and per retry by hand), bounded
+    keepLogs: 100,
     backoff: { type: 'exponential', delay: 1_000 },
     removeOnComplete: true,
     // exhausted deliveries stay in Bull Board's failed list as long as the delivery log keeps them
@@ -129,28 +141,60 @@ export function createRetryQueues(
   );
 }
 
+/** The first log lines of jobs just added by the stream consumer: what its attempt came to. */
+export async function logFirstAttempts(
+  jobs: Array<Job<RetryJobData>>,
+  added: RetryJob[],
+  attemptsTotal: number,
+): Promise<void> {
+  // sent together, in order, on one connection (auto-pipelined): one round trip, lines in order
+  await Promise.all(
+    jobs.flatMap((job, i) => {
+      const a = added[i];
+      if (!a?.decision) return [];
+      return attemptLines({ record: a.record, decision: a.decision }, { attemptsTotal }).map((line) => job.log(line));
+    }),
+  );
+}
+
+export interface RetryNowOptions {
+  /** The delivery's record as it stands (the job's name and data are made from it). */
+  record: DeliveryRecord;
+  target: RetryTarget;
+  attemptsTotal: number;
+  /** Who asked, for the job's log. */
+  via: 'API' | 'dashboard' | 'recover';
+  /** What asked for it, when not a plain retry by hand (recorded in the attempt log). */
+  trigger?: 'recover';
+}
+
 /**
  * Runs a delivery's next attempt now, whatever state its job is in: a failed job is retried, a
- * delayed one promoted, a missing or completed one re-created. Returns what was done.
+ * delayed one promoted, a missing or completed one re-created (named and described like any other).
+ * Returns what was done.
  */
 export async function retryNow(
   queue: RetryQueue,
-  deliveryId: string,
-  o: { trigger?: 'recover' } = {},
+  o: RetryNowOptions,
 ): Promise<'retried' | 'promoted' | 'queued' | 'running'> {
-  const data: RetryJobData = o.trigger
-    ? { deliveryId, manual: true, trigger: o.trigger }
-    : { deliveryId, manual: true };
+  const deliveryId = o.record.id;
+  const data: RetryJobData = {
+    ...retryJobData(o.record, o.target, o.attemptsTotal),
+    manual: true,
+    ...(o.trigger ? { trigger: o.trigger } : {}),
+  };
   const job = await queue.getJob(deliveryId);
   if (job) {
     const state = await job.getState();
     if (state === 'failed') {
-      await job.updateData({ ...job.data, ...data, park: undefined });
+      await job.updateData(data);
+      await job.log(retryRequestedLine(o.via, 'retried from the failed list'));
       await job.retry('failed');
       return 'retried';
     }
     if (state === 'delayed') {
-      await job.updateData({ ...job.data, ...data });
+      await job.updateData(data);
+      await job.log(retryRequestedLine(o.via, 'promoted from delayed'));
       await job.promote();
       return 'promoted';
     }
@@ -158,6 +202,7 @@ export async function retryNow(
       return 'running';
     await job.remove().catch(() => undefined);
   }
-  await queue.add(RETRY_JOB_NAME, data, { jobId: deliveryId });
+  const added = await queue.add(retryJobName(o.target), data, { jobId: deliveryId });
+  await added.log(retryRequestedLine(o.via, 'queued'));
   return 'queued';
 }

@@ -13,7 +13,10 @@ import { makeDelivery, type Delivery } from '../delivery/delivery';
 import { entryShardsOf, loadEvents } from '../log/event-reader';
 import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
-import { retryJobData, type RetryJobData } from './retry-queue';
+import { delayJobUntil, showAttempt } from './job-view';
+import { isManualAttempt, reopenForManualAttempt } from './manual-attempt';
+import { endedWithoutLine } from './retry-job-log';
+import type { RetryJobData } from './retry-queue';
 
 export interface RetryWorkerOptions {
   /** The queue's BullMQ prefix (its shard's: keys.shard(n).queuePrefix). */
@@ -36,9 +39,15 @@ async function persist(ctx: EngineContext, d: Delivery | undefined, out: Attempt
   await commit(ctx, e);
 }
 
-async function finish(ctx: EngineContext, r: DeliveryRecord, error: DeliveryRecord['error']): Promise<never> {
+async function finish(
+  ctx: EngineContext,
+  job: Job<RetryJobData>,
+  r: DeliveryRecord,
+  error: DeliveryRecord['error'],
+): Promise<never> {
   const out = endedWithout(r, error);
   await persist(ctx, undefined, out);
+  await job.log(endedWithoutLine(error));
   throw new UnrecoverableError(describe(out.record));
 }
 
@@ -55,16 +64,18 @@ export async function processRetry(
     throw new UnrecoverableError(rec ? describe(rec) : `delivery ${deliveryId} failed`);
   }
   if (!rec) return 'expired'; // gone from the delivery log: nothing left to send
-  const manual = !!job.data.manual || rec.status === 'failed';
+  const manual = isManualAttempt(job.data, rec);
   if (rec.status === 'succeeded' && !manual) return 'already delivered';
 
   const target = await ctx.directory.fetch(rec.org_id, rec.webhook_id);
-  if (!target) return finish(ctx, rec, 'webhook_deleted');
-  if (!target.enabled && rec.topic !== 'ping') return finish(ctx, rec, 'webhook_disabled');
+  if (!target) return finish(ctx, job, rec, 'webhook_deleted');
+  if (!target.enabled && rec.topic !== 'ping') return finish(ctx, job, rec, 'webhook_disabled');
   const shard = rec.shard ?? 0;
   const entryShards = entryShardsOf(rec);
   const events = await loadEvents(ctx.redis, ctx.keys, entryShards, rec.entry_ids);
-  if (!events) return finish(ctx, rec, 'event_expired');
+  if (!events) return finish(ctx, job, rec, 'event_expired');
+  // retried by hand from the failed list (API or dashboard): the delivery reads pending meanwhile
+  if (manual && rec.status !== 'pending') Object.assign(rec, await reopenForManualAttempt(ctx.deliveries, rec));
 
   const record = { ...rec, url: target.url };
   const d = makeDelivery(target, rec.topic, events, rec.entry_ids, { shard, entryShards, record });
@@ -72,14 +83,13 @@ export async function processRetry(
   const out = await attemptDelivery(ctx, d);
   await persist(ctx, d, out);
   ctx.attemptLog.attempt(d, out, { manual });
-  // what the dashboard shows follows the delivery (the manual flag is spent)
-  await job.updateData(retryJobData(out.record, target, ctx.schedule.length));
+  await showAttempt(job, out, target, { attemptsTotal: ctx.schedule.length, manual });
 
   switch (out.decision.kind) {
     case 'succeeded':
       return 'succeeded';
     case 'retry':
-      await job.moveToDelayed(Date.now() + out.decision.delayMs, token);
+      await delayJobUntil(ctx.redis, job, Date.now() + out.decision.delayMs, token);
       throw new DelayedError();
     case 'failed':
       throw new UnrecoverableError(describe(out.record));

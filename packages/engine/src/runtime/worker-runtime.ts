@@ -14,6 +14,7 @@ import { OriginLimiter, type OriginLimiterOptions } from '../delivery/origin-lim
 import { Sender } from '../delivery/sender';
 import { StreamLease } from '../log/stream-lease';
 import type { Logger } from '../ops/logger';
+import { startBreakerPublisher } from '../ops/breaker-states';
 import { maintain } from '../ops/maintenance';
 import { queueGauges, workerMetrics } from '../ops/metrics';
 import { connectRedis, waitForRedis } from '../redis/connection';
@@ -137,6 +138,7 @@ export async function startWorkerRuntime(
   backfillDeliveryIndexes(redis, keys, ctx.deliveries)
     .then((n) => n && logger.info('delivery log indexed', { records: n }))
     .catch((err) => logger.warn('delivery log indexing failed', { error: (err as Error).message }));
+  const stopBreakers = startBreakerPublisher(redis, keys, consumer, ctx.origins, logger);
   logger.info('worker started', {
     consumer,
     prefix: cfg.prefix,
@@ -150,6 +152,7 @@ export async function startWorkerRuntime(
     context: ctx,
     async stop(deadlineMs: number): Promise<boolean> {
       clearInterval(upkeep);
+      stopBreakers();
       const started = Date.now();
       const closeRetries = Promise.all(
         retries.map(async (w) => {

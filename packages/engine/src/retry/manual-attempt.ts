@@ -1,0 +1,42 @@
+/**
+ * Attempts asked for by hand: `POST /v1/deliveries/{id}/retry`, and Bull Board's Retry and Promote
+ * (single jobs through the board's hooks, which flag the job; "retry all" and "promote all" are
+ * recognised by the retry worker from the record). Each is recorded in the delivery's attempt log
+ * with trigger `manual`, and the delivery reads `pending` while its attempt runs.
+ */
+import type { DeliveryLog, DeliveryRecord } from '../stores/delivery-log';
+import type { RetryJobData } from './retry-queue';
+
+/**
+ * A job run this much before its record's `next_attempt_at` was promoted by hand (a scheduled run
+ * is never early; the margin allows for clock differences between worker hosts).
+ */
+export const PROMOTED_EARLY_MS = 1_000;
+
+/**
+ * Whether the attempt a job is about to make was asked for by hand: the job says so (API, or a
+ * board action seen by its hook), its delivery had failed for good (a board retry of a failed job,
+ * alone or "retry all"), or it runs well before its record's next attempt ("promote all").
+ */
+export function isManualAttempt(data: RetryJobData, rec: DeliveryRecord, now = Date.now()): boolean {
+  if (data.manual || rec.status === 'failed') return true;
+  if (rec.status !== 'pending' || !rec.next_attempt_at) return false;
+  return Date.parse(rec.next_attempt_at) - now > PROMOTED_EARLY_MS;
+}
+
+/** The record reopened for an attempt by hand: `pending`, its next attempt now. */
+export function reopened(rec: DeliveryRecord, now = Date.now()): DeliveryRecord {
+  const at = new Date(now).toISOString();
+  return { ...rec, status: 'pending', next_attempt_at: at, updated_at: at };
+}
+
+/** Writes the reopened record (the caller makes sure it did not already read pending). */
+export async function reopenForManualAttempt(
+  deliveries: DeliveryLog,
+  rec: DeliveryRecord,
+  now = Date.now(),
+): Promise<DeliveryRecord> {
+  const r = reopened(rec, now);
+  await deliveries.write([r], { created: false });
+  return r;
+}
