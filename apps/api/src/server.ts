@@ -20,6 +20,7 @@ import { authenticate, rootOnly } from './http/auth';
 import { errorHandler, notFoundRoute } from './http/errors';
 import { eventsFastPath } from './http/fast-events';
 import { jsonBody } from './http/json-body';
+import { isV1Path } from './http/routing';
 import { apiMetrics, requestMetrics } from './http/metrics';
 import { deliveryRoutes } from './routes/deliveries';
 import { eventRoutes } from './routes/events';
@@ -66,15 +67,16 @@ export function createApi(
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.set('case sensitive routing', true);
   app.use(requestMetrics(deps.metrics));
   // /v1: a JSON body and a caller, then the routes, events first (the hot path walks the fewest
   // layers). Plain middleware rather than a nested router: measured, each router level costs
-  // kilobytes of allocation per request.
-  const isV1 = (path: string) => path.startsWith('/v1/') || path === '/v1';
+  // kilobytes of allocation per request. The guard takes every path a router could match to a /v1
+  // route, in any case (http/routing.ts).
   const body = jsonBody();
   const auth = authenticate(deps.orgs, config.adminToken);
-  app.use((req, res, next) => (isV1(req.path) ? body(req, res, next) : next()));
-  app.use((req, res, next) => (isV1(req.path) ? auth(req, res, next) : next()));
+  app.use((req, res, next) => (isV1Path(req.path) ? body(req, res, next) : next()));
+  app.use((req, res, next) => (isV1Path(req.path) ? auth(req, res, next) : next()));
   app.use(eventRoutes(deps), webhookRoutes(deps), deliveryRoutes(deps), orgRoutes(deps));
   app.use(healthRoutes(deps, registry));
   app.use(BOARD_PATH, rootOnly(config.adminToken), boardRouter(queue));

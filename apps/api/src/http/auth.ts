@@ -50,8 +50,11 @@ export function authenticate(orgs: OrgStore, rootToken: string): RequestHandler 
   };
 }
 
+/** The caller the guard identified; a 401, never a crash, should a handler ever be reached without one. */
 export function callerOf(res: Response): Caller {
-  return res.locals.caller as Caller;
+  const caller = res.locals.caller as Caller | undefined;
+  if (!caller) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <token>');
+  return caller;
 }
 
 /**

@@ -1,16 +1,17 @@
 /** The delivery log (contract §3): a webhook's deliveries, one delivery in full, and retry by hand. */
-import { Router } from 'express';
+import type { Router } from 'express';
 import { deliveryBody, MENDER_ALGORITHM, TOPICS, VERSION } from '@devhooks/core';
 import { deliveryView, loadEvents, retryNow, type DeliveryRecord } from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
 import { orgFor, READ_ROLES, WRITE_ROLES } from '../http/auth';
 import { notFound } from '../http/errors';
 import { QueryReader } from '../http/query';
+import { routeGroup } from '../http/routing';
 
 const STATUSES = ['pending', 'succeeded', 'failed'] as const;
 
 export function deliveryRoutes(d: ApiDeps): Router {
-  const r = Router();
+  const r = routeGroup();
 
   async function load(org: string, id: string): Promise<DeliveryRecord> {
     const rec = await d.deliveries.get(id);
