@@ -1,6 +1,6 @@
 /** The delivery log (contract §3): a webhook's deliveries, one delivery in full, and retry by hand. */
 import type { Router } from 'express';
-import { deliveryBody, MENDER_ALGORITHM, TOPICS, VERSION } from '@devhooks/core';
+import { deliveryBody, maskHeaderValues, MENDER_ALGORITHM, TOPICS, VERSION } from '@devhooks/core';
 import { deliveryView, loadEvents, retryNow, type DeliveryRecord } from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
 import { orgFor, READ_ROLES, WRITE_ROLES } from '../http/auth';
@@ -50,7 +50,8 @@ export function deliveryRoutes(d: ApiDeps): Router {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': `devhooks/${VERSION}`,
-      ...(webhook?.headers ?? {}),
+      // the webhook's own header values are receiver credentials: names only (core webhook view)
+      ...maskHeaderValues(webhook?.headers ?? {}),
       'webhook-id': rec.message_id,
     };
     if (last) headers['webhook-timestamp'] = String(Math.floor(Date.parse(last.at) / 1000));
