@@ -1,6 +1,8 @@
 /** The API's configuration: the environment of contract §1, checked at boot. Nothing else reads process.env. */
 import {
+  DURATION_PATTERN,
   INTEGER_PATTERN,
+  parseDuration,
   readEnv,
   SHARED_ENV_PROPERTIES,
   sharedSettings,
@@ -13,6 +15,19 @@ export interface ApiConfig extends SharedSettings {
   port: number;
   host: string;
   maxBacklog: number;
+  http: HttpLimits;
+}
+
+/** How long slow clients may hold the API's connections, and how many it keeps open. */
+export interface HttpLimits {
+  /** Longest wait for a request's headers (ms). */
+  headersTimeoutMs: number;
+  /** Longest wait for a whole request, headers and body (ms); at least the headers timeout. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (ms). */
+  keepAliveTimeoutMs: number;
+  /** Most open connections; further ones are closed at once. */
+  maxConnections: number;
 }
 
 export const apiEnvSchema: EnvSchema = {
@@ -24,6 +39,10 @@ export const apiEnvSchema: EnvSchema = {
     DEVHOOKS_PORT: { type: 'string', pattern: INTEGER_PATTERN },
     DEVHOOKS_HOST: { type: 'string', minLength: 1 },
     DEVHOOKS_MAX_BACKLOG: { type: 'string', pattern: INTEGER_PATTERN },
+    DEVHOOKS_HTTP_HEADERS_TIMEOUT: { type: 'string', pattern: DURATION_PATTERN },
+    DEVHOOKS_HTTP_REQUEST_TIMEOUT: { type: 'string', pattern: DURATION_PATTERN },
+    DEVHOOKS_HTTP_KEEPALIVE_TIMEOUT: { type: 'string', pattern: DURATION_PATTERN },
+    DEVHOOKS_HTTP_MAX_CONNECTIONS: { type: 'string', pattern: INTEGER_PATTERN },
   },
 };
 
@@ -31,11 +50,31 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
   const e = readEnv(apiEnvSchema, env);
   const port = Number(e.DEVHOOKS_PORT ?? 8080);
   if (port > 65535) throw new Error('invalid configuration:\n  DEVHOOKS_PORT must be at most 65535');
+  const http = httpLimits(e);
   return {
     ...sharedSettings(e),
     adminToken: e.DEVHOOKS_ADMIN_TOKEN!,
     port,
     host: e.DEVHOOKS_HOST ?? '127.0.0.1',
     maxBacklog: Number(e.DEVHOOKS_MAX_BACKLOG ?? 1_000_000),
+    http,
   };
+}
+
+function httpLimits(e: Record<string, string | undefined>): HttpLimits {
+  const ms = (name: string, dflt: string) => parseDuration(e[name] ?? dflt, name);
+  const limits: HttpLimits = {
+    headersTimeoutMs: ms('DEVHOOKS_HTTP_HEADERS_TIMEOUT', '10s'),
+    requestTimeoutMs: ms('DEVHOOKS_HTTP_REQUEST_TIMEOUT', '30s'),
+    keepAliveTimeoutMs: ms('DEVHOOKS_HTTP_KEEPALIVE_TIMEOUT', '65s'),
+    maxConnections: Number(e.DEVHOOKS_HTTP_MAX_CONNECTIONS ?? 4096),
+  };
+  const problems: string[] = [];
+  if (limits.headersTimeoutMs < 1) problems.push('DEVHOOKS_HTTP_HEADERS_TIMEOUT must be more than 0');
+  if (limits.requestTimeoutMs < limits.headersTimeoutMs) {
+    problems.push('DEVHOOKS_HTTP_REQUEST_TIMEOUT must be at least DEVHOOKS_HTTP_HEADERS_TIMEOUT');
+  }
+  if (limits.maxConnections < 1) problems.push('DEVHOOKS_HTTP_MAX_CONNECTIONS must be at least 1');
+  if (problems.length) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return limits;
 }

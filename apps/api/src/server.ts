@@ -21,6 +21,7 @@ import { errorHandler, notFoundRoute } from './http/errors';
 import { eventsFastPath } from './http/fast-events';
 import { jsonBody } from './http/json-body';
 import { isV1Path } from './http/routing';
+import { applyServerLimits, serverOptions } from './http/server-limits';
 import { apiMetrics, requestMetrics } from './http/metrics';
 import { deliveryRoutes } from './routes/deliveries';
 import { eventRoutes } from './routes/events';
@@ -90,10 +91,10 @@ export function createApi(
     listen: () =>
       new Promise((resolve, reject) => {
         const fast = eventsFastPath(deps);
-        server = http.createServer((req, res) => {
+        server = http.createServer(serverOptions(config.http), (req, res) => {
           if (!fast(req, res)) app(req, res);
         });
-        server.keepAliveTimeout = 65_000;
+        applyServerLimits(server, config.http);
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
           const addr = server!.address();
