@@ -14,3 +14,4 @@ export * from './validation';
 export * from './webhooks';
 export * from './version';
 export * from './env';
+export * from './redaction';
