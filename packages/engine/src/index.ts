@@ -20,3 +20,4 @@ export * from './stores/webhook-directory';
 export * from './stores/webhook-store';
 export * from './runtime/worker-runtime';
 export * from './delivery/target-check';
+export * from './redis/outcome';

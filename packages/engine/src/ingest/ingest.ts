@@ -2,6 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys, StoredEvent } from '@devhooks/core';
 import { luaCommands } from '../redis/lua-commands';
+import { sendWhenReady } from '../redis/outcome';
 import { encodeEvent } from '../log/stream-codec';
 
 /** The duplicate window of contract §4. */
@@ -22,6 +23,10 @@ export interface IngestOptions {
  * Appends `events` in one script run: either all are recorded (new ones appended, repeats within
  * 24 h counted as duplicates) or, when the backlog is over its bound, none.
  * Events without a producer-given id cannot repeat, so they cost no duplicate-window key.
+ * Throws `CommandNotSentError` when Redis was unreachable (nothing was appended) and
+ * `OutcomeUnknownError` when the connection was lost after the script was sent (it may have run):
+ * sending the same events again with the same ids is then safe, as the duplicate window
+ * (per org and id, set in the same script run as the append) counts them as duplicates.
  */
 export async function appendEvents(redis: Redis, events: StoredEvent[], o: IngestOptions): Promise<IngestResult> {
   const shard = o.keys.shard(o.shard ?? 0);
@@ -34,7 +39,7 @@ export async function appendEvents(redis: Redis, events: StoredEvent[], o: Inges
     } else args.push(0);
     for (const v of encodeEvent(e)) args.push(v);
   }
-  const out = await luaCommands(redis).ingest(keys, args);
+  const out = await sendWhenReady(redis, () => luaCommands(redis).ingest(keys, args));
   if (out[0] === -1) return { ok: false, backlog: Number(out[1]) };
   const entryIds = out.map(String);
   const duplicates = entryIds.filter((id) => id === '').length;
