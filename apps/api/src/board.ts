@@ -4,6 +4,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Router } from 'express';
 import type { Queue } from 'bullmq';
+import { boardErrorResponse } from './http/errors';
 
 export const BOARD_PATH = '/admin/queues';
 
@@ -15,5 +16,6 @@ export function boardRouter(queue: Queue): Router {
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: 'devhooks' } },
   });
+  adapter.setErrorHandler(boardErrorResponse as Parameters<ExpressAdapter['setErrorHandler']>[0]);
   return adapter.getRouter() as Router;
 }

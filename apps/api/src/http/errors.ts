@@ -105,6 +105,14 @@ export function errorResponse(
   return { status: 500, headers: {}, body: errorBody('internal', 'internal error; the request may be retried') };
 }
 
+/** Bull Board's own errors (its JSON body parser's among them) in the contract's shape, no stack. */
+export function boardErrorResponse(err: Error & { status?: number; statusCode?: number }) {
+  const status = err.status ?? err.statusCode ?? 500;
+  return status >= 400 && status < 500
+    ? { status, body: errorBody('invalid_request', err.message) }
+    : { status: 500, body: errorBody('internal', 'the dashboard failed; the request may be retried') };
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (res.headersSent) return;
