@@ -51,28 +51,20 @@ describe('timeouts', () => {
   });
   afterAll(() => api.close());
 
-  test('partial headers: the server answers 408 and closes the connection', async () => {
-    const h = hold(port, 'POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\n');
-    await h.closed;
-    expectJson408(h.received());
-  });
-
-  test('a partial body: the server answers 408 and closes the connection', async () => {
-    const h = hold(
-      port,
+  test.each([
+    ['partial headers', 'POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\n'],
+    [
+      'a partial body (fast events path)',
       'POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\n' +
         'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":',
-    );
-    await h.closed;
-    expectJson408(h.received());
-  });
-
-  test('a partial body on an express route: the same', async () => {
-    const h = hold(
-      port,
+    ],
+    [
+      'a partial chunked body (an express route)',
       'POST /v1/webhooks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\n' +
         'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"nam\r\n',
-    );
+    ],
+  ])('%s: the server answers 408 and closes the connection', async (_, payload) => {
+    const h = hold(port, payload);
     await h.closed;
     expectJson408(h.received());
   });
