@@ -64,18 +64,21 @@ function whenReady(redis: Redis, waitMs: number): Promise<void> {
  * sending as `OutcomeUnknownError`; not ready within `waitMs` as `CommandNotSentError`.
  */
 export async function sendWhenReady<T>(redis: Redis, send: () => Promise<T>, waitMs = READY_WAIT_MS): Promise<T> {
-  await whenReady(redis, waitMs);
+  if (redis.status !== 'ready') await whenReady(redis, waitMs);
   if (redis.status !== 'ready') throw new CommandNotSentError(`connection ${redis.status}`);
   const pending = trackCloses(redis);
-  let fail: (err: Error) => void = () => undefined;
-  const lost = new Promise<never>((_, reject) => (fail = reject));
-  pending.add(fail);
-  try {
-    return await Promise.race([send(), lost]);
-  } catch (err) {
-    if (err instanceof OutcomeUnknownError || err instanceof ReplyError) throw err;
-    throw new OutcomeUnknownError(err);
-  } finally {
-    pending.delete(fail);
-  }
+  return new Promise<T>((resolve, reject) => {
+    const fail = (err: Error) => {
+      pending.delete(fail);
+      reject(err);
+    };
+    pending.add(fail);
+    send().then(
+      (value) => {
+        pending.delete(fail);
+        resolve(value);
+      },
+      (err: unknown) => fail(err instanceof ReplyError ? (err as Error) : new OutcomeUnknownError(err)),
+    );
+  });
 }
