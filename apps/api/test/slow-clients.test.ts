@@ -83,6 +83,14 @@ describe('timeouts', () => {
     expect(JSON.parse(body).error.code).toBe('invalid_request');
   });
 
+  test('oversized headers: a JSON 431 and the connection closes', async () => {
+    const h = hold(port, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    await h.closed;
+    const [head, body] = h.received().split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(body).error.code).toBe('headers_too_large');
+  });
+
   test('requests that arrive in time are served', async () => {
     const r = await api.call('GET', '/healthz');
     expect(r.status).toBe(200);
