@@ -17,6 +17,7 @@ import {
   type Logger,
   type RetryJobData,
 } from '@devhooks/engine';
+import { boardErrorResponse } from './http/errors';
 
 export const BOARD_PATH = '/admin/queues';
 export const FAILING_PATH = '/admin/failing';
@@ -91,6 +92,7 @@ export function boardRouter(o: BoardOptions): Router {
       handlerHooks: { before: boardGuard(o, byName) },
     },
   });
+  adapter.setErrorHandler(boardErrorResponse as Parameters<ExpressAdapter['setErrorHandler']>[0]);
   return adapter.getRouter() as Router;
 }
 

@@ -3,7 +3,9 @@
  * process.env.
  */
 import {
+  DURATION_PATTERN,
   INTEGER_PATTERN,
+  parseDuration,
   readEnv,
   SHARED_ENV_PROPERTIES,
   sharedSettings,
@@ -20,6 +22,19 @@ export interface ApiConfig extends SharedSettings {
   ingestReplicas: number;
   /** The delivery-log read pool (apps/api/src/http/read-pool.ts). */
   logReads: { concurrency: number; queue: number; perCaller: number };
+  http: HttpLimits;
+}
+
+/** How long slow clients may hold the API's connections, and how many it keeps open. */
+export interface HttpLimits {
+  /** Longest wait for a request's headers (ms). */
+  headersTimeoutMs: number;
+  /** Longest wait for a whole request, headers and body (ms); at least the headers timeout. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open (ms). */
+  keepAliveTimeoutMs: number;
+  /** Most open connections; further ones are closed at once. */
+  maxConnections: number;
 }
 
 export const apiEnvSchema: EnvSchema = {
@@ -35,6 +50,10 @@ export const apiEnvSchema: EnvSchema = {
     DEVHOOKS_LOG_READ_CONCURRENCY: { type: 'string', pattern: '^[1-9]\\d*$' },
     DEVHOOKS_LOG_READ_QUEUE: { type: 'string', pattern: INTEGER_PATTERN },
     DEVHOOKS_LOG_READ_PER_KEY: { type: 'string', pattern: '^[1-9]\\d*$' },
+    DEVHOOKS_HTTP_HEADERS_TIMEOUT: { type: 'string', pattern: DURATION_PATTERN },
+    DEVHOOKS_HTTP_REQUEST_TIMEOUT: { type: 'string', pattern: DURATION_PATTERN },
+    DEVHOOKS_HTTP_KEEPALIVE_TIMEOUT: { type: 'string', pattern: DURATION_PATTERN },
+    DEVHOOKS_HTTP_MAX_CONNECTIONS: { type: 'string', pattern: INTEGER_PATTERN },
   },
 };
 
@@ -42,6 +61,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
   const e = readEnv(apiEnvSchema, env);
   const port = Number(e.DEVHOOKS_PORT ?? 8080);
   if (port > 65535) throw new Error('invalid configuration:\n  DEVHOOKS_PORT must be at most 65535');
+  const http = httpLimits(e);
   return {
     ...sharedSettings(e),
     adminToken: e.DEVHOOKS_ADMIN_TOKEN!,
@@ -54,5 +74,24 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       queue: Number(e.DEVHOOKS_LOG_READ_QUEUE ?? 32),
       perCaller: Number(e.DEVHOOKS_LOG_READ_PER_KEY ?? 4),
     },
+    http,
   };
+}
+
+function httpLimits(e: Record<string, string | undefined>): HttpLimits {
+  const ms = (name: string, dflt: string) => parseDuration(e[name] ?? dflt, name);
+  const limits: HttpLimits = {
+    headersTimeoutMs: ms('DEVHOOKS_HTTP_HEADERS_TIMEOUT', '10s'),
+    requestTimeoutMs: ms('DEVHOOKS_HTTP_REQUEST_TIMEOUT', '30s'),
+    keepAliveTimeoutMs: ms('DEVHOOKS_HTTP_KEEPALIVE_TIMEOUT', '65s'),
+    maxConnections: Number(e.DEVHOOKS_HTTP_MAX_CONNECTIONS ?? 4096),
+  };
+  const problems: string[] = [];
+  if (limits.headersTimeoutMs < 1) problems.push('DEVHOOKS_HTTP_HEADERS_TIMEOUT must be more than 0');
+  if (limits.requestTimeoutMs < limits.headersTimeoutMs) {
+    problems.push('DEVHOOKS_HTTP_REQUEST_TIMEOUT must be at least DEVHOOKS_HTTP_HEADERS_TIMEOUT');
+  }
+  if (limits.maxConnections < 1) problems.push('DEVHOOKS_HTTP_MAX_CONNECTIONS must be at least 1');
+  if (problems.length) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return limits;
 }

@@ -11,6 +11,8 @@ import { authenticate, rootOnly } from './http/auth';
 import { errorHandler, notFoundRoute } from './http/errors';
 import { eventsFastPath } from './routes/events-fast-path';
 import { jsonBody } from './http/json-body';
+import { isV1Path } from './http/routing';
+import { applyServerLimits, serverOptions } from './http/server-limits';
 import { apiMetrics, requestMetrics } from './http/metrics';
 import { controlRoutes } from './routes/controls';
 import { deliveryRoutes } from './routes/deliveries';
@@ -59,15 +61,16 @@ export function createApi(
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.set('case sensitive routing', true);
   app.use(requestMetrics(deps.metrics));
   // /v1: a JSON body and a caller, then the routes, events first (the hot path walks the fewest
   // layers). Plain middleware rather than a nested router: measured, each router level costs
-  // kilobytes of allocation per request.
-  const isV1 = (path: string) => path.startsWith('/v1/') || path === '/v1';
+  // kilobytes of allocation per request. The guard takes every path a router could match to a /v1
+  // route, in any case (http/routing.ts).
   const body = jsonBody();
   const auth = authenticate(deps.orgs, config.adminToken);
-  app.use((req, res, next) => (isV1(req.path) ? body(req, res, next) : next()));
-  app.use((req, res, next) => (isV1(req.path) ? auth(req, res, next) : next()));
+  app.use((req, res, next) => (isV1Path(req.path) ? body(req, res, next) : next()));
+  app.use((req, res, next) => (isV1Path(req.path) ? auth(req, res, next) : next()));
   app.use(eventRoutes(deps), webhookRoutes(deps), controlRoutes(deps), deliveryRoutes(deps), orgRoutes(deps));
   app.use(eventTypeRoutes());
   app.use(healthRoutes(deps, registry));
@@ -88,10 +91,10 @@ export function createApi(
     listen: () =>
       new Promise((resolve, reject) => {
         const fast = eventsFastPath(deps);
-        server = http.createServer((req, res) => {
+        server = http.createServer(serverOptions(config.http), (req, res) => {
           if (!fast(req, res)) app(req, res);
         });
-        server.keepAliveTimeout = 65_000;
+        applyServerLimits(server, config.http);
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
           const addr = server!.address();

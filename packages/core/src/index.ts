@@ -21,3 +21,4 @@ export * from './env';
 export * from './controls';
 export * from './filters';
 export * from './event-catalog';
+export * from './redaction';

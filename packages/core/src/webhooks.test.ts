@@ -1,6 +1,14 @@
 /** Webhook bodies (docs/contract.md §3): every field rule, create / replace / patch merging, and the public view. */
 import { secretProblem } from './secrets';
-import { checkWebhookBody, headerProblem, urlProblem, webhookView, type Webhook, type WebhookFields } from './webhooks';
+import {
+  checkWebhookBody,
+  headerProblem,
+  maskHeaderValues,
+  urlProblem,
+  webhookView,
+  type Webhook,
+  type WebhookFields,
+} from './webhooks';
 import type { ErrorDetail } from './validation';
 
 const BASE = { name: 'hook', url: 'https://hooks.example.com/in', topics: ['alarms'] };
@@ -571,12 +579,55 @@ describe('webhookView', () => {
     expect(view.has_secret).toBe(hasSecret);
     expect(JSON.stringify(view)).not.toContain(STD_SECRET);
     const { secret: _s, ...rest } = w;
-    expect(view).toEqual({ ...rest, has_secret: hasSecret });
+    expect(view).toEqual({ ...rest, headers: { 'X-Old': '***' }, has_secret: hasSecret });
   });
 
   it('does not modify the stored webhook', () => {
     const w: Webhook = { ...EXISTING };
     webhookView(w);
     expect(w.secret).toBe(STD_SECRET);
+  });
+});
+
+describe('header values are write-only (issue 13, defect 4)', () => {
+  const STORED: Webhook = { ...EXISTING, headers: { Authorization: 'Bearer receiver-cred', 'X-Tenant': 't1' } };
+
+  it('the view shows every header name and no value', () => {
+    const view = webhookView(STORED);
+    expect(view.headers).toEqual({ Authorization: '***', 'X-Tenant': '***' });
+    expect(JSON.stringify(view)).not.toContain('receiver-cred');
+    expect(STORED.headers.Authorization).toBe('Bearer receiver-cred');
+    expect(maskHeaderValues({})).toEqual({});
+  });
+
+  it.each<Mode>(['replace', 'patch'])('%s: "***" keeps the stored value, names ignoring case', (mode) => {
+    const body = { ...BASE, headers: { authorization: '***', 'X-Tenant': 't2', 'X-New': 'n' } };
+    expect(accept(body, mode, STORED).fields.headers).toEqual({
+      authorization: 'Bearer receiver-cred',
+      'X-Tenant': 't2',
+      'X-New': 'n',
+    });
+  });
+
+  it('patch: a view sent back whole keeps every stored value', () => {
+    const view = webhookView(STORED);
+    expect(accept({ headers: view.headers }, 'patch', STORED).fields.headers).toEqual(STORED.headers);
+  });
+
+  it('patch without headers keeps them; headers left out of a PUT are dropped', () => {
+    expect(accept({ enabled: false }, 'patch', STORED).fields.headers).toEqual(STORED.headers);
+    expect(accept({ ...BASE, headers: { Authorization: '***' } }, 'replace', STORED).fields.headers).toEqual({
+      Authorization: 'Bearer receiver-cred',
+    });
+  });
+
+  it('"***" for a header with no stored value is refused, on create too', () => {
+    const message = '"***" keeps a stored value, and this header has none';
+    expect(refuse({ ...BASE, headers: { 'X-Other': '***' } }, 'patch', STORED)).toEqual([
+      { path: '/headers/X-Other', message },
+    ]);
+    expect(refuse({ ...BASE, headers: { Authorization: '***' } })).toEqual([
+      { path: '/headers/Authorization', message },
+    ]);
   });
 });

@@ -41,14 +41,56 @@ export interface Webhook {
   disabled_reason?: string;
 }
 
-/** What a read returns: never a secret, only whether there is one (and until when an old one still signs). */
+/** What a read returns: never a secret, only whether there is one (and until when an old one still signs); header values masked. */
 export type WebhookView = Omit<Webhook, 'secret' | 'previous_secret'> & { has_secret: boolean };
+
+/**
+ * What every read shows of a header value: receiver credentials (`Authorization`, API keys) live
+ * there, so values are write-only. A PUT or PATCH that sends it back keeps the stored value.
+ */
+export const MASKED_HEADER_VALUE = '***';
+
+/** The webhook's own headers as reads show them: names kept, every value masked. */
+export function maskHeaderValues(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(headers)) out[name] = MASKED_HEADER_VALUE;
+  return out;
+}
 
 export function webhookView(w: Webhook, now = Date.now()): WebhookView {
   const { secret, previous_secret: _p, previous_secret_expires_at: expires, ...rest } = w;
-  const view: WebhookView = { ...rest, ordering: w.ordering ?? 'none', has_secret: !!secret };
+  const view: WebhookView = {
+    ...rest,
+    headers: maskHeaderValues(w.headers ?? {}),
+    ordering: w.ordering ?? 'none',
+    has_secret: !!secret,
+  };
   if (_p && expires && Date.parse(expires) > now) view.previous_secret_expires_at = expires;
   return view;
+}
+
+/**
+ * Header values sent back masked (`"***"`) take the stored value of the same name (names ignore
+ * case); one with no stored value to stand for is a detail.
+ */
+function unmaskHeaders(
+  headers: Record<string, string>,
+  stored: Record<string, string> | undefined,
+  at: (path: string, message: string) => ErrorDetail,
+  details: ErrorDetail[],
+): Record<string, string> {
+  const byName = new Map(Object.entries(stored ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v !== MASKED_HEADER_VALUE) out[k] = v;
+    else if (byName.has(k.toLowerCase())) out[k] = byName.get(k.toLowerCase())!;
+    else {
+      details.push(
+        at(joinPointer('/headers', k), `"${MASKED_HEADER_VALUE}" keeps a stored value, and this header has none`),
+      );
+    }
+  }
+  return out;
 }
 
 /** The fields a body sets (read-only fields removed). */
@@ -131,7 +173,7 @@ export function checkWebhookBody(body: unknown, mode: Mode, existing?: Webhook, 
   const single = pick('single_event_per_message', false)!;
   const site = has('site_id') ? (b.site_id as string | null) : mode === 'patch' ? base.site_id : undefined;
   const group = has('group_id') ? (b.group_id as string | null) : mode === 'patch' ? base.group_id : undefined;
-  const headers = (has('headers') ? b.headers : mode === 'patch' ? base.headers : undefined) as
+  const headersGiven = (has('headers') ? b.headers : mode === 'patch' ? base.headers : undefined) as
     Record<string, string> | null | undefined;
   const metadata = (has('metadata') ? b.metadata : mode === 'patch' ? base.metadata : undefined) as
     Record<string, unknown> | null | undefined;
@@ -146,6 +188,8 @@ export function checkWebhookBody(body: unknown, mode: Mode, existing?: Webhook, 
     if (p) details.push(at('/url', p));
   }
 
+  const headers =
+    headersGiven && has('headers') ? unmaskHeaders(headersGiven, existing?.headers, at, details) : headersGiven;
   if (headers && has('headers')) {
     const seen = new Set<string>();
     let bytes = 0;

@@ -42,3 +42,4 @@ export * from './runtime/process-bootstrap';
 export * from './delivery/rate-limit';
 export * from './retry/recover';
 export * from './log/replay';
+export * from './redis/outcome';

@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import type { Role } from '@devhooks/core';
 import type { OrgStore, Principal } from '@devhooks/engine';
-import { ApiError } from './errors';
+import { ApiError, failedBeforeAnyChange } from './errors';
 
 export type Caller = { kind: 'root' } | ({ kind: 'key' } & Principal);
 
@@ -31,7 +31,9 @@ export async function identify(orgs: OrgStore, rootToken: string, authorization:
     });
   }
   if (isRootToken(token, rootToken)) return { kind: 'root' };
-  const principal = await orgs.resolveKey(token);
+  const principal = await orgs.resolveKey(token).catch((err: unknown) => {
+    throw failedBeforeAnyChange(err);
+  });
   if (!principal) {
     throw new ApiError(401, 'unauthorized', 'unknown or revoked token', undefined, {
       'WWW-Authenticate': 'Bearer realm="devhooks", error="invalid_token"',
@@ -50,8 +52,11 @@ export function authenticate(orgs: OrgStore, rootToken: string): RequestHandler 
   };
 }
 
+/** The caller the guard identified; a 401, never a crash, should a handler ever be reached without one. */
 export function callerOf(res: Response): Caller {
-  return res.locals.caller as Caller;
+  const caller = res.locals.caller as Caller | undefined;
+  if (!caller) throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <token>');
+  return caller;
 }
 
 /**

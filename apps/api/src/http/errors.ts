@@ -1,7 +1,7 @@
 /** Errors in the JSON shape of docs/contract.md §4: `{"error": {"code", "message", "details"}}`. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { ErrorDetail } from '@devhooks/core';
-import type { Logger } from '@devhooks/engine';
+import { CommandNotSentError, OutcomeUnknownError, type Logger } from '@devhooks/engine';
 
 export class ApiError extends Error {
   constructor(
@@ -28,14 +28,36 @@ export const notFoundRoute: RequestHandler = (req, _res, next) => {
   next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`));
 };
 
+/** Seconds a client is asked to wait when storage is unavailable. */
+export const UNAVAILABLE_RETRY_AFTER_S = 5;
+
+function unavailable(message: string) {
+  return {
+    status: 503,
+    headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_S) },
+    body: errorBody('unavailable', message),
+  };
+}
+
 /** ioredis's ways of saying Redis cannot be reached right now. */
 function isRedisUnavailable(err: unknown): boolean {
   const e = err as { name?: string; code?: string; message?: string };
   return (
     e?.name === 'MaxRetriesPerRequestError' ||
+    e?.name === 'AbortError' ||
     e?.code === 'ECONNREFUSED' ||
-    /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Reached the max retries/.test(e?.message ?? '')
+    /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Reached the max retries|Command (aborted|timed out)/.test(
+      e?.message ?? '',
+    )
   );
+}
+
+/**
+ * A failure before the request changed anything (identifying the caller, say): Redis being
+ * unavailable then means nothing was changed, and the answer says so.
+ */
+export function failedBeforeAnyChange(err: unknown): unknown {
+  return isRedisUnavailable(err) ? new CommandNotSentError((err as Error).message) : err;
 }
 
 /** What to answer for an error thrown while handling `method path`. */
@@ -53,16 +75,42 @@ export function errorResponse(
   if (status && status >= 400 && status < 500) {
     return { status, headers: {}, body: errorBody('invalid_request', (err as Error).message) };
   }
-  if (isRedisUnavailable(err)) {
-    logger.warn('Redis unavailable', { method, path, error: (err as Error).message });
+  if (err instanceof OutcomeUnknownError) {
+    logger.warn('Redis connection lost mid-request: outcome unknown', { method, path, error: err.message });
     return {
       status: 503,
-      headers: { 'Retry-After': '5' },
-      body: errorBody('unavailable', 'storage is unavailable; nothing was changed, retry later'),
+      headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_S) },
+      body: errorBody(
+        'outcome_unknown',
+        'storage was lost after the request was sent to it: it may or may not have been applied. ' +
+          'Retry it with the same event ids: events sent again within 24 h with an id already accepted ' +
+          'count as duplicates and are not delivered twice (events sent without an id cannot be recognised)',
+      ),
     };
+  }
+  if (err instanceof CommandNotSentError) {
+    logger.warn('Redis unavailable', { method, path, error: err.message });
+    return unavailable('storage is unavailable; nothing was changed, retry later');
+  }
+  if (isRedisUnavailable(err)) {
+    logger.warn('Redis unavailable', { method, path, error: (err as Error).message });
+    // only a read surely changed nothing: a write may have reached Redis before it failed
+    return unavailable(
+      method === 'GET' || method === 'HEAD'
+        ? 'storage is unavailable; retry later'
+        : 'storage is unavailable; the change may or may not have been applied: read it back before retrying',
+    );
   }
   logger.error('request failed', { method, path, error: (err as Error).stack ?? String(err) });
   return { status: 500, headers: {}, body: errorBody('internal', 'internal error; the request may be retried') };
+}
+
+/** Bull Board's own errors (its JSON body parser's among them) in the contract's shape, no stack. */
+export function boardErrorResponse(err: Error & { status?: number; statusCode?: number }) {
+  const status = err.status ?? err.statusCode ?? 500;
+  return status >= 400 && status < 500
+    ? { status, body: errorBody('invalid_request', err.message) }
+    : { status: 500, body: errorBody('internal', 'the dashboard failed; the request may be retried') };
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {

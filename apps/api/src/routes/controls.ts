@@ -1,5 +1,6 @@
 /** Delivery controls on one webhook (contract §9): rotate its secret, recover failed deliveries, replay events. */
-import { Router } from 'express';
+import type { Router } from 'express';
+import { routeGroup } from '../http/routing';
 import { checkWindow, rotateSecret, type Webhook } from '@devhooks/core';
 import { MAX_RECOVER_DELIVERIES, MAX_REPLAY_EVENTS, recoverFailed, replayEvents } from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
@@ -7,7 +8,7 @@ import { orgFor, WRITE_ROLES } from '../http/auth';
 import { ApiError, badRequest, notFound } from '../http/errors';
 
 export function controlRoutes(d: ApiDeps): Router {
-  const r = Router();
+  const r = routeGroup();
 
   async function load(org: string, id: string): Promise<Webhook> {
     const w = await d.webhooks.get(org, id);

@@ -1,6 +1,6 @@
 /** The delivery log (contract §3): a webhook's deliveries, one delivery in full, and retry by hand. */
-import { Router, type Response } from 'express';
-import { deliveryBody, deliveryMs, redactedSignatureHeaders, TOPICS, VERSION } from '@devhooks/core';
+import type { Response, Router } from 'express';
+import { deliveryBody, deliveryMs, maskHeaderValues, redactedSignatureHeaders, TOPICS, VERSION } from '@devhooks/core';
 import {
   deliveryView,
   entryShardsOf,
@@ -14,11 +14,12 @@ import { orgFor, READ_ROLES, WRITE_ROLES, type Caller } from '../http/auth';
 import { notFound } from '../http/errors';
 import { QueryReader } from '../http/query';
 import { ReadPool } from '../http/read-pool';
+import { routeGroup } from '../http/routing';
 
 const STATUSES = ['pending', 'succeeded', 'failed'] as const;
 
 export function deliveryRoutes(d: ApiDeps): Router {
-  const r = Router();
+  const r = routeGroup();
   // every process's delivery-log reads share one bounded pool (they must never starve ingest);
   // made at the first request: a route factory touches no deps before one comes
   let readPool: ReadPool | undefined;
@@ -79,7 +80,8 @@ export function deliveryRoutes(d: ApiDeps): Router {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'user-agent': `devhooks/${VERSION}`,
-      ...(webhook?.headers ?? {}),
+      // the webhook's own header values are receiver credentials: names only (core webhook view)
+      ...maskHeaderValues(webhook?.headers ?? {}),
       'webhook-id': rec.message_id,
     };
     if (last) headers['webhook-timestamp'] = String(Math.floor(Date.parse(last.at) / 1000));

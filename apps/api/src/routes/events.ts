@@ -1,10 +1,11 @@
 /** Events in (contract §4): checked whole, appended atomically, 202 only once Redis has them. */
-import { Router } from 'express';
+import type { Router } from 'express';
 import { checkEvents, eventsOf, MAX_EVENTS_PER_REQUEST } from '@devhooks/core';
 import { appendEvents } from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
 import { orgFor, PRODUCE_ROLES } from '../http/auth';
 import { ApiError, badRequest } from '../http/errors';
+import { routeGroup } from '../http/routing';
 
 /** Seconds a producer is asked to wait when the backlog is over its bound. */
 export const BACKLOG_RETRY_AFTER_S = 5;
@@ -64,7 +65,7 @@ export interface EventsAccepted {
 }
 
 export function eventRoutes(d: ApiDeps): Router {
-  const r = Router();
+  const r = routeGroup();
 
   r.post('/v1/events', async (req, res) => {
     res.status(202).json(await acceptEvents(d, orgFor(res, PRODUCE_ROLES), req.body));

@@ -1,5 +1,6 @@
 /** GET /admin/failing: the failing-receivers summary beside the dashboard, behind the root token. */
-import { Router, type RequestHandler } from 'express';
+import type { RequestHandler, Router } from 'express';
+import { routeGroup } from '../http/routing';
 import { failingReceivers } from '@devhooks/engine';
 import { BOARD_PATH, FAILING_PATH } from '../board';
 import type { ApiDeps } from '../deps';
@@ -8,7 +9,7 @@ import { FAILING_PAGE_CSP, failingPage } from '../http/failing-page';
 import { QueryReader } from '../http/query';
 
 export function failingRoutes(d: ApiDeps): Router {
-  const r = Router();
+  const r = routeGroup();
   // built on first use: the route factory touches no dependency until a request comes
   let guard: RequestHandler | undefined;
   const rootToken: RequestHandler = (req, res, next) => (guard ??= rootOnly(d.config.adminToken))(req, res, next);

@@ -1,12 +1,13 @@
 /** Liveness, readiness, metrics and the OpenAPI description (contract §1). */
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { Registry } from 'prom-client';
 import { checkReady } from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
 import openapi from '../openapi.json';
+import { routeGroup } from '../http/routing';
 
 export function healthRoutes(d: ApiDeps, registry: Registry): Router {
-  const r = Router();
+  const r = routeGroup();
 
   r.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -1,12 +1,13 @@
 /** Orgs and their API keys (contract §2). */
-import { Router, type Response } from 'express';
+import type { Response, Router } from 'express';
 import { ajvDetails, validators } from '@devhooks/core';
 import type { ApiDeps } from '../deps';
 import { callerOf } from '../http/auth';
 import { badRequest, forbidden, notFound } from '../http/errors';
+import { routeGroup } from '../http/routing';
 
 export function orgRoutes(d: ApiDeps): Router {
-  const r = Router();
+  const r = routeGroup();
 
   /** Root, or an admin key of this very org; another org's id answers 404 like an unknown one. */
   async function adminOf(res: Response, orgId: string): Promise<void> {

@@ -1,5 +1,5 @@
 /** Webhooks (contract §3): create one or many, list, read, replace, patch, delete, ping. */
-import { Router } from 'express';
+import type { Router } from 'express';
 import {
   ajvDetails,
   capDetails,
@@ -15,12 +15,13 @@ import type { ApiDeps } from '../deps';
 import { orgFor, READ_ROLES, WRITE_ROLES } from '../http/auth';
 import { ApiError, badRequest, notFound } from '../http/errors';
 import { QueryReader } from '../http/query';
+import { routeGroup } from '../http/routing';
 
 /** Most webhooks one batch create takes. */
 export const MAX_WEBHOOKS_PER_REQUEST = 100;
 
 export function webhookRoutes(d: ApiDeps): Router {
-  const r = Router();
+  const r = routeGroup();
 
   /** The address policy of §6 for every url given, all at once; 422 naming each refused one. */
   async function checkTargets(items: Array<{ url: string; index?: number }>): Promise<void> {

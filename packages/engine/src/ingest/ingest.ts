@@ -17,6 +17,7 @@ import { partitionKey, shardOf, type Keys, type StoredEvent } from '@devhooks/co
 import { encodeEvent } from '../log/stream-codec';
 import { waitForReplicas } from '../redis/connection';
 import { luaCommands } from '../redis/lua-commands';
+import { OutcomeUnknownError, sendWhenReady } from '../redis/outcome';
 
 /** The duplicate window of docs/contract.md §4. */
 export const DEDUPE_WINDOW_SECONDS = 24 * 60 * 60;
@@ -30,13 +31,13 @@ export type IngestResult =
   | { ok: false; backlog: number };
 
 /** The outcome is not known (Redis failed after part of the work may have been done). */
-export class IngestOutcomeUnknown extends Error {
+export class IngestOutcomeUnknown extends OutcomeUnknownError {
   constructor(
     message: string,
     /** The events' ids, generated ones included: send them again with these ids. */
     readonly ids: string[],
   ) {
-    super(message);
+    super(new Error(message));
   }
 }
 
@@ -62,6 +63,10 @@ export interface IngestOptions {
  * Appends `events` to one shard in one script run: either all are recorded (new ones appended,
  * repeats within 24 h counted as duplicates) or, when the backlog is over its bound, none.
  * Events without a producer-given id cannot repeat, so they cost no duplicate-window key.
+ * Throws `CommandNotSentError` when Redis was unreachable (nothing was appended) and
+ * `OutcomeUnknownError` when the connection was lost after the script was sent (it may have run):
+ * sending the same events again with the same ids is then safe, as the duplicate window
+ * (per org and id, set in the same script run as the append) counts them as duplicates.
  */
 export async function appendToShard(redis: Redis, events: StoredEvent[], o: ShardAppendOptions): Promise<IngestResult> {
   const shard = o.keys.shard(o.shard);
@@ -74,7 +79,7 @@ export async function appendToShard(redis: Redis, events: StoredEvent[], o: Shar
     } else args.push(0);
     for (const v of encodeEvent(e)) args.push(v);
   }
-  const out = await luaCommands(redis).ingest(keys, args);
+  const out = await sendWhenReady(redis, () => luaCommands(redis).ingest(keys, args));
   if (out[0] === -1) return { ok: false, backlog: Number(out[1]) };
   const entryIds = out.map(String);
   const duplicates = entryIds.filter((id) => id === '').length;

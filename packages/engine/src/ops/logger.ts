@@ -1,16 +1,15 @@
 /**
  * Structured JSON logs (winston). Every line is one JSON object; context such as `event_id`,
  * `delivery_id` and `webhook_id` goes in fields. A format strips anything that looks like a secret,
- * a signature or an API key, whatever the caller passed.
+ * a signature, an API key, a token or a header value, at any depth, whatever the caller passed
+ * (core's redaction).
  */
 import winston from 'winston';
-
-const SENSITIVE = /secret|signature|authorization|password|token|api[-_]?key|^key$/i;
+import { redactField } from '@devhooks/core';
 
 const redact = winston.format((info) => {
-  for (const k of Object.keys(info)) {
-    if (SENSITIVE.test(k)) (info as Record<string, unknown>)[k] = '[redacted]';
-  }
+  const fields = info as Record<string, unknown>;
+  for (const k of Object.keys(fields)) fields[k] = redactField(k, fields[k]);
   return info;
 });
 

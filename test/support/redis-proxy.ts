@@ -1,0 +1,90 @@
+/**
+ * A TCP proxy on loopback in front of the test Redis, to make Redis "die" at a chosen moment
+ * without mocking it: after forwarding a command that carries a marker, it drops the reply, cuts
+ * every connection and refuses new ones until `restore()`.
+ */
+import net from 'node:net';
+import { testRedisUrl } from './redis';
+
+export class RedisProxy {
+  private readonly sockets = new Set<net.Socket>();
+  private refusing = false;
+  private marker: string | undefined;
+  /** Set once a reply was dropped (the command had reached Redis). */
+  cutAfterSend = false;
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<RedisProxy> {
+    const target = new URL(testRedisUrl());
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const proxy = new RedisProxy(server, (server.address() as net.AddressInfo).port);
+    server.on('connection', (client) => proxy.pipe(client, target.hostname, Number(target.port || 6379)));
+    return proxy;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** The next command whose bytes hold `marker` reaches Redis, and its reply never comes back. */
+  cutAfter(marker: string): void {
+    this.marker = marker;
+    this.cutAfterSend = false;
+  }
+
+  /** Redis is "down": every connection is cut and new ones are closed at once. */
+  down(): void {
+    this.refusing = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  /** Redis is back. */
+  restore(): void {
+    this.refusing = false;
+    this.marker = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.down();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private pipe(client: net.Socket, host: string, port: number): void {
+    if (this.refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(port, host);
+    let awaitingCut = false;
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        this.sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (chunk: Buffer) => {
+      if (this.marker && chunk.includes(this.marker)) {
+        this.marker = undefined;
+        awaitingCut = true;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (awaitingCut) {
+        // Redis ran the command and answered; the answer is lost with the connection
+        this.cutAfterSend = true;
+        this.down();
+        return;
+      }
+      client.write(chunk);
+    });
+  }
+}
