@@ -20,6 +20,8 @@ const config: Config = {
     { ...common, displayName: 'api', testMatch: ['<rootDir>/apps/api/**/*.test.ts'] },
     { ...common, displayName: 'worker', testMatch: ['<rootDir>/apps/worker/**/*.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    // the web console in Debian's Chromium (apt-get install -y chromium), driven by playwright-core
+    { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
   ],
 };
 

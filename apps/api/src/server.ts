@@ -21,6 +21,7 @@ import { errorHandler, notFoundRoute } from './http/errors';
 import { eventsFastPath } from './http/fast-events';
 import { jsonBody } from './http/json-body';
 import { apiMetrics, requestMetrics } from './http/metrics';
+import { consoleRoutes } from './routes/console';
 import { deliveryRoutes } from './routes/deliveries';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
@@ -76,7 +77,7 @@ export function createApi(
   app.use((req, res, next) => (isV1(req.path) ? body(req, res, next) : next()));
   app.use((req, res, next) => (isV1(req.path) ? auth(req, res, next) : next()));
   app.use(eventRoutes(deps), webhookRoutes(deps), deliveryRoutes(deps), orgRoutes(deps));
-  app.use(healthRoutes(deps, registry));
+  app.use(healthRoutes(deps, registry), consoleRoutes());
   app.use(BOARD_PATH, rootOnly(config.adminToken), boardRouter(queue));
   app.use(notFoundRoute);
   app.use(errorHandler(logger));

@@ -3,6 +3,7 @@ export * from './delivery/batcher';
 export * from './delivery/commit';
 export * from './runtime/engine-context';
 export * from './stores/delivery-log';
+export * from './stores/org-delivery-log';
 export * from './delivery/origin-limiter';
 export * from './delivery/fanout';
 export * from './ingest/ingest';

@@ -1,13 +1,35 @@
 /** The delivery log (contract §3): a webhook's deliveries, one delivery in full, and retry by hand. */
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { deliveryBody, MENDER_ALGORITHM, TOPICS, VERSION } from '@devhooks/core';
-import { deliveryView, loadEvents, retryNow, type DeliveryRecord } from '@devhooks/engine';
+import {
+  deliveryView,
+  listOrgDeliveries,
+  loadEvents,
+  retryNow,
+  type DeliveryFilter,
+  type DeliveryRecord,
+} from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
 import { orgFor, READ_ROLES, WRITE_ROLES } from '../http/auth';
 import { notFound } from '../http/errors';
 import { QueryReader } from '../http/query';
 
 const STATUSES = ['pending', 'succeeded', 'failed'] as const;
+
+/** The filters and page of a delivery-log listing, checked (400 naming each bad one). */
+function listQuery(req: Request): { filter: DeliveryFilter; offset: number; limit: number } {
+  const q = new QueryReader(req);
+  const filter: DeliveryFilter = {
+    status: q.oneOf('status', STATUSES),
+    topic: q.oneOf('topic', [...TOPICS, 'ping'] as const),
+    status_code: q.int('status_code', 100, 599),
+    since: q.time('since'),
+    until: q.time('until'),
+  };
+  const { offset, limit } = q.page();
+  q.done();
+  return { filter, offset, limit };
+}
 
 export function deliveryRoutes(d: ApiDeps): Router {
   const r = Router();
@@ -20,21 +42,18 @@ export function deliveryRoutes(d: ApiDeps): Router {
 
   r.get('/v1/webhooks/:id/deliveries', async (req, res) => {
     const org = orgFor(res, READ_ROLES);
-    const q = new QueryReader(req);
-    const status = q.oneOf('status', STATUSES);
-    const topic = q.oneOf('topic', [...TOPICS, 'ping'] as const);
-    const statusCode = q.int('status_code', 100, 599);
-    const since = q.time('since');
-    const until = q.time('until');
-    const { offset, limit } = q.page();
-    q.done();
+    const { filter, offset, limit } = listQuery(req);
     if (!(await d.webhooks.get(org, req.params.id))) throw notFound('webhook');
-    const { total, deliveries } = await d.deliveries.list(
-      req.params.id,
-      { status, topic, status_code: statusCode, since, until },
-      offset,
-      limit,
-    );
+    const { total, deliveries } = await d.deliveries.list(req.params.id, filter, offset, limit);
+    res.json({ total, offset, limit, deliveries: deliveries.map(deliveryView) });
+  });
+
+  /** The whole org's delivery log (the console's Activity page): every webhook's, merged, newest first. */
+  r.get('/v1/deliveries', async (req, res) => {
+    const org = orgFor(res, READ_ROLES);
+    const { filter, offset, limit } = listQuery(req);
+    const ids = (await d.webhooks.list(org)).map((w) => w.id);
+    const { total, deliveries } = await listOrgDeliveries(d.redis, d.keys, d.deliveries, ids, filter, offset, limit);
     res.json({ total, offset, limit, deliveries: deliveries.map(deliveryView) });
   });
 

@@ -65,6 +65,19 @@ export interface DeliveryFilter {
   until?: number;
 }
 
+/** Whether a record passes a filter's fields other than the time bounds (the index applies those). */
+export function matchesFilter(r: DeliveryRecord, filter: DeliveryFilter): boolean {
+  if (filter.status !== undefined && r.status !== filter.status) return false;
+  if (filter.topic !== undefined && r.topic !== filter.topic) return false;
+  if (filter.status_code !== undefined && r.status_code !== filter.status_code) return false;
+  return true;
+}
+
+/** Whether a filter names a field only the records hold (so the index alone cannot answer it). */
+export function needsRecords(filter: DeliveryFilter): boolean {
+  return filter.status !== undefined || filter.topic !== undefined || filter.status_code !== undefined;
+}
+
 export interface LogOptions {
   ttlMs: number;
   /** Most deliveries kept per webhook. */
@@ -198,8 +211,7 @@ export class DeliveryLog {
     await this.trim(webhookId);
     const max = filter.until ?? '+inf';
     const min = filter.since ?? '-inf';
-    const needRecords = filter.status !== undefined || filter.topic !== undefined || filter.status_code !== undefined;
-    if (!needRecords) {
+    if (!needsRecords(filter)) {
       const total = await this.redis.zcount(index, min, max);
       const ids = await this.redis.zrevrangebyscore(index, max, min, 'LIMIT', offset, limit);
       const records = (await this.getMany(ids)).filter((r): r is DeliveryRecord => !!r);
@@ -212,10 +224,7 @@ export class DeliveryLog {
     for (let i = 0; i < all.length; i += 500) {
       const page = await this.getMany(all.slice(i, i + 500));
       for (const r of page) {
-        if (!r) continue;
-        if (filter.status !== undefined && r.status !== filter.status) continue;
-        if (filter.topic !== undefined && r.topic !== filter.topic) continue;
-        if (filter.status_code !== undefined && r.status_code !== filter.status_code) continue;
+        if (!r || !matchesFilter(r, filter)) continue;
         if (total >= offset && out.length < limit) out.push(r);
         total++;
       }
