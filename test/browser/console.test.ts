@@ -49,7 +49,9 @@ describe('the console', () => {
     expect(await html.text()).toContain('<script type="module" src="/console/app.js"></script>');
     const js = await fetch(`${s.api.base}/console/app.js`);
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-    const again = await fetch(`${s.api.base}/console/app.js`, { headers: { 'if-none-match': js.headers.get('etag')! } });
+    const again = await fetch(`${s.api.base}/console/app.js`, {
+      headers: { 'if-none-match': js.headers.get('etag')! },
+    });
     expect(again.status).toBe(304);
     const missing = await fetch(`${s.api.base}/console/..%2Fpackage.json`);
     expect(missing.status).toBe(404);

@@ -21,9 +21,24 @@ export function renderActivity(ctx, main, query) {
   const webhookId = query.get('webhook') ?? '';
   let offset = Number(query.get('offset') ?? 0) || 0;
   const webhook = select('webhook', [], webhookId);
-  const status = select('status', ['pending', 'succeeded', 'failed'].map((s) => [s, s]), query.get('status') ?? '');
-  const topic = select('topic', TOPICS.map((t) => [t, t]), query.get('topic') ?? '');
-  const code = h('input', { name: 'status_code', type: 'number', min: 100, max: 599, inputmode: 'numeric', value: query.get('status_code') ?? '' });
+  const status = select(
+    'status',
+    ['pending', 'succeeded', 'failed'].map((s) => [s, s]),
+    query.get('status') ?? '',
+  );
+  const topic = select(
+    'topic',
+    TOPICS.map((t) => [t, t]),
+    query.get('topic') ?? '',
+  );
+  const code = h('input', {
+    name: 'status_code',
+    type: 'number',
+    min: 100,
+    max: 599,
+    inputmode: 'numeric',
+    value: query.get('status_code') ?? '',
+  });
   const since = h('input', { name: 'since', type: 'datetime-local', value: query.get('since') ?? '' });
   const until = h('input', { name: 'until', type: 'datetime-local', value: query.get('until') ?? '' });
   const live = h('input', { type: 'checkbox', name: 'live', checked: true, id: 'activity-live' });
@@ -36,7 +51,12 @@ export function renderActivity(ctx, main, query) {
     field('Status code', code),
     field('Since', since),
     field('Until', until),
-    h('div', { class: 'filter-actions' }, h('button', { type: 'submit', class: 'primary' }, 'Apply filters'), h('label', { class: 'check' }, live, ' Live updates')),
+    h(
+      'div',
+      { class: 'filter-actions' },
+      h('button', { type: 'submit', class: 'primary' }, 'Apply filters'),
+      h('label', { class: 'check' }, live, ' Live updates'),
+    ),
   );
   const body = h('tbody');
   const pager = h('div', { class: 'pager' });
@@ -48,7 +68,8 @@ export function renderActivity(ctx, main, query) {
   filters.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const q = new URLSearchParams();
-    for (const [k, el] of Object.entries({ webhook, status, topic, status_code: code, since, until })) if (el.value) q.set(k, el.value);
+    for (const [k, el] of Object.entries({ webhook, status, topic, status_code: code, since, until }))
+      if (el.value) q.set(k, el.value);
     ctx.go(`#/activity?${q}`);
   });
 
@@ -64,8 +85,9 @@ export function renderActivity(ctx, main, query) {
   }
 
   function row(d, names) {
-    const actions = h('td', { class: 'actions', 'aria-live': 'polite' });
-    if (canWrite && d.status === 'failed') actions.append(h('button', { type: 'button', onclick: () => retry(d, actions) }, 'Retry'));
+    const actions = h('div', { class: 'actions', 'aria-live': 'polite' });
+    if (canWrite && d.status === 'failed')
+      actions.append(h('button', { type: 'button', onclick: () => retry(d, actions) }, 'Retry'));
     return h(
       'tr',
       { 'data-delivery-id': d.id, 'data-status': d.status },
@@ -76,7 +98,7 @@ export function renderActivity(ctx, main, query) {
       h('td', {}, d.status_code ?? '—', d.error ? h('div', { class: 'muted' }, d.error) : null),
       h('td', {}, String(d.attempts)),
       h('td', { class: 'mono' }, d.event_ids.length > 1 ? `${d.event_ids.length} events` : d.event_ids[0]),
-      actions,
+      h('td', {}, actions),
     );
   }
 
@@ -100,7 +122,12 @@ export function renderActivity(ctx, main, query) {
       const seen = JSON.stringify(page);
       if (seen !== lastSeen) render(page);
       lastSeen = seen;
-      fill(state, offset === 0 && live.checked ? `Live: updated ${new Date().toLocaleTimeString()}` : 'Live updates paused (not on the newest page, or turned off).');
+      fill(
+        state,
+        offset === 0 && live.checked
+          ? `Live: updated ${new Date().toLocaleTimeString()}`
+          : 'Live updates paused (not on the newest page, or turned off).',
+      );
     } catch (err) {
       if (stopped) return;
       lastSeen = undefined;
@@ -110,18 +137,26 @@ export function renderActivity(ctx, main, query) {
   }
 
   function render(page) {
-      fill(
-        body,
-        page.deliveries.length
-          ? page.deliveries.map((d) => row(d, names))
-          : h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'No deliveries match.')),
-      );
-      fill(
-        pager,
-        h('span', {}, `${page.total ? offset + 1 : 0}–${offset + page.deliveries.length} of ${page.total}`),
-        h('button', { type: 'button', disabled: offset === 0, onclick: () => ((offset = Math.max(0, offset - PAGE)), load()) }, 'Newer'),
-        h('button', { type: 'button', disabled: offset + PAGE >= page.total, onclick: () => ((offset += PAGE), load()) }, 'Older'),
-      );
+    fill(
+      body,
+      page.deliveries.length
+        ? page.deliveries.map((d) => row(d, names))
+        : h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'No deliveries match.')),
+    );
+    fill(
+      pager,
+      h('span', {}, `${page.total ? offset + 1 : 0}–${offset + page.deliveries.length} of ${page.total}`),
+      h(
+        'button',
+        { type: 'button', disabled: offset === 0, onclick: () => ((offset = Math.max(0, offset - PAGE)), load()) },
+        'Newer',
+      ),
+      h(
+        'button',
+        { type: 'button', disabled: offset + PAGE >= page.total, onclick: () => ((offset += PAGE), load()) },
+        'Older',
+      ),
+    );
   }
   live.addEventListener('change', load);
 
@@ -137,7 +172,17 @@ export function renderActivity(ctx, main, query) {
         'table',
         { class: 'list' },
         h('caption', { class: 'visually-hidden' }, 'Deliveries, newest first'),
-        h('thead', {}, h('tr', {}, ['Created', 'Status', 'Topic', 'Webhook', 'Last answer', 'Attempts', 'Event', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Created', 'Status', 'Topic', 'Webhook', 'Last answer', 'Attempts', 'Event', 'Actions'].map((t) =>
+              h('th', { scope: 'col' }, t),
+            ),
+          ),
+        ),
         body,
       ),
     ),
@@ -148,7 +193,8 @@ export function renderActivity(ctx, main, query) {
     (list) => {
       names = new Map(list.webhooks.map((w) => [w.id, w.name]));
       for (const w of list.webhooks) webhook.append(h('option', { value: w.id, selected: w.id === webhookId }, w.name));
-      if (webhookId && canWrite) fill(controls, windowControls(ctx, webhookId, names.get(webhookId) ?? webhookId, load));
+      if (webhookId && canWrite)
+        fill(controls, windowControls(ctx, webhookId, names.get(webhookId) ?? webhookId, load));
       load();
     },
     () => load(),
@@ -161,7 +207,12 @@ export function renderActivity(ctx, main, query) {
 
 /** Recover since… (retry the failed deliveries of a window) and Replay since… (deliver its events again). */
 function windowControls(ctx, webhookId, name, reload) {
-  const since = h('input', { name: 'since', type: 'datetime-local', required: true, value: isoToLocal(new Date(Date.now() - 3_600_000)) });
+  const since = h('input', {
+    name: 'since',
+    type: 'datetime-local',
+    required: true,
+    value: isoToLocal(new Date(Date.now() - 3_600_000)),
+  });
   since.id = 'window-since';
   const result = h('p', { class: 'row-result', 'aria-live': 'polite' });
   const run = async (what) => {
@@ -172,12 +223,18 @@ function windowControls(ctx, webhookId, name, reload) {
     }
     try {
       const r = await ctx.api.post(`/v1/webhooks/${encodeURIComponent(webhookId)}/${what}`, { since: iso });
-      const text = what === 'recover' ? `Recover: ${r.deliveries} failed deliveries retried now.` : `Replay: ${r.events} events queued again.`;
+      const text =
+        what === 'recover'
+          ? `Recover: ${r.deliveries} failed deliveries retried now.`
+          : `Replay: ${r.events} events queued again.`;
       fill(result, h('span', { class: 'good' }, text));
       announce(text);
       setTimeout(reload, 500);
     } catch (err) {
-      fill(result, h('span', { class: 'bad' }, err.status === 404 ? `${what} is not available on this server` : err.message));
+      fill(
+        result,
+        h('span', { class: 'bad' }, err.status === 404 ? `${what} is not available on this server` : err.message),
+      );
     }
   };
   return h(

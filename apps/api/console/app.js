@@ -103,7 +103,13 @@ function renderNav() {
   );
   fill(
     who,
-    h('span', {}, `${me.name ?? me.key_id} · `, h('span', { class: `role role-${me.role}` }, me.role), ` · ${me.org_id}`),
+    h(
+      'span',
+      {},
+      `${me.name ?? me.key_id} · `,
+      h('span', { class: `role role-${me.role}` }, me.role),
+      ` · ${me.org_id}`,
+    ),
     h('button', { type: 'button', class: 'link', onclick: () => signOut('Signed out.') }, 'Sign out'),
   );
   nav.hidden = false;
@@ -125,7 +131,8 @@ function route() {
     return;
   }
   for (const a of nav.querySelectorAll('a')) {
-    if (a.dataset.page === (page.path === 'deliveries' ? 'activity' : page.path)) a.setAttribute('aria-current', 'page');
+    if (a.dataset.page === (page.path === 'deliveries' ? 'activity' : page.path))
+      a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
   const ctx = {
@@ -135,7 +142,13 @@ function route() {
     go: (hash) => (location.hash = hash),
   };
   main.replaceChildren();
-  const titles = { webhooks: 'Webhooks', activity: 'Activity', deliveries: 'Delivery', 'event-types': 'Event types', keys: 'Keys' };
+  const titles = {
+    webhooks: 'Webhooks',
+    activity: 'Activity',
+    deliveries: 'Delivery',
+    'event-types': 'Event types',
+    keys: 'Keys',
+  };
   document.title = `${titles[page.path]} · devhooks console`;
   let out;
   if (page.path === 'webhooks' && parts[1] === 'new') out = renderWebhookForm(ctx, main);

@@ -9,7 +9,11 @@ function headerTable(caption, headers) {
     'table',
     { class: 'headers' },
     h('caption', {}, caption),
-    h('tbody', {}, entries.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', { class: 'mono wrap' }, v)))),
+    h(
+      'tbody',
+      {},
+      entries.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', { class: 'mono wrap' }, v))),
+    ),
   );
 }
 
@@ -45,7 +49,9 @@ function attempt(a, i) {
       h('dd', {}, a.error ? `${a.error}${a.error_message ? `: ${a.error_message}` : ''}` : 'none'),
     ),
     headerTable('Response headers', a.response_headers),
-    a.response_body ? [h('h4', {}, 'Response body (first 4 KiB)'), h('pre', { class: 'body', tabindex: 0 }, a.response_body)] : null,
+    a.response_body
+      ? [h('h4', {}, 'Response body (first 4 KiB)'), h('pre', { class: 'body', tabindex: 0 }, a.response_body)]
+      : null,
   );
 }
 
@@ -59,7 +65,12 @@ export function renderDelivery(ctx, main, id) {
     try {
       d = await api.get(`/v1/deliveries/${encodeURIComponent(id)}`);
     } catch (err) {
-      fill(main, h('h1', {}, 'Delivery'), h('p', { class: 'bad' }, err.message), h('a', { href: '#/activity' }, 'Back to activity'));
+      fill(
+        main,
+        h('h1', {}, 'Delivery'),
+        h('p', { class: 'bad' }, err.message),
+        h('a', { href: '#/activity' }, 'Back to activity'),
+      );
       return;
     }
     const retry = async () => {
@@ -75,9 +86,20 @@ export function renderDelivery(ctx, main, id) {
     const attempts = d.attempt_log ?? [];
     fill(
       main,
-      h('p', {}, h('a', { href: `#/activity?webhook=${encodeURIComponent(d.webhook_id)}` }, '← Activity of this webhook')),
-      h('div', { class: 'page-head' }, h('h1', {}, 'Delivery ', h('span', { class: 'mono' }, d.id)), statusBadge(d.status)),
-      canWrite && d.status === 'failed' ? h('button', { type: 'button', class: 'primary', onclick: retry }, 'Retry delivery') : null,
+      h(
+        'p',
+        {},
+        h('a', { href: `#/activity?webhook=${encodeURIComponent(d.webhook_id)}` }, '← Activity of this webhook'),
+      ),
+      h(
+        'div',
+        { class: 'page-head' },
+        h('h1', {}, 'Delivery ', h('span', { class: 'mono' }, d.id)),
+        statusBadge(d.status),
+      ),
+      canWrite && d.status === 'failed'
+        ? h('button', { type: 'button', class: 'primary', onclick: retry }, 'Retry delivery')
+        : null,
       result,
       h(
         'dl',
@@ -106,7 +128,9 @@ export function renderDelivery(ctx, main, id) {
         ? h('pre', { class: 'body', tabindex: 0 }, pretty(d.request.body))
         : h('p', { class: 'muted' }, d.request?.body_unavailable ?? 'Not available.'),
       h('h2', {}, `Attempts (${attempts.length})`),
-      attempts.length ? h('ol', { class: 'attempts' }, attempts.map(attempt)) : h('p', { class: 'muted' }, 'No attempt yet.'),
+      attempts.length
+        ? h('ol', { class: 'attempts' }, attempts.map(attempt))
+        : h('p', { class: 'muted' }, 'No attempt yet.'),
     );
   }
   load();

@@ -14,7 +14,13 @@ async function catalogFromOpenApi() {
     const ref = branch.then?.properties?.data?.$ref;
     const schema = ref ? schemas[ref.split('/').pop()] : (branch.then?.properties?.data ?? {});
     for (const type of t?.enum ?? (t?.const ? [t.const] : [])) {
-      out.push({ type, topic: undefined, description: schema.description ?? '', schema, example: schema.examples?.[0] });
+      out.push({
+        type,
+        topic: undefined,
+        description: schema.description ?? '',
+        schema,
+        example: schema.examples?.[0],
+      });
     }
   }
   return out;
@@ -23,14 +29,30 @@ async function catalogFromOpenApi() {
 function exampleFor(t) {
   if (t.example) return t.example;
   const now = Math.floor(Date.now() / 1000);
-  const base = { id: 'device-1', status: 'accepted', message: 'test', timestamp: now, type: 'TEST', device_id: 'device-1' };
+  const base = {
+    id: 'device-1',
+    status: 'accepted',
+    message: 'test',
+    timestamp: now,
+    type: 'TEST',
+    device_id: 'device-1',
+  };
   const required = t.schema?.required ?? [];
-  const data = Object.fromEntries(required.map((k) => [k, k === 'inventory' ? [{ name: 'os', value: 'linux', scope: 'inventory' }] : base[k] ?? 'x']));
+  const data = Object.fromEntries(
+    required.map((k) => [
+      k,
+      k === 'inventory' ? [{ name: 'os', value: 'linux', scope: 'inventory' }] : (base[k] ?? 'x'),
+    ]),
+  );
   return { type: t.type, data };
 }
 
 function sendForm(ctx, types) {
-  const type = h('select', { name: 'type' }, types.map((t) => h('option', { value: t.type }, t.type)));
+  const type = h(
+    'select',
+    { name: 'type' },
+    types.map((t) => h('option', { value: t.type }, t.type)),
+  );
   const body = h('textarea', { name: 'data', rows: 10, spellcheck: 'false', class: 'mono' });
   const general = h('p', { class: 'form-error', role: 'alert', hidden: true });
   const result = h('p', { class: 'row-result', 'aria-live': 'polite' });
@@ -43,7 +65,11 @@ function sendForm(ctx, types) {
     'form',
     { class: 'card form', 'aria-labelledby': 'send-title', novalidate: true },
     h('h2', { id: 'send-title' }, 'Send a test event'),
-    h('p', { class: 'muted' }, 'Sent with POST /v1/events to every matching webhook of the org, like any producer’s event.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Sent with POST /v1/events to every matching webhook of the org, like any producer’s event.',
+    ),
     field('Event type', type),
     field('Data (JSON)', body, 'The event’s data object; an example of the type is filled in.'),
     general,
@@ -92,7 +118,12 @@ export function renderEventTypes(ctx, main) {
             h(
               'section',
               { class: 'card type', 'aria-labelledby': `type-${t.type}` },
-              h('h2', { id: `type-${t.type}` }, t.type, t.topic ? h('span', { class: 'badge' }, `topic ${t.topic}`) : null),
+              h(
+                'h2',
+                { id: `type-${t.type}` },
+                t.type,
+                t.topic ? h('span', { class: 'badge' }, `topic ${t.topic}`) : null,
+              ),
               t.description ? h('p', {}, t.description) : null,
               h(
                 'details',
@@ -100,7 +131,9 @@ export function renderEventTypes(ctx, main) {
                 h('summary', {}, 'Schema of data'),
                 h('pre', { class: 'body', tabindex: 0 }, JSON.stringify(t.schema ?? {}, null, 2)),
               ),
-              t.example ? [h('h3', {}, 'Example'), h('pre', { class: 'body', tabindex: 0 }, JSON.stringify(t.example, null, 2))] : null,
+              t.example
+                ? [h('h3', {}, 'Example'), h('pre', { class: 'body', tabindex: 0 }, JSON.stringify(t.example, null, 2))]
+                : null,
             ),
           ),
         );

@@ -7,13 +7,23 @@ export function renderKeys(ctx, main) {
   const body = h('tbody');
   const notice = h('div', { 'aria-live': 'polite' });
   const name = h('input', { name: 'name', type: 'text', required: true, maxlength: 200 });
-  const role = h('select', { name: 'role' }, ['viewer', 'producer', 'admin'].map((r) => h('option', { value: r }, r)));
+  const role = h(
+    'select',
+    { name: 'role' },
+    ['viewer', 'producer', 'admin'].map((r) => h('option', { value: r }, r)),
+  );
   const general = h('p', { class: 'form-error', role: 'alert', hidden: true });
   const form = h(
     'form',
     { class: 'card form inline', 'aria-labelledby': 'key-new-title', novalidate: true },
     h('h2', { id: 'key-new-title' }, 'New key'),
-    h('div', { class: 'row' }, field('Name', name), field('Role', role), h('button', { type: 'submit', class: 'primary' }, 'Create key')),
+    h(
+      'div',
+      { class: 'row' },
+      field('Name', name),
+      field('Role', role),
+      h('button', { type: 'submit', class: 'primary' }, 'Create key'),
+    ),
     general,
   );
 
@@ -77,7 +87,15 @@ export function renderKeys(ctx, main) {
         'table',
         { class: 'list' },
         h('caption', { class: 'visually-hidden' }, 'API keys of this org'),
-        h('thead', {}, h('tr', {}, ['Name', 'Role', 'Id', 'Created', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Name', 'Role', 'Id', 'Created', 'Actions'].map((t) => h('th', { scope: 'col' }, t)),
+          ),
+        ),
         body,
       ),
     ),

@@ -18,9 +18,13 @@ function headersText(headers) {
 /** "Name: value" lines → a map; a line without a colon is an error of the headers field. */
 function parseHeaders(text) {
   const out = {};
-  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const line of text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const i = line.indexOf(':');
-    if (i <= 0) throw { message: 'invalid headers', details: [{ path: '/headers', message: `"${line}" is not "Name: value"` }] };
+    if (i <= 0)
+      throw { message: 'invalid headers', details: [{ path: '/headers', message: `"${line}" is not "Name: value"` }] };
     out[line.slice(0, i).trim()] = line.slice(i + 1).trim();
   }
   return out;
@@ -36,12 +40,18 @@ export function renderWebhookForm(ctx, main, id) {
     'fieldset',
     { class: 'field', 'data-field': 'topics', 'aria-describedby': 'topics-error' },
     h('legend', {}, 'Topics'),
-    TOPICS.map((t) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'topics', value: t }), ` ${t}`)),
+    TOPICS.map((t) =>
+      h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'topics', value: t }), ` ${t}`),
+    ),
     h('p', { class: 'field-error', id: 'topics-error', role: 'alert' }),
   );
   const site = input('site_id');
   const group = input('group_id');
-  const signing = h('select', { name: 'signing' }, SIGNINGS.map(([v, label]) => h('option', { value: v }, label)));
+  const signing = h(
+    'select',
+    { name: 'signing' },
+    SIGNINGS.map(([v, label]) => h('option', { value: v }, label)),
+  );
   const secret = input('secret', { autocomplete: 'off', spellcheck: 'false' });
   const headers = h('textarea', { name: 'headers', rows: 3, spellcheck: 'false', placeholder: 'X-Api-Key: abc' });
   const enabled = h('input', { type: 'checkbox', name: 'enabled', checked: true });
@@ -53,15 +63,27 @@ export function renderWebhookForm(ctx, main, id) {
     field('Name', name),
     field('URL', url, 'Absolute http or https URL that receives the POSTs.'),
     topics,
-    h('div', { class: 'row' }, field('Site id', site, 'Empty: the whole org.'), field('Group id', group, 'Empty: the whole site.')),
+    h(
+      'div',
+      { class: 'row' },
+      field('Site id', site, 'Empty: the whole org.'),
+      field('Group id', group, 'Empty: the whole site.'),
+    ),
     field('Signing', signing),
     field(
       'Secret',
       secret,
-      editing ? 'Empty keeps the current secret.' : 'Empty: a standard secret is generated and shown once; mender/mist without one send no signature.',
+      editing
+        ? 'Empty keeps the current secret.'
+        : 'Empty: a standard secret is generated and shown once; mender/mist without one send no signature.',
     ),
     field('Extra headers', headers, 'One "Name: value" per line.'),
-    h('div', { class: 'field', 'data-field': 'enabled' }, h('label', { class: 'check' }, enabled, ' Enabled'), h('p', { class: 'field-error' })),
+    h(
+      'div',
+      { class: 'field', 'data-field': 'enabled' },
+      h('label', { class: 'check' }, enabled, ' Enabled'),
+      h('p', { class: 'field-error' }),
+    ),
     h(
       'div',
       { class: 'field', 'data-field': 'single_event_per_message' },
@@ -104,7 +126,9 @@ export function renderWebhookForm(ctx, main, id) {
       if (!Object.keys(body.headers).length) delete body.headers;
     } else if (!Object.keys(body.headers).length) body.headers = original?.headers ? null : undefined;
     try {
-      const saved = editing ? await api.patch(`/v1/webhooks/${encodeURIComponent(id)}`, body) : await api.post('/v1/webhooks', body);
+      const saved = editing
+        ? await api.patch(`/v1/webhooks/${encodeURIComponent(id)}`, body)
+        : await api.post('/v1/webhooks', body);
       announce(`Webhook ${saved.name} ${editing ? 'saved' : 'created'}.`);
       if (!editing) showSecretOnce(saved);
       ctx.go('#/webhooks');

@@ -34,12 +34,16 @@ function healthCell(cell, api, w) {
           'div',
           {},
           'Last: ',
-          last ? h('a', { href: `#/deliveries/${encodeURIComponent(last.id)}` }, `${last.status} ${ago(last.created_at)}`) : 'never',
+          last
+            ? h('a', { href: `#/deliveries/${encodeURIComponent(last.id)}` }, `${last.status} ${ago(last.created_at)}`)
+            : 'never',
         ),
         h(
           'div',
           { class: rate === undefined ? 'muted' : rate >= 0.95 ? 'good' : rate >= 0.5 ? 'warn' : 'bad' },
-          rate === undefined ? 'No finished deliveries in the last hour' : `${Math.round(rate * 100)} % of ${done} in the last hour`,
+          rate === undefined
+            ? 'No finished deliveries in the last hour'
+            : `${Math.round(rate * 100)} % of ${done} in the last hour`,
         ),
       ),
     (err) => fill(cell, h('span', { class: 'bad' }, err.message)),
@@ -60,7 +64,10 @@ export function renderWebhooks(ctx, main) {
       if (what === 'ping') {
         fill(out, 'Pinging…');
         const r = await api.post(`/v1/webhooks/${id}/ping`);
-        const text = r.status === 'succeeded' ? `Ping succeeded: HTTP ${r.status_code} in ${r.duration_ms} ms` : `Ping ${r.status}: ${r.status_code ? `HTTP ${r.status_code}` : (r.error ?? 'no answer')}${r.duration_ms !== undefined ? ` after ${r.duration_ms} ms` : ''}`;
+        const text =
+          r.status === 'succeeded'
+            ? `Ping succeeded: HTTP ${r.status_code} in ${r.duration_ms} ms`
+            : `Ping ${r.status}: ${r.status_code ? `HTTP ${r.status_code}` : (r.error ?? 'no answer')}${r.duration_ms !== undefined ? ` after ${r.duration_ms} ms` : ''}`;
         fill(out, h('span', { class: r.status === 'succeeded' ? 'good' : 'bad' }, text));
         announce(text);
         return;
@@ -69,11 +76,18 @@ export function renderWebhooks(ctx, main) {
         await api.patch(`/v1/webhooks/${id}`, { enabled: !w.enabled });
         announce(`${w.name} ${w.enabled ? 'disabled' : 'enabled'}.`);
       } else if (what === 'delete') {
-        if (!(await confirmDialog(`Delete the webhook "${w.name}"? Its deliveries stop at once.`, 'Delete webhook'))) return;
+        if (!(await confirmDialog(`Delete the webhook "${w.name}"? Its deliveries stop at once.`, 'Delete webhook')))
+          return;
         await api.del(`/v1/webhooks/${id}`);
         announce(`${w.name} deleted.`);
       } else if (what === 'rotate') {
-        if (!(await confirmDialog(`Rotate the secret of "${w.name}"? Standard signing signs with both secrets for 24 h.`, 'Rotate secret'))) return;
+        if (
+          !(await confirmDialog(
+            `Rotate the secret of "${w.name}"? Standard signing signs with both secrets for 24 h.`,
+            'Rotate secret',
+          ))
+        )
+          return;
         const r = await api.post(`/v1/webhooks/${id}/rotate-secret`, {});
         fill(
           notice,
@@ -105,23 +119,31 @@ export function renderWebhooks(ctx, main) {
       h(
         'td',
         {},
-        h('span', { class: `badge ${w.enabled ? 'badge-succeeded' : 'badge-failed'}` }, w.enabled ? 'enabled' : 'disabled'),
+        h(
+          'span',
+          { class: `badge ${w.enabled ? 'badge-succeeded' : 'badge-failed'}` },
+          w.enabled ? 'enabled' : 'disabled',
+        ),
         w.disabled_reason ? h('div', { class: 'bad' }, w.disabled_reason) : null,
       ),
       health,
       h(
         'td',
-        { class: 'actions' },
-        h('a', { href: `#/activity?webhook=${encodeURIComponent(w.id)}` }, 'Activity'),
-        canWrite
-          ? [
-              h('a', { href: `#/webhooks/${encodeURIComponent(w.id)}/edit` }, 'Edit'),
-              h('button', { type: 'button', onclick: () => act(w, 'ping', tr) }, 'Ping'),
-              h('button', { type: 'button', onclick: () => act(w, 'toggle', tr) }, w.enabled ? 'Disable' : 'Enable'),
-              h('button', { type: 'button', onclick: () => act(w, 'rotate', tr) }, 'Rotate secret'),
-              h('button', { type: 'button', class: 'danger', onclick: () => act(w, 'delete', tr) }, 'Delete'),
-            ]
-          : null,
+        {},
+        h(
+          'div',
+          { class: 'actions' },
+          h('a', { href: `#/activity?webhook=${encodeURIComponent(w.id)}` }, 'Activity'),
+          canWrite
+            ? [
+                h('a', { href: `#/webhooks/${encodeURIComponent(w.id)}/edit` }, 'Edit'),
+                h('button', { type: 'button', onclick: () => act(w, 'ping', tr) }, 'Ping'),
+                h('button', { type: 'button', onclick: () => act(w, 'toggle', tr) }, w.enabled ? 'Disable' : 'Enable'),
+                h('button', { type: 'button', onclick: () => act(w, 'rotate', tr) }, 'Rotate secret'),
+                h('button', { type: 'button', class: 'danger', onclick: () => act(w, 'delete', tr) }, 'Delete'),
+              ]
+            : null,
+        ),
         h('div', { class: 'row-result', 'aria-live': 'polite' }),
       ),
     );
@@ -136,13 +158,25 @@ export function renderWebhooks(ctx, main) {
         body,
         page.webhooks.length
           ? page.webhooks.map(row)
-          : h('tr', {}, h('td', { colspan: 8, class: 'empty' }, canWrite ? 'No webhooks yet: create one.' : 'No webhooks yet.')),
+          : h(
+              'tr',
+              {},
+              h('td', { colspan: 8, class: 'empty' }, canWrite ? 'No webhooks yet: create one.' : 'No webhooks yet.'),
+            ),
       );
       fill(
         pager,
         h('span', {}, `${page.total ? offset + 1 : 0}–${offset + page.webhooks.length} of ${page.total}`),
-        h('button', { type: 'button', disabled: offset === 0, onclick: () => ((offset = Math.max(0, offset - PAGE)), load()) }, 'Previous'),
-        h('button', { type: 'button', disabled: offset + PAGE >= page.total, onclick: () => ((offset += PAGE), load()) }, 'Next'),
+        h(
+          'button',
+          { type: 'button', disabled: offset === 0, onclick: () => ((offset = Math.max(0, offset - PAGE)), load()) },
+          'Previous',
+        ),
+        h(
+          'button',
+          { type: 'button', disabled: offset + PAGE >= page.total, onclick: () => ((offset += PAGE), load()) },
+          'Next',
+        ),
       );
     } catch (err) {
       fill(body, h('tr', {}, h('td', { colspan: 8, class: 'bad' }, err.message)));
@@ -153,7 +187,14 @@ export function renderWebhooks(ctx, main) {
     // the secret of the webhook just created: shown here once, then forgotten
     const c = justCreated;
     justCreated = undefined;
-    fill(notice, shownOnce(`Signing secret of ${c.name}`, c.secret, 'Shown once: copy it to your receiver now. It is never shown again (rotate it to get a new one).'));
+    fill(
+      notice,
+      shownOnce(
+        `Signing secret of ${c.name}`,
+        c.secret,
+        'Shown once: copy it to your receiver now. It is never shown again (rotate it to get a new one).',
+      ),
+    );
   }
 
   fill(
@@ -162,7 +203,9 @@ export function renderWebhooks(ctx, main) {
       'div',
       { class: 'page-head' },
       h('h1', {}, 'Webhooks'),
-      canWrite ? h('a', { class: 'button primary', href: '#/webhooks/new' }, 'New webhook') : h('p', { class: 'muted' }, 'Read-only: a viewer key.'),
+      canWrite
+        ? h('a', { class: 'button primary', href: '#/webhooks/new' }, 'New webhook')
+        : h('p', { class: 'muted' }, 'Read-only: a viewer key.'),
     ),
     notice,
     h(
@@ -172,7 +215,17 @@ export function renderWebhooks(ctx, main) {
         'table',
         { class: 'list' },
         h('caption', { class: 'visually-hidden' }, 'Webhooks of this org'),
-        h('thead', {}, h('tr', {}, ['Name', 'URL', 'Topics', 'Scope', 'Signing', 'State', 'Health', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Name', 'URL', 'Topics', 'Scope', 'Signing', 'State', 'Health', 'Actions'].map((t) =>
+              h('th', { scope: 'col' }, t),
+            ),
+          ),
+        ),
         body,
       ),
     ),

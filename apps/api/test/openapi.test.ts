@@ -14,6 +14,7 @@ import { createRegistry, silentLogger } from '@devhooks/engine';
 import { createApi, loadApiConfig, type Api } from '../src';
 import { BOARD_PATH } from '../src/board';
 import type { ApiDeps } from '../src/deps';
+import { consoleRoutes } from '../src/routes/console';
 import { deliveryRoutes } from '../src/routes/deliveries';
 import { eventRoutes } from '../src/routes/events';
 import { healthRoutes } from '../src/routes/health';
@@ -92,6 +93,7 @@ beforeAll(() => {
     eventRoutes(deps),
     deliveryRoutes(deps),
     healthRoutes(deps, registry),
+    consoleRoutes(),
   ]) {
     collect((r as unknown as { stack: Layer[] }).stack, '', fromFactories);
   }
@@ -109,6 +111,8 @@ describe('routes', () => {
   it('finds the routes mounted on the app itself (health, metrics, OpenAPI, dashboard)', () => {
     expect([...appRoutes].filter((r) => !r.includes(' /v1/')).sort()).toEqual([
       'GET /admin/queues',
+      'GET /console',
+      'GET /console/{asset}',
       'GET /healthz',
       'GET /metrics',
       'GET /openapi.json',
@@ -252,7 +256,9 @@ describe('document', () => {
       'DELETE /v1/webhooks/{id}': ['admin'],
       'POST /v1/webhooks/{id}/ping': ['admin'],
       'GET /v1/webhooks/{id}/deliveries': ['admin', 'viewer'],
+      'GET /v1/deliveries': ['admin', 'viewer'],
       'GET /v1/deliveries/{id}': ['admin', 'viewer'],
+      'GET /v1/whoami': ['admin', 'producer', 'root', 'viewer'],
       'POST /v1/deliveries/{id}/retry': ['admin'],
       'POST /v1/events': ['admin', 'producer'],
       'GET /admin/queues': ['root'],
