@@ -6,6 +6,7 @@
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { eventually as poll } from './receiver';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -65,17 +66,12 @@ export async function startBrowser(origin: string): Promise<TestBrowser> {
   };
 }
 
-/** Retries `check` until it stops throwing (the page updates on its own: polling, async renders). */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+/** Retries an assertion until it holds (the page updates on its own: polling, async renders). */
+export function eventually(assertion: () => Promise<void>, timeoutMs = 15_000): Promise<true> {
+  return poll(async () => {
+    await assertion();
+    return true as const;
+  }, timeoutMs);
 }
 
 /** Waits until the locator's text contains `text` (or matches it). */
