@@ -180,7 +180,7 @@ describe('the console', () => {
     expect((await s.api.call('DELETE', `/v1/orgs/${s.org.id}/keys/${mine.id}`)).status).toBe(204);
     await seeVisible(page.getByLabel('API key'), 20_000);
     await seeText(page.getByRole('alert'), 'no longer accepts this key');
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
   });
 
   it('deletes a webhook after a confirmation', async () => {

@@ -75,8 +75,8 @@ export function eventually(assertion: () => Promise<void>, timeoutMs = 15_000): 
 }
 
 /** Waits until the locator's text contains `text` (or matches it). */
-export function seeText(loc: Locator, text: string | RegExp, timeoutMs?: number): Promise<void> {
-  return eventually(async () => {
+export async function seeText(loc: Locator, text: string | RegExp, timeoutMs?: number): Promise<void> {
+  await eventually(async () => {
     const t = (await loc.first().textContent({ timeout: 1_000 })) ?? '';
     if (typeof text === 'string') expect(t).toContain(text);
     else expect(t).toMatch(text);
@@ -84,8 +84,8 @@ export function seeText(loc: Locator, text: string | RegExp, timeoutMs?: number)
 }
 
 /** Waits until the locator matches exactly `n` elements. */
-export function seeCount(loc: Locator, n: number, timeoutMs?: number): Promise<void> {
-  return eventually(async () => expect(await loc.count()).toBe(n), timeoutMs);
+export async function seeCount(loc: Locator, n: number, timeoutMs?: number): Promise<void> {
+  await eventually(async () => expect(await loc.count()).toBe(n), timeoutMs);
 }
 
 /** Waits until the locator is visible. */

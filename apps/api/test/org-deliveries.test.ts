@@ -30,7 +30,8 @@ beforeAll(async () => {
 
 afterAll(() => s.close());
 
-const list = (query: string, token = s.org.key) => s.api.call('GET', `/v1/deliveries${query}`, { token });
+const list = (query: string, token: string | null = s.org.key) =>
+  s.api.call('GET', `/v1/deliveries${query}`, { token });
 
 describe('GET /v1/deliveries', () => {
   it("merges every webhook's deliveries, newest first", async () => {

@@ -3,6 +3,8 @@
  * producer's events reach a webhook, whose receiver verifies the signature with `standardwebhooks`;
  * webhooks, deliveries, keys and errors through the typed methods.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { startStack, type Stack } from '../../../test/support/stack';
 import { eventually } from '../../../test/support/receiver';
@@ -10,6 +12,20 @@ import { DevhooksClient, DevhooksError } from './client';
 
 let s: Stack;
 let client: DevhooksClient;
+
+// The receiver checks of this package's README, as written there.
+function sameHex(given: unknown, expected: Buffer): boolean {
+  const g = Buffer.from(typeof given === 'string' ? given : '', 'hex');
+  return g.length === expected.length && timingSafeEqual(g, expected);
+}
+function verifyMender(rawBody: Buffer, headers: IncomingHttpHeaders, hexSecret: string): boolean {
+  const mac = createHmac('sha256', Buffer.from(hexSecret, 'hex')).update(rawBody).digest();
+  return sameHex(headers['x-men-signature'], mac);
+}
+function verifyMist(rawBody: Buffer, headers: IncomingHttpHeaders, secret: string): boolean {
+  const mac = createHmac('sha256', Buffer.from(secret, 'utf8')).update(rawBody).digest();
+  return sameHex(headers['x-mist-signature-v2'], mac);
+}
 
 beforeAll(async () => {
   s = await startStack(__filename, { worker: { DEVHOOKS_RETRY_SCHEDULE: '0' } });
@@ -38,6 +54,28 @@ describe('DevhooksClient', () => {
       const payload = verifier.verify(r.body, r.headers as Record<string, string>) as { id: string };
       expect(sent.ids).toContain(payload.id);
     }
+  });
+
+  it("verifies Mender and Mist signatures the README's way (node:crypto, the raw body)", async () => {
+    const menderSecret = 'a1b2c3d4e5f60718';
+    const mistSecret = 'mist sécret';
+    await client.webhooks.createMany([
+      { name: 'mender', url: s.rx.url('/mender'), topics: ['inventory'], signing: 'mender', secret: menderSecret },
+      { name: 'mist', url: s.rx.url('/mist'), topics: ['inventory'], signing: 'mist', secret: mistSecret },
+    ]);
+    await client.events.send({
+      type: 'devices-inventory-changed',
+      data: { device_id: 'd', inventory: [{ name: 'os', value: 'ünïcode', scope: 'inventory' }] },
+    });
+    const [mender] = await s.rx.waitOn('/mender', 1);
+    const [mist] = await s.rx.waitOn('/mist', 1);
+    expect(verifyMender(Buffer.from(mender.body), mender.headers, menderSecret)).toBe(true);
+    expect(verifyMist(Buffer.from(mist.body), mist.headers, mistSecret)).toBe(true);
+    // a body parsed and serialized again is not what was signed
+    const reserialized = Buffer.from(JSON.stringify(JSON.parse(mender.body), null, 1));
+    expect(verifyMender(reserialized, mender.headers, menderSecret)).toBe(false);
+    expect(verifyMist(Buffer.from(mist.body), mist.headers, 'another secret')).toBe(false);
+    for (const w of (await client.webhooks.list({ topic: 'inventory' })).webhooks) await client.webhooks.delete(w.id);
   });
 
   it('lists, reads, updates and pings webhooks', async () => {

@@ -218,7 +218,9 @@ describe('luaCommands(redis).ack', () => {
     const later = await append([ev()], 0); // appended after the read: not pending
     if (!later.ok) throw new Error('append refused');
     expect(await backlogSize(redis, keys, n)).toBe(2);
-    expect(await luaCommands(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, [later.entryIds[0], '1-1'])).toBe(0);
+    expect(await luaCommands(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, [later.entryIds[0], '1-1'])).toBe(
+      0,
+    );
     expect(await backlogSize(redis, keys, n)).toBe(2);
     expect(await luaCommands(redis).ack(shard.stream, shard.backlog, CONSUMER_GROUP, ids)).toBe(1);
     expect(await backlogSize(redis, keys, n)).toBe(1);

@@ -6,7 +6,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '@devhooks/core';
-import { matchesFilter, needsRecords, type DeliveryFilter, type DeliveryLog, type DeliveryRecord } from './delivery-log';
+import {
+  matchesFilter,
+  needsRecords,
+  type DeliveryFilter,
+  type DeliveryLog,
+  type DeliveryRecord,
+} from './delivery-log';
 
 const READ_PAGE = 500;
 
@@ -18,7 +24,8 @@ interface Scored {
 /** `[member, score, member, score, ...]` replies of many indexes, merged newest first. */
 function mergeNewestFirst(replies: string[][]): Scored[] {
   const all: Scored[] = [];
-  for (const flat of replies) for (let i = 0; i + 1 < flat.length; i += 2) all.push({ id: flat[i], ms: Number(flat[i + 1]) });
+  for (const flat of replies)
+    for (let i = 0; i + 1 < flat.length; i += 2) all.push({ id: flat[i], ms: Number(flat[i + 1]) });
   return all.sort((a, b) => b.ms - a.ms || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
