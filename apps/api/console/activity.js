@@ -1,7 +1,7 @@
 // Activity: the delivery log of the org or of one webhook, newest first, filtered and paged on the
 // server. While the first page is shown it is polled every few seconds (see the README: polling is
 // simple, passes every proxy, and costs one small paged read per interval per open tab).
-import { announce, fill, field, h, isoToLocal, localToIso, statusBadge, when } from './dom.js';
+import { announce, fill, fillPager, field, h, isoToLocal, listTable, localToIso, statusBadge, when } from './dom.js';
 
 const PAGE = 50;
 export const POLL_MS = 3000;
@@ -143,20 +143,14 @@ export function renderActivity(ctx, main, query) {
         ? page.deliveries.map((d) => row(d, names))
         : h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'No deliveries match.')),
     );
-    fill(
-      pager,
-      h('span', {}, `${page.total ? offset + 1 : 0}–${offset + page.deliveries.length} of ${page.total}`),
-      h(
-        'button',
-        { type: 'button', disabled: offset === 0, onclick: () => ((offset = Math.max(0, offset - PAGE)), load()) },
-        'Newer',
-      ),
-      h(
-        'button',
-        { type: 'button', disabled: offset + PAGE >= page.total, onclick: () => ((offset += PAGE), load()) },
-        'Older',
-      ),
-    );
+    fillPager(pager, {
+      offset,
+      shown: page.deliveries.length,
+      total: page.total,
+      size: PAGE,
+      go: (o) => ((offset = o), load()),
+      labels: ['Newer', 'Older'],
+    });
   }
   live.addEventListener('change', load);
 
@@ -165,26 +159,10 @@ export function renderActivity(ctx, main, query) {
     h('div', { class: 'page-head' }, h('h1', {}, 'Activity'), state),
     filters,
     controls,
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'list' },
-        h('caption', { class: 'visually-hidden' }, 'Deliveries, newest first'),
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            ['Created', 'Status', 'Topic', 'Webhook', 'Last answer', 'Attempts', 'Event', 'Actions'].map((t) =>
-              h('th', { scope: 'col' }, t),
-            ),
-          ),
-        ),
-        body,
-      ),
+    listTable(
+      'Deliveries, newest first',
+      ['Created', 'Status', 'Topic', 'Webhook', 'Last answer', 'Attempts', 'Event', 'Actions'],
+      body,
     ),
     pager,
   );

@@ -158,3 +158,36 @@ export function shownOnce(title, value, note) {
     h('div', { class: 'once-row' }, code, h('button', { type: 'button', onclick: copy }, 'Copy'), status),
   );
 }
+
+/** A list table: a caption for screen readers, column headings, and `body` (a <tbody>). */
+export function listTable(caption, headings, body) {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'list' },
+      h('caption', { class: 'visually-hidden' }, caption),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          headings.map((t) => h('th', { scope: 'col' }, t)),
+        ),
+      ),
+      body,
+    ),
+  );
+}
+
+/** Fills a pager: "first–last of total" and two buttons that call `go(newOffset)`. */
+export function fillPager(pager, { offset, shown, total, size, go, labels }) {
+  fill(
+    pager,
+    h('span', {}, `${total ? offset + 1 : 0}–${offset + shown} of ${total}`),
+    h('button', { type: 'button', disabled: offset === 0, onclick: () => go(Math.max(0, offset - size)) }, labels[0]),
+    h('button', { type: 'button', disabled: offset + size >= total, onclick: () => go(offset + size) }, labels[1]),
+  );
+}

@@ -1,5 +1,5 @@
 // Keys (admin keys only): the org's API keys; create one (its key is shown once), revoke one.
-import { announce, confirmDialog, fill, field, h, shownOnce, showErrors, when } from './dom.js';
+import { announce, confirmDialog, fill, field, h, listTable, shownOnce, showErrors, when } from './dom.js';
 
 export function renderKeys(ctx, main) {
   const { api, me } = ctx;
@@ -80,25 +80,7 @@ export function renderKeys(ctx, main) {
     h('div', { class: 'page-head' }, h('h1', {}, 'API keys')),
     form,
     notice,
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'list' },
-        h('caption', { class: 'visually-hidden' }, 'API keys of this org'),
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            ['Name', 'Role', 'Id', 'Created', 'Actions'].map((t) => h('th', { scope: 'col' }, t)),
-          ),
-        ),
-        body,
-      ),
-    ),
+    listTable('API keys of this org', ['Name', 'Role', 'Id', 'Created', 'Actions'], body),
   );
   load();
 }

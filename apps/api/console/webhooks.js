@@ -1,6 +1,6 @@
 // Webhooks: the list with each one's health (last delivery, success rate over the last hour, from
 // the delivery log), and its actions: edit, enable/disable, ping, rotate the secret, delete.
-import { ago, announce, confirmDialog, fill, h, shownOnce } from './dom.js';
+import { ago, announce, confirmDialog, fill, fillPager, h, listTable, shownOnce } from './dom.js';
 
 const HOUR_MS = 3_600_000;
 const PAGE = 50;
@@ -164,20 +164,14 @@ export function renderWebhooks(ctx, main) {
               h('td', { colspan: 8, class: 'empty' }, canWrite ? 'No webhooks yet: create one.' : 'No webhooks yet.'),
             ),
       );
-      fill(
-        pager,
-        h('span', {}, `${page.total ? offset + 1 : 0}–${offset + page.webhooks.length} of ${page.total}`),
-        h(
-          'button',
-          { type: 'button', disabled: offset === 0, onclick: () => ((offset = Math.max(0, offset - PAGE)), load()) },
-          'Previous',
-        ),
-        h(
-          'button',
-          { type: 'button', disabled: offset + PAGE >= page.total, onclick: () => ((offset += PAGE), load()) },
-          'Next',
-        ),
-      );
+      fillPager(pager, {
+        offset,
+        shown: page.webhooks.length,
+        total: page.total,
+        size: PAGE,
+        go: (o) => ((offset = o), load()),
+        labels: ['Previous', 'Next'],
+      });
     } catch (err) {
       fill(body, h('tr', {}, h('td', { colspan: 8, class: 'bad' }, err.message)));
     }
@@ -208,26 +202,10 @@ export function renderWebhooks(ctx, main) {
         : h('p', { class: 'muted' }, 'Read-only: a viewer key.'),
     ),
     notice,
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'list' },
-        h('caption', { class: 'visually-hidden' }, 'Webhooks of this org'),
-        h(
-          'thead',
-          {},
-          h(
-            'tr',
-            {},
-            ['Name', 'URL', 'Topics', 'Scope', 'Signing', 'State', 'Health', 'Actions'].map((t) =>
-              h('th', { scope: 'col' }, t),
-            ),
-          ),
-        ),
-        body,
-      ),
+    listTable(
+      'Webhooks of this org',
+      ['Name', 'URL', 'Topics', 'Scope', 'Signing', 'State', 'Health', 'Actions'],
+      body,
     ),
     pager,
   );
