@@ -5,6 +5,8 @@ import { announce, fill, fillPager, field, h, isoToLocal, listTable, localToIso,
 
 const PAGE = 50;
 export const POLL_MS = 3000;
+/** A page that took long to compute (filters over a large window) is asked for less often. */
+const POLL_COST_FACTOR = 5;
 const TOPICS = ['deviceauth', 'inventory', 'audits', 'device-events', 'alarms', 'messages', 'ping'];
 
 function select(name, options, value) {
@@ -105,6 +107,7 @@ export function renderActivity(ctx, main, query) {
   let names = new Map();
   let lastSeen;
   async function load() {
+    const started = performance.now();
     clearTimeout(timer);
     const path = webhookId ? `/v1/webhooks/${encodeURIComponent(webhookId)}/deliveries` : '/v1/deliveries';
     try {
@@ -133,7 +136,8 @@ export function renderActivity(ctx, main, query) {
       lastSeen = undefined;
       fill(body, h('tr', {}, h('td', { colspan: 8, class: 'bad' }, err.message)));
     }
-    if (!stopped && offset === 0 && live.checked) timer = setTimeout(load, POLL_MS);
+    const every = Math.max(POLL_MS, POLL_COST_FACTOR * (performance.now() - started));
+    if (!stopped && offset === 0 && live.checked) timer = setTimeout(load, every);
   }
 
   function render(page) {

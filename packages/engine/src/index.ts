@@ -4,6 +4,7 @@ export * from './delivery/commit';
 export * from './runtime/engine-context';
 export * from './stores/delivery-log';
 export * from './stores/org-delivery-log';
+export * from './stores/log-filter';
 export * from './delivery/origin-limiter';
 export * from './delivery/fanout';
 export * from './ingest/ingest';

@@ -77,10 +77,46 @@ end
 return dropped
 `;
 
+/**
+ * Filters delivery records where they are (the console's and the API's filtered delivery-log
+ * pages), so a scan moves ids, not records: the records' top-level `status`, `topic` and
+ * `status_code` come before `attempt_log` (see newRecord), and JSON escapes every quote inside a
+ * string value, so the first `"status":"…"` (and so on) of a record is its own.
+ * KEYS: the hourly bucket of each id. ARGV: status, topic, status_code ('' = any), skip, take, ids...
+ * Returns {matches, ids of the matches from the skip-th, at most take}.
+ */
+const FILTER_LOG = `
+local status, topic, code = ARGV[1], ARGV[2], ARGV[3]
+local skip, take = tonumber(ARGV[4]), tonumber(ARGV[5])
+-- the first occurrence of '"<field>":' (a plain search, no pattern) followed by the wanted value
+local function has(raw, field, value, quoted)
+  if value == '' then return true end
+  local needle = '"' .. field .. '":' .. (quoted and '"' or '')
+  local p = string.find(raw, needle, 1, true)
+  if not p then return false end
+  local from = p + #needle
+  local after = string.sub(raw, from + #value, from + #value)
+  return string.sub(raw, from, from + #value - 1) == value and after == (quoted and '"' or after) and
+    (quoted or after == ',' or after == '}')
+end
+local matched, page = 0, {}
+for i = 1, #KEYS do
+  local id = ARGV[5 + i]
+  local raw = redis.call('HGET', KEYS[i], id)
+  if raw and has(raw, 'status', status, true) and has(raw, 'topic', topic, true)
+    and has(raw, 'status_code', code, false) then
+    if matched >= skip and #page < take then page[#page + 1] = id end
+    matched = matched + 1
+  end
+end
+return {matched, page}
+`;
+
 export interface LuaCommands {
   ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
   ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
   trimLog(index: string, oldestScoreToKeep: number, max: number, bucketPrefix: string): Promise<number>;
+  filterLog(buckets: string[], args: Array<string | number>): Promise<[number, string[]]>;
 }
 
 /**
@@ -107,11 +143,13 @@ class LuaScript {
 const ingest = new LuaScript(INGEST);
 const ack = new LuaScript(ACK);
 const trimLog = new LuaScript(TRIM_LOG);
+const filterLog = new LuaScript(FILTER_LOG);
 
 export function luaCommands(redis: Redis): LuaCommands {
   return {
     ingest: (keys, args) => ingest.run(redis, keys, args) as Promise<Array<string | number>>,
     ack: (stream, backlog, group, ids) => ack.run(redis, [stream, backlog], [group, ...ids]) as Promise<number>,
     trimLog: (index, oldest, max, prefix) => trimLog.run(redis, [index], [oldest, max, prefix]) as Promise<number>,
+    filterLog: (buckets, args) => filterLog.run(redis, buckets, args) as Promise<[number, string[]]>,
   };
 }

@@ -5,6 +5,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { deliveryHour, deliveryMs, type DeliveryTopic, type Keys } from '@devhooks/core';
 import { luaCommands } from '../redis/lua-commands';
+import { filterLogPage } from './log-filter';
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -63,14 +64,6 @@ export interface DeliveryFilter {
   /** Inclusive bounds on `created_at`, in ms. */
   since?: number;
   until?: number;
-}
-
-/** Whether a record passes a filter's fields other than the time bounds (the index applies those). */
-export function matchesFilter(r: DeliveryRecord, filter: DeliveryFilter): boolean {
-  if (filter.status !== undefined && r.status !== filter.status) return false;
-  if (filter.topic !== undefined && r.topic !== filter.topic) return false;
-  if (filter.status_code !== undefined && r.status_code !== filter.status_code) return false;
-  return true;
 }
 
 /** Whether a filter names a field only the records hold (so the index alone cannot answer it). */
@@ -217,18 +210,10 @@ export class DeliveryLog {
       const records = (await this.getMany(ids)).filter((r): r is DeliveryRecord => !!r);
       return { total, deliveries: records };
     }
-    // Filters on mutable fields: scan the (bounded) index in pages and count the matches.
+    // Filters on record fields: the records of the (bounded) window are looked at inside Redis.
     const all = await this.redis.zrevrangebyscore(index, max, min);
-    const out: DeliveryRecord[] = [];
-    let total = 0;
-    for (let i = 0; i < all.length; i += 500) {
-      const page = await this.getMany(all.slice(i, i + 500));
-      for (const r of page) {
-        if (!r || !matchesFilter(r, filter)) continue;
-        if (total >= offset && out.length < limit) out.push(r);
-        total++;
-      }
-    }
-    return { total, deliveries: out };
+    const { total, ids } = await filterLogPage(this.redis, this.keys, all, filter, offset, limit);
+    const records = (await this.getMany(ids)).filter((r): r is DeliveryRecord => !!r);
+    return { total, deliveries: records };
   }
 }

@@ -2,19 +2,13 @@
  * The delivery log of a whole org: its webhooks' indexes (one sorted set each, by creation time)
  * merged newest first. Without a filter on record fields, each index gives only its first
  * `offset + limit` ids and the counts come from ZCOUNT, so a page costs the same whatever the log
- * holds; a filter on status, topic or status code reads the records in the window, in pages.
+ * holds; a filter on status, topic or status code looks at the window's records inside Redis
+ * (log-filter.ts).
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '@devhooks/core';
-import {
-  matchesFilter,
-  needsRecords,
-  type DeliveryFilter,
-  type DeliveryLog,
-  type DeliveryRecord,
-} from './delivery-log';
-
-const READ_PAGE = 500;
+import { needsRecords, type DeliveryFilter, type DeliveryLog, type DeliveryRecord } from './delivery-log';
+import { filterLogPage } from './log-filter';
 
 interface Scored {
   id: string;
@@ -79,15 +73,14 @@ export async function listOrgDeliveries(
     return { total: counts.reduce((a, b) => a + b, 0), deliveries: records };
   }
   const { merged } = await rangeOf(redis, keys, webhookIds, filter);
-  const out: DeliveryRecord[] = [];
-  let total = 0;
-  for (let i = 0; i < merged.length; i += READ_PAGE) {
-    const page = await log.getMany(merged.slice(i, i + READ_PAGE).map((s) => s.id));
-    for (const r of page) {
-      if (!r || !matchesFilter(r, filter)) continue;
-      if (total >= offset && out.length < limit) out.push(r);
-      total++;
-    }
-  }
-  return { total, deliveries: out };
+  const { total, ids } = await filterLogPage(
+    redis,
+    keys,
+    merged.map((m) => m.id),
+    filter,
+    offset,
+    limit,
+  );
+  const records = (await log.getMany(ids)).filter((r): r is DeliveryRecord => !!r);
+  return { total, deliveries: records };
 }
