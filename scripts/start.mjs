@@ -109,7 +109,7 @@ if (policy && policy !== 'noeviction') {
 const worker = await startWorker(workerConfig, logger, registry);
 const port = await api.listen();
 say(
-  `API on http://${apiConfig.host}:${port} (dashboard: /admin/queues, metrics: /metrics, OpenAPI: /openapi.json); one worker running. Ctrl-C stops.`,
+  `API on http://${apiConfig.host}:${port} (console: /console, dashboard: /admin/queues, metrics: /metrics, OpenAPI: /openapi.json); one worker running. Ctrl-C stops.`,
 );
 
 let stopping = false;

@@ -36,6 +36,13 @@ async function signIn(key: string) {
   await page.getByRole('navigation', { name: 'Console sections' }).waitFor();
 }
 
+/** Form controls of the page without an accessible name (a <label>, aria-label, or a button's text). */
+function unlabeled(): Promise<string[]> {
+  return b.page.evaluate(`[...document.querySelectorAll('input, select, textarea, button')]
+    .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent.trim())))
+    .map((el) => el.outerHTML)`);
+}
+
 describe('the console', () => {
   it('is served with a strict Content-Security-Policy, revalidated, as the right types', async () => {
     const html = await fetch(`${s.api.base}/console`);
@@ -81,7 +88,6 @@ describe('the console', () => {
     const row = page.locator('tr', { hasText: 'Fleet receiver' });
     await seeText(row, 'deviceauth, alarms');
     await seeText(row, 'enabled');
-    await b.screenshot('console-webhooks');
 
     // shown once: gone after the page is left
     await nav('Activity').click();
@@ -98,12 +104,56 @@ describe('the console', () => {
     expect(s.rx.on('/ok').length).toBeGreaterThanOrEqual(1);
   });
 
+  it('disables, enables and edits a webhook', async () => {
+    const { page } = b;
+    const row = () => page.locator('tr', { hasText: 'Fleet receiver' });
+    await row().getByRole('button', { name: 'Disable' }).click();
+    await seeVisible(row().getByRole('button', { name: 'Enable' }));
+    await seeText(row(), 'disabled');
+    await row().getByRole('button', { name: 'Enable' }).click();
+    await seeVisible(row().getByRole('button', { name: 'Disable' }));
+    await row().getByRole('link', { name: 'Edit' }).click();
+    await eventually(async () => expect(await page.getByLabel('Name').inputValue()).toBe('Fleet receiver'));
+    expect(await unlabeled()).toEqual([]);
+    await page.getByLabel('Site id').fill('site-7');
+    await page.getByRole('button', { name: 'Save webhook' }).click();
+    await seeText(row(), 'site site-7');
+    const stored = (await s.api.call('GET', '/v1/webhooks', { token: s.org.key })).body.webhooks[0];
+    expect(stored).toMatchObject({ name: 'Fleet receiver', site_id: 'site-7', enabled: true });
+    // back to the whole org for the events below
+    await row().getByRole('link', { name: 'Edit' }).click();
+    await eventually(async () => expect(await page.getByLabel('Site id').inputValue()).toBe('site-7'));
+    await page.getByLabel('Site id').fill('');
+    await page.getByRole('button', { name: 'Save webhook' }).click();
+    await seeText(row(), 'whole org');
+  });
+
+  it('works from the keyboard, with a visible focus and a label on every control', async () => {
+    const { page } = b;
+    expect(await unlabeled()).toEqual([]);
+    // Tab from the top of the page to the navigation's Activity link
+    await page.evaluate('document.activeElement?.blur()');
+    for (let i = 0; i < 20; i++) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate('document.activeElement?.getAttribute("data-page")')) === 'activity') break;
+    }
+    expect(await page.evaluate('document.activeElement?.getAttribute("data-page")')).toBe('activity');
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    await page.keyboard.press('Enter');
+    await seeVisible(page.getByRole('heading', { name: 'Activity' }));
+    expect(await unlabeled()).toEqual([]);
+    await nav('Webhooks').focus();
+    await page.keyboard.press('Enter');
+    await seeVisible(page.locator('tr', { hasText: 'Fleet receiver' }));
+  });
+
   it('sends a test event from the event types page and watches it arrive in Activity', async () => {
     const { page } = b;
     await s.webhook({ name: 'Broken receiver', url: s.rx.url('/fail'), topics: ['deviceauth'] });
     await nav('Event types').click();
     await page.getByLabel('Event type').selectOption('device-status-changed');
     await eventually(async () => expect(await page.getByLabel('Data (JSON)').inputValue()).toMatch(/"status"/));
+    expect(await unlabeled()).toEqual([]);
     await b.screenshot('console-event-types');
     await page.getByRole('button', { name: 'Send event' }).click();
     await seeText(page.locator('form .row-result'), 'Accepted 1 event');
@@ -138,6 +188,12 @@ describe('the console', () => {
     await s.rx.waitOn('/fail', before + 1);
     await seeCount(page.locator('.attempt'), 2, 20_000);
     await seeText(page.locator('.attempt').nth(1), 'retried by hand');
+
+    // the list's health: the last delivery and the last hour's success rate of each webhook
+    await nav('Webhooks').click();
+    await seeText(page.locator('tr', { hasText: 'Fleet receiver' }), '100 % of 3 in the last hour');
+    await seeText(page.locator('tr', { hasText: 'Broken receiver' }), '0 % of 2 in the last hour');
+    await b.screenshot('console-webhooks');
   });
 
   it('gives a viewer key a read-only console', async () => {
@@ -163,6 +219,7 @@ describe('the console', () => {
     const admin = await s.api.key(s.org.id, 'admin', 'console admin');
     await signIn(admin);
     await nav('Keys').click();
+    expect(await unlabeled()).toEqual([]);
     await page.getByLabel('Name').fill('ci producer');
     await page.getByLabel('Role').selectOption('producer');
     await page.getByRole('button', { name: 'Create key' }).click();

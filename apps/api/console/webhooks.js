@@ -24,9 +24,30 @@ async function healthOf(api, id) {
   return { last: last.deliveries[0], rate: done ? ok.total / done : undefined, done };
 }
 
+/** At most this many webhooks' health is read at once: a page of 50 webhooks is 150 reads. */
+const HEALTH_CONCURRENCY = 4;
+let healthRunning = 0;
+const healthQueue = [];
+
+function limited(task) {
+  return new Promise((resolve, reject) => {
+    const run = () => {
+      healthRunning++;
+      task()
+        .then(resolve, reject)
+        .finally(() => {
+          healthRunning--;
+          healthQueue.shift()?.();
+        });
+    };
+    if (healthRunning < HEALTH_CONCURRENCY) run();
+    else healthQueue.push(run);
+  });
+}
+
 function healthCell(cell, api, w) {
   fill(cell, h('span', { class: 'muted' }, 'loading…'));
-  healthOf(api, w.id).then(
+  limited(() => healthOf(api, w.id)).then(
     ({ last, rate, done }) =>
       fill(
         cell,
