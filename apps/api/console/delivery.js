@@ -2,6 +2,8 @@
 // attempt with its answer. Failed deliveries can be retried by hand.
 import { announce, fill, h, statusBadge, when } from './dom.js';
 
+const PENDING_POLL_MS = 2000;
+
 function headerTable(caption, headers) {
   const entries = Object.entries(headers ?? {});
   if (!entries.length) return h('p', { class: 'muted' }, `${caption}: none recorded.`);
@@ -59,12 +61,19 @@ export function renderDelivery(ctx, main, id) {
   const { api, canWrite } = ctx;
   const result = h('p', { class: 'row-result', 'aria-live': 'polite' });
   fill(main, h('p', { class: 'muted' }, 'Loading…'));
+  let timer;
+  let stopped = false;
 
   async function load() {
+    clearTimeout(timer);
     let d;
     try {
       d = await api.get(`/v1/deliveries/${encodeURIComponent(id)}`);
+      if (stopped) return;
+      // a pending delivery is read again until it settles (a retry running, the next attempt due)
+      if (d.status === 'pending') timer = setTimeout(load, PENDING_POLL_MS);
     } catch (err) {
+      if (stopped) return;
       fill(
         main,
         h('h1', {}, 'Delivery'),
@@ -78,7 +87,7 @@ export function renderDelivery(ctx, main, id) {
         await api.post(`/v1/deliveries/${encodeURIComponent(id)}/retry`);
         fill(result, h('span', { class: 'good' }, 'Retry queued: a new attempt runs now.'));
         announce('Retry queued.');
-        setTimeout(load, 1000);
+        load();
       } catch (err) {
         fill(result, h('span', { class: 'bad' }, err.message));
       }
@@ -134,4 +143,8 @@ export function renderDelivery(ctx, main, id) {
     );
   }
   load();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }

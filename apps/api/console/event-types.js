@@ -128,7 +128,7 @@ export function renderEventTypes(ctx, main) {
               h(
                 'details',
                 {},
-                h('summary', {}, 'Schema of data'),
+                h('summary', {}, 'Schema'),
                 h('pre', { class: 'body', tabindex: 0 }, JSON.stringify(t.schema ?? {}, null, 2)),
               ),
               t.example
