@@ -205,10 +205,12 @@ function windowControls(ctx, webhookId, name, reload) {
     }
     try {
       const r = await ctx.api.post(`/v1/webhooks/${encodeURIComponent(webhookId)}/${what}`, { since: iso });
+      // a count, or the ids queued: the contract leaves it open
+      const count = (v) => (Array.isArray(v) ? v.length : Number(v));
       const text =
         what === 'recover'
-          ? `Recover: ${r.deliveries} failed deliveries retried now.`
-          : `Replay: ${r.events} events queued again.`;
+          ? `Recover: ${count(r.deliveries)} failed deliveries retried now.`
+          : `Replay: ${count(r.events)} events queued again.`;
       fill(result, h('span', { class: 'good' }, text));
       announce(text);
       setTimeout(reload, 500);

@@ -128,10 +128,10 @@ export class DevhooksClient {
     rotateSecret: (id: string, o: { secret?: string; grace?: string } = {}): Promise<T.RotatedSecret> =>
       this.call('rotateSecret', { params: { id }, body: o }),
     /** One new attempt now for every failed delivery of the webhook created in the window. */
-    recover: (id: string, window: T.TimeWindow): Promise<{ deliveries: number }> =>
+    recover: (id: string, window: T.TimeWindow): Promise<T.RecoverAccepted> =>
       this.call('recoverWebhook', { params: { id }, body: window }),
     /** Delivers the window's matching events to the webhook again (same webhook-id as the first time). */
-    replay: (id: string, window: T.TimeWindow & { types?: T.EventType[] }): Promise<{ events: number }> =>
+    replay: (id: string, window: T.TimeWindow & { types?: T.EventType[] }): Promise<T.ReplayAccepted> =>
       this.call('replayWebhook', { params: { id }, body: window }),
     deliveries: (id: string, query: T.DeliveryQuery = {}): Promise<T.DeliveryList> =>
       this.call('listWebhookDeliveries', { params: { id }, query: { ...query } }),

@@ -1,7 +1,7 @@
 /** The client against the OpenAPI document: every route it calls is described there, with its method. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CONTROL_ROUTES, fillPath, ROUTES, type RouteName } from './routes';
+import { CONTROL_ROUTES, countOf, fillPath, ROUTES, type RouteName } from './routes';
 
 const spec = JSON.parse(readFileSync(path.join(__dirname, '../../../apps/api/src/openapi.json'), 'utf8'));
 
@@ -49,5 +49,11 @@ describe('fillPath', () => {
   it('encodes parameters and refuses a missing one', () => {
     expect(fillPath('/v1/webhooks/{id}/ping', { id: 'wh 1/..' })).toBe('/v1/webhooks/wh%201%2F../ping');
     expect(() => fillPath('/v1/orgs/{org_id}/keys/{key_id}', { org_id: 'o' })).toThrow(/key_id/);
+  });
+});
+
+describe('countOf', () => {
+  it('counts a §9 answer given as a number or as the ids', () => {
+    expect([countOf(3), countOf(['dlv_1', 'dlv_2']), countOf([])]).toEqual([3, 2, 0]);
   });
 });

@@ -46,3 +46,8 @@ export function fillPath(template: string, params: Record<string, string>): stri
     return encodeURIComponent(v);
   });
 }
+
+/** How many a §9 answer counts: `{deliveries: 3}` and `{deliveries: ['dlv_…', …]}` alike. */
+export function countOf(value: number | readonly unknown[]): number {
+  return Array.isArray(value) ? value.length : Number(value);
+}

@@ -126,6 +126,18 @@ export interface TimeWindow {
   until?: string;
 }
 
+/**
+ * Contract §9 answers `202 {deliveries}` and `202 {events}`: what was queued, as a count or as the
+ * ids (the contract does not say which; `countOf` reads either).
+ */
+export interface RecoverAccepted {
+  deliveries: number | string[];
+}
+
+export interface ReplayAccepted {
+  events: number | string[];
+}
+
 export interface Event {
   id?: string;
   type: EventType;
