@@ -44,26 +44,6 @@ function unlabeled(): Promise<string[]> {
 }
 
 describe('the console', () => {
-  it('is served with a strict Content-Security-Policy, revalidated, as the right types', async () => {
-    const html = await fetch(`${s.api.base}/console`);
-    expect(html.status).toBe(200);
-    expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    const csp = html.headers.get('content-security-policy') ?? '';
-    expect(csp).toContain("default-src 'self'");
-    expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).not.toContain('unsafe-inline');
-    expect(html.headers.get('cache-control')).toBe('no-cache');
-    expect(await html.text()).toContain('<script type="module" src="/console/app.js"></script>');
-    const js = await fetch(`${s.api.base}/console/app.js`);
-    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-    const again = await fetch(`${s.api.base}/console/app.js`, {
-      headers: { 'if-none-match': js.headers.get('etag')! },
-    });
-    expect(again.status).toBe(304);
-    const missing = await fetch(`${s.api.base}/console/..%2Fpackage.json`);
-    expect(missing.status).toBe(404);
-  });
-
   it('signs in with an admin key and creates a webhook: API validation next to the field, the secret once', async () => {
     const { page } = b;
     await signIn(s.org.key);
@@ -211,6 +191,22 @@ describe('the console', () => {
     await seeCount(page.getByRole('button', { name: 'Retry' }), 0);
     await nav('Event types').click();
     await seeCount(page.getByRole('button', { name: 'Send event' }), 0);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+  });
+
+  it('gives a producer key the event types and the test-event form only', async () => {
+    const { page } = b;
+    const producer = await s.api.key(s.org.id, 'producer', 'gateway');
+    await signIn(producer);
+    await seeVisible(page.getByRole('heading', { name: 'Event types' }));
+    for (const name of ['Webhooks', 'Activity', 'Keys']) await seeCount(nav(name), 0);
+    const before = (await s.api.call('GET', '/v1/deliveries', { token: s.org.key })).body.total;
+    await page.getByRole('button', { name: 'Send event' }).click();
+    await seeText(page.locator('form .row-result'), 'Accepted 1 event');
+    // device-provisioned goes to both deviceauth webhooks
+    await eventually(async () =>
+      expect((await s.api.call('GET', '/v1/deliveries', { token: s.org.key })).body.total).toBe(before + 2),
+    );
     await page.getByRole('button', { name: 'Sign out' }).click();
   });
 
