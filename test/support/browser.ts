@@ -3,7 +3,7 @@
  * fresh profile per test file. Every request the page makes is recorded: the console must make
  * none to another origin than the API's (no CDN, no fonts), so anything else is refused and listed.
  */
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { eventually as poll } from './receiver';
@@ -33,6 +33,11 @@ export interface TestBrowser {
 }
 
 export async function startBrowser(origin: string): Promise<TestBrowser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium) to run the browser tests`,
+    );
+  }
   const profile = mkdtempSync(path.join(os.tmpdir(), 'devhooks-chromium-'));
   const shots = process.env.DEVHOOKS_SCREENSHOT_DIR ?? path.join(os.tmpdir(), 'devhooks-console-screenshots');
   mkdirSync(shots, { recursive: true });
