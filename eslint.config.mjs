@@ -19,6 +19,11 @@ export default tseslint.config(
     },
   },
   {
+    // the web console: plain ES modules run by the browser
+    files: ['apps/api/console/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: { ...globals.browser } },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts'],
     languageOptions: { globals: { ...globals.jest } },
   },

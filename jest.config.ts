@@ -4,7 +4,7 @@ const transform: Config['transform'] = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
 };
 const moduleNameMapper = {
-  '^@devhooks/(core|engine)$': '<rootDir>/packages/$1/src',
+  '^@devhooks/(core|engine|client)$': '<rootDir>/packages/$1/src',
 };
 const common = { rootDir: __dirname, transform, moduleNameMapper, testEnvironment: 'node' };
 
@@ -17,6 +17,7 @@ const config: Config = {
   projects: [
     { ...common, displayName: 'core', testMatch: ['<rootDir>/packages/core/**/*.test.ts'] },
     { ...common, displayName: 'engine', testMatch: ['<rootDir>/packages/engine/**/*.test.ts'] },
+    { ...common, displayName: 'client', testMatch: ['<rootDir>/packages/client/**/*.test.ts'] },
     { ...common, displayName: 'api', testMatch: ['<rootDir>/apps/api/**/*.test.ts'] },
     { ...common, displayName: 'worker', testMatch: ['<rootDir>/apps/worker/**/*.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
@@ -24,6 +25,7 @@ const config: Config = {
     { ...common, displayName: 'cluster', testMatch: ['<rootDir>/test/cluster/**/*.test.ts'] },
     // deployment files (infra/, docker-compose.yml), checked statically
     { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
+    // the web console in Debian's Chromium (apt-get install -y chromium), driven by playwright-core
     { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
   ],
 };

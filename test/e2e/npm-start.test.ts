@@ -45,6 +45,10 @@ it('runs the service, prints a generated root token once, and stops on SIGINT', 
     expect(req.headers['webhook-id']).toBe('via-npm-start');
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/devhooks_delivery_attempts_total\{outcome="success"/);
+    // the console's files are found from dist too
+    const page = await fetch(`http://127.0.0.1:${port}/console`);
+    expect([page.status, await page.text()]).toEqual([200, expect.stringContaining('/console/app.js')]);
+    expect((await fetch(`http://127.0.0.1:${port}/console/app.js`)).status).toBe(200);
     const { code } = await proc.kill('SIGINT');
     expect(code).toBe(0);
     expect(proc.output).toMatch(/stopped/);

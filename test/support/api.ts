@@ -59,7 +59,7 @@ export class Client {
     return { id: org.body.id, key };
   }
 
-  async key(orgId: string, role: 'admin' | 'producer' | 'viewer', name = role): Promise<string> {
+  async key(orgId: string, role: 'admin' | 'producer' | 'viewer', name: string = role): Promise<string> {
     const k = await this.call('POST', `/v1/orgs/${orgId}/keys`, { body: { name, role } });
     if (k.status !== 201) throw new Error(`key: ${k.status} ${k.text}`);
     return k.body.key;

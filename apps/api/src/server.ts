@@ -15,6 +15,7 @@ import { isV1Path } from './http/routing';
 import { applyServerLimits, serverOptions } from './http/server-limits';
 import { apiMetrics, requestMetrics } from './http/metrics';
 import { controlRoutes } from './routes/controls';
+import { consoleRoutes } from './routes/console';
 import { deliveryRoutes } from './routes/deliveries';
 import { eventTypeRoutes } from './routes/event-types';
 import { failingRoutes } from './routes/failing';
@@ -73,7 +74,7 @@ export function createApi(
   app.use((req, res, next) => (isV1Path(req.path) ? auth(req, res, next) : next()));
   app.use(eventRoutes(deps), webhookRoutes(deps), controlRoutes(deps), deliveryRoutes(deps), orgRoutes(deps));
   app.use(eventTypeRoutes());
-  app.use(healthRoutes(deps, registry));
+  app.use(healthRoutes(deps, registry), consoleRoutes());
   app.use(failingRoutes(deps));
   const boardQueues = queues.all.map((queue, shard) => ({ queue, shard: queues.all.length > 1 ? shard : undefined }));
   app.use(

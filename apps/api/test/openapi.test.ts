@@ -15,6 +15,7 @@ import { createApi, loadApiConfig, type Api } from '../src';
 import { BOARD_PATH } from '../src/board';
 import type { ApiDeps } from '../src/deps';
 import { controlRoutes } from '../src/routes/controls';
+import { consoleRoutes } from '../src/routes/console';
 import { deliveryRoutes } from '../src/routes/deliveries';
 import { eventTypeRoutes } from '../src/routes/event-types';
 import { failingRoutes } from '../src/routes/failing';
@@ -98,6 +99,7 @@ beforeAll(() => {
     eventTypeRoutes(),
     healthRoutes(deps, registry),
     failingRoutes(deps),
+    consoleRoutes(),
   ]) {
     collect((r as unknown as { stack: Layer[] }).stack, '', fromFactories);
   }
@@ -116,6 +118,8 @@ describe('routes', () => {
     expect([...appRoutes].filter((r) => !r.includes(' /v1/')).sort()).toEqual([
       'GET /admin/failing',
       'GET /admin/queues',
+      'GET /console',
+      'GET /console/{asset}',
       'GET /healthz',
       'GET /metrics',
       'GET /openapi.json',
@@ -259,7 +263,9 @@ describe('document', () => {
       'DELETE /v1/webhooks/{id}': ['admin'],
       'POST /v1/webhooks/{id}/ping': ['admin'],
       'GET /v1/webhooks/{id}/deliveries': ['admin', 'viewer'],
+      'GET /v1/deliveries': ['admin', 'viewer'],
       'GET /v1/deliveries/{id}': ['admin', 'viewer'],
+      'GET /v1/whoami': ['admin', 'producer', 'root', 'viewer'],
       'POST /v1/deliveries/{id}/retry': ['admin'],
       'POST /v1/events': ['admin', 'producer'],
       'POST /v1/webhooks/{id}/rotate-secret': ['admin'],

@@ -1,5 +1,5 @@
 /** The delivery log (contract §3): a webhook's deliveries, one delivery in full, and retry by hand. */
-import type { Response, Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { deliveryBody, deliveryMs, maskHeaderValues, redactedSignatureHeaders, TOPICS, VERSION } from '@devhooks/core';
 import {
   deliveryView,
@@ -7,7 +7,9 @@ import {
   loadEvents,
   reopenForManualAttempt,
   retryNow,
+  type DeliveryFilter,
   type DeliveryRecord,
+  type LogListing,
 } from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
 import { orgFor, READ_ROLES, WRITE_ROLES, type Caller } from '../http/auth';
@@ -38,32 +40,50 @@ export function deliveryRoutes(d: ApiDeps): Router {
     return rec;
   }
 
-  r.get('/v1/webhooks/:id/deliveries', async (req, res) => {
-    const org = orgFor(res, READ_ROLES);
+  /** The filters and page of a listing, checked (400 naming each bad one). */
+  function listQuery(req: Request) {
     const q = new QueryReader(req);
-    const status = q.oneOf('status', STATUSES);
-    const topic = q.oneOf('topic', [...TOPICS, 'ping'] as const);
-    const statusCode = q.int('status_code', 100, 599);
-    const since = q.time('since');
-    const until = q.time('until');
+    const filter: DeliveryFilter = {
+      status: q.oneOf('status', STATUSES),
+      topic: q.oneOf('topic', [...TOPICS, 'ping'] as const),
+      status_code: q.int('status_code', 100, 599),
+      since: q.time('since'),
+      until: q.time('until'),
+    };
     const { offset, limit } = q.page();
     const after = q.string('after', 64);
     if (after !== undefined && deliveryMs(after) === undefined)
       q.details.push({ path: '/after', message: 'must be a delivery id' });
     q.done();
-    const filter = { status, topic, status_code: statusCode, since, until };
-    const listing = await pool.run(callerOf(res), async () => {
-      if (!(await d.webhooks.get(org, req.params.id))) throw notFound('webhook');
-      return d.deliveries.list(req.params.id, filter, { offset, limit, after });
-    });
+    return { filter, page: { offset, limit, after } };
+  }
+
+  function sendListing(res: Response, page: { offset: number; limit: number }, listing: LogListing) {
     res.json({
       total: listing.total,
-      offset,
-      limit,
+      offset: page.offset,
+      limit: page.limit,
       deliveries: listing.deliveries.map(deliveryView),
       ...(listing.truncated ? { truncated: true } : {}),
       ...(listing.next ? { next: listing.next } : {}),
     });
+  }
+
+  r.get('/v1/webhooks/:id/deliveries', async (req, res) => {
+    const org = orgFor(res, READ_ROLES);
+    const { filter, page } = listQuery(req);
+    const listing = await pool.run(callerOf(res), async () => {
+      if (!(await d.webhooks.get(org, req.params.id))) throw notFound('webhook');
+      return d.deliveries.list(req.params.id, filter, page);
+    });
+    sendListing(res, page, listing);
+  });
+
+  /** The whole org's delivery log (the console's Activity page), newest first. */
+  r.get('/v1/deliveries', async (req, res) => {
+    const org = orgFor(res, READ_ROLES);
+    const { filter, page } = listQuery(req);
+    sendListing(res, page, await pool.run(callerOf(res), () => d.deliveries.listOrg(org, filter, page)));
   });
 
   r.get('/v1/deliveries/:id', async (req, res) => {

@@ -44,6 +44,17 @@ export function orgRoutes(d: ApiDeps): Router {
     res.json(org);
   });
 
+  /** Who this token is: the console and other clients learn their org and role from it. */
+  r.get('/v1/whoami', async (_req, res) => {
+    const c = callerOf(res);
+    if (c.kind === 'root') {
+      res.json({ org_id: null, role: 'root', key_id: null, name: null });
+      return;
+    }
+    const key = (await d.orgs.listKeys(c.org_id)).find((k) => k.id === c.key_id);
+    res.json({ org_id: c.org_id, role: c.role, key_id: c.key_id, name: key?.name ?? null });
+  });
+
   r.post('/v1/orgs/:org_id/keys', async (req, res) => {
     await adminOf(res, req.params.org_id);
     if (req.body === undefined) throw badRequest('a JSON body {"name", "role"} is required');

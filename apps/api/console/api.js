@@ -1,0 +1,50 @@
+// The console's API client: same-origin fetch with the session's key. A 401 means the key was
+// revoked (or mistyped): the console signs out.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = body?.error ?? {};
+    super(e.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = e.code ?? 'http_error';
+    this.details = e.details ?? [];
+  }
+}
+
+export function createApi(key, onUnauthorized) {
+  async function call(method, path, { body, query } = {}) {
+    let url = path;
+    if (query) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+      const s = q.toString();
+      if (s) url += `?${s}`;
+    }
+    const headers = { authorization: `Bearer ${key}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+    const text = await res.text();
+    let parsed;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (res.status === 401) onUnauthorized?.();
+    if (!res.ok) throw new ApiError(res.status, parsed);
+    return parsed;
+  }
+  return {
+    call,
+    get: (path, query) => call('GET', path, { query }),
+    post: (path, body) => call('POST', path, { body }),
+    patch: (path, body) => call('PATCH', path, { body }),
+    del: (path, body) => call('DELETE', path, { body }),
+  };
+}
