@@ -40,11 +40,12 @@ import {
   sleep,
   usedMemory,
 } from './lib.mjs';
+import { benchScaling } from './scaling.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // arguments and sizes
 
-const ALL_PHASES = ['limit', 'naive', 'ingest', 'devhooks', 'latency', 'fanout', 'memory'];
+const ALL_PHASES = ['limit', 'naive', 'ingest', 'devhooks', 'latency', 'fanout', 'memory', 'scaling'];
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const onlyArg = argv.find((a) => a.startsWith('--only='));
@@ -739,6 +740,16 @@ const fmtInt = (x) =>
 const fmt = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
 const verdict = (v) => (v === null || v === undefined ? 'n/a' : v ? 'PASS' : 'FAIL');
 
+/** Standalone vs cluster, one worker vs two, and CPU per delivery (bench/scaling.mjs). */
+async function phaseScaling() {
+  await stopWorker(); // the other phases' worker would take a share of the standalone runs
+  details.scaling = await benchScaling({ receiver, redisUrl: REDIS_URL, quick: QUICK });
+  const s = details.scaling;
+  results.worker_cpu_us_per_delivery = s.standalone_1_worker?.worker_cpu_us_per_delivery;
+  results.redis_cpu_us_per_delivery = s.standalone_1_worker?.redis_cpu_us_per_delivery;
+  results.client_cpu_us_per_request = s.client_cpu_us_per_request;
+}
+
 function targetsOf(r) {
   const has = (...xs) => xs.every((x) => x !== null && x !== undefined && Number.isFinite(x));
   return {
@@ -751,6 +762,12 @@ function targetsOf(r) {
       ? r.redis_bytes_per_event <= 2 * r.raw_event_bytes
       : null,
     worker_rss_le_300mb: has(r.worker_peak_rss_mb) ? r.worker_peak_rss_mb <= 300 : null,
+    worker_cpu_le_1_5x_client: has(r.worker_cpu_us_per_delivery, r.client_cpu_us_per_request)
+      ? r.worker_cpu_us_per_delivery <= 1.5 * r.client_cpu_us_per_request
+      : null,
+    redis_cpu_le_half_client: has(r.redis_cpu_us_per_delivery, r.client_cpu_us_per_request)
+      ? r.redis_cpu_us_per_delivery <= 0.5 * r.client_cpu_us_per_request
+      : null,
   };
 }
 
@@ -817,6 +834,41 @@ function table(r, t) {
       '',
     ],
   ];
+  const sc = details.scaling;
+  if (sc) {
+    const row = (name, x) => [
+      name,
+      x
+        ? `${fmtInt(x.deliveries_per_s)} deliveries/s; CPU/delivery: worker ${fmt(x.worker_cpu_us_per_delivery, 1)} µs, Redis ${fmt(x.redis_cpu_us_per_delivery, 1)} µs`
+        : '—',
+      '',
+      '',
+    ];
+    rows.push(
+      [`raw client CPU per request (undici, same run)`, `${fmt(sc.client_cpu_us_per_request, 1)} µs`, '', ''],
+      row(`scaling: standalone Redis, 1 worker (${fmtInt(sc.n)} deliveries)`, sc.standalone_1_worker),
+      [
+        '  worker CPU / client CPU',
+        `${fmt(sc.worker_cpu_vs_client, 2)} ×`,
+        '≤ 1.5 ×',
+        verdict(t.worker_cpu_le_1_5x_client),
+      ],
+      [
+        '  Redis CPU / client CPU',
+        `${fmt(sc.redis_cpu_vs_client, 2)} ×`,
+        '≤ 0.5 ×',
+        verdict(t.redis_cpu_le_half_client),
+      ],
+      row('scaling: Redis Cluster (3 masters, 16 shards), 1 worker', sc.cluster_1_worker),
+      row('scaling: Redis Cluster, 2 workers', sc.cluster_2_workers),
+      [
+        '  cluster / standalone (1 worker); 2 workers / 1',
+        `${fmt(sc.cluster_vs_standalone, 2)} ×; ${fmt(sc.two_workers_vs_one, 2)} ×`,
+        '',
+        '',
+      ],
+    );
+  }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => [...row[c]].length)));
   const line = (row) => `| ${row.map((cell, c) => cell + ' '.repeat(widths[c] - [...cell].length)).join(' | ')} |`;
   const sep = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
@@ -888,6 +940,7 @@ async function main() {
       latency: phaseLatency,
       fanout: phaseFanout,
       memory: phaseMemory,
+      scaling: phaseScaling,
     };
     for (const name of ALL_PHASES) {
       if (!want(name)) continue;
@@ -943,6 +996,9 @@ async function main() {
     worker_peak_rss_mb: round(r.worker_peak_rss_mb, 1) ?? null,
     drain_s: round(r.drain_s, 2) ?? null,
     drain_complete: details.memory ? details.memory.complete : null,
+    worker_cpu_us_per_delivery: r.worker_cpu_us_per_delivery ?? null,
+    redis_cpu_us_per_delivery: r.redis_cpu_us_per_delivery ?? null,
+    client_cpu_us_per_request: r.client_cpu_us_per_request ?? null,
     targets,
     sizes: SIZES,
     concurrency: CONCURRENCY,

@@ -1,0 +1,171 @@
+/**
+ * The scaling rows of `npm run bench` (issue 9): the same burst delivered by devhooks on the
+ * standalone Redis with one worker, on a local Redis Cluster (3 masters, 16 shards) with one
+ * worker, and with two; for each, deliveries/s and the CPU microseconds per delivery of the
+ * workers (/proc) and of Redis (INFO cpu, every master), next to the raw HTTP client's own CPU per
+ * request (bench/raw-client.mjs) in the same run. Ratios from one run are what to compare: the
+ * machine's speed drifts between runs.
+ */
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import IORedis from 'ioredis';
+import { Pool } from 'undici';
+import { startCluster, redisCpuSeconds } from './cluster.mjs';
+import { Proc, deleteKeys, forkChild, freePort, log, now, round, sleep } from './lib.mjs';
+
+const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
+
+/** CPU seconds a process has used (user + system), from /proc. */
+function procCpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+const env = (o) => ({
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
+  DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
+  DEVHOOKS_LOG_LEVEL: 'info',
+  DEVHOOKS_MAX_BACKLOG: '10000000',
+  ...o,
+});
+
+async function request(pool, method, path, token, body) {
+  const res = await pool.request({
+    method,
+    path,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`);
+  return JSON.parse(text || '{}');
+}
+
+/** One configuration: API + `workers` workers on `redis`, N deliveries, CPU per delivery. */
+async function runOne(o) {
+  const prefix = `bench-scale-${randomBytes(3).toString('hex')}`;
+  const token = randomBytes(16).toString('hex');
+  const port = await freePort();
+  const base = env({ DEVHOOKS_REDIS_URL: o.url, DEVHOOKS_PREFIX: prefix, ...o.env });
+  const api = new Proc('api', 'apps/api/dist/main.js', {
+    ...base,
+    DEVHOOKS_ADMIN_TOKEN: token,
+    DEVHOOKS_PORT: String(port),
+  });
+  await api.waitForOutput('api listening');
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 16 });
+  const procs = [api];
+  try {
+    const org = await request(pool, 'POST', '/v1/orgs', token, { name: 'scale' });
+    const { key } = await request(pool, 'POST', `/v1/orgs/${org.id}/keys`, token, { name: 'k', role: 'admin' });
+    await request(pool, 'POST', '/v1/webhooks', key, {
+      name: 'rx',
+      url: `${o.receiver.origin}/scale`,
+      topics: ['deviceauth'],
+    });
+    for (let w = 0; w < o.workers; w++) {
+      const p = new Proc(`worker${w}`, 'apps/worker/dist/main.js', base);
+      procs.push(p);
+      await p.waitForOutput('worker started');
+    }
+    await o.receiver.reset({ track: true });
+    const reached = o.receiver.expect(o.n, 150_000);
+    const workers = procs.slice(1);
+    const cpuW0 = workers.map((p) => procCpuSeconds(p.pid));
+    const cpuR0 = await Promise.all(o.redisNodes.map(redisCpuSeconds));
+    const t0 = now();
+    let next = 0;
+    const batches = Math.ceil(o.n / 100);
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < batches) {
+          const b = next++;
+          const events = Array.from({ length: 100 }, (_, i) => ({
+            type: 'device-status-changed',
+            data: { id: `dev-${(b * 100 + i) % 5_000}`, status: 'accepted' },
+          }));
+          await request(pool, 'POST', '/v1/events', key, { events });
+        }
+      }),
+    );
+    const r = await reached;
+    const seconds = ((r.reached ? r.at : now()) - t0) / 1000;
+    const st = await o.receiver.stats();
+    const workerCpu = workers.reduce((s, p, i) => s + procCpuSeconds(p.pid) - cpuW0[i], 0);
+    const redisCpu = (await Promise.all(o.redisNodes.map(redisCpuSeconds))).reduce((s, c, i) => s + c - cpuR0[i], 0);
+    return {
+      deliveries: st.unique,
+      complete: r.reached,
+      seconds: round(seconds, 2),
+      deliveries_per_s: round(st.unique / seconds),
+      worker_cpu_us_per_delivery: round((workerCpu * 1e6) / Math.max(1, st.unique), 1),
+      redis_cpu_us_per_delivery: round((redisCpu * 1e6) / Math.max(1, st.unique), 1),
+    };
+  } finally {
+    await pool.close();
+    await Promise.all(procs.map((p) => p.stop()));
+    const r = o.cleanup;
+    await deleteKeys(r, [`{${prefix}}*`, `{${prefix}:s*}*`]).catch(() => undefined);
+  }
+}
+
+/** Raw undici's CPU per request against the same receiver, in its own process. */
+async function rawClientCpu(receiver, count) {
+  const child = forkChild('raw-client.mjs', { BENCH_RAW_ORIGIN: receiver.origin, BENCH_RAW_COUNT: String(count) });
+  return new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => code && reject(new Error(`raw client exited ${code}`)));
+  });
+}
+
+export async function benchScaling({ receiver, redisUrl, quick }) {
+  const n = quick ? 5_000 : 20_000;
+  const raw = await rawClientCpu(receiver, quick ? 5_000 : 20_000);
+  log(`scaling: raw client ${round(raw.cpu_us_per_request, 1)} µs CPU per request`);
+  const standaloneNode = new IORedis(redisUrl);
+  const out = { n, client_cpu_us_per_request: round(raw.cpu_us_per_request, 1) };
+  try {
+    out.standalone_1_worker = await runOne({
+      receiver,
+      n,
+      workers: 1,
+      url: redisUrl,
+      env: {},
+      redisNodes: [standaloneNode],
+      cleanup: standaloneNode,
+    });
+    log(`scaling: standalone, 1 worker: ${JSON.stringify(out.standalone_1_worker)}`);
+    const cluster = await startCluster(3);
+    try {
+      const clusterClient = new IORedis.Cluster([
+        { host: '127.0.0.1', port: Number(new URL(cluster.url.split(',')[0]).port) },
+      ]);
+      const c = {
+        receiver,
+        n,
+        url: cluster.url,
+        env: { DEVHOOKS_REDIS_CLUSTER: 'true', DEVHOOKS_SHARDS: '16' },
+        redisNodes: cluster.nodes,
+        cleanup: clusterClient,
+      };
+      out.cluster_1_worker = await runOne({ ...c, workers: 1 });
+      log(`scaling: cluster, 1 worker: ${JSON.stringify(out.cluster_1_worker)}`);
+      await sleep(500);
+      out.cluster_2_workers = await runOne({ ...c, workers: 2 });
+      log(`scaling: cluster, 2 workers: ${JSON.stringify(out.cluster_2_workers)}`);
+      clusterClient.disconnect();
+    } finally {
+      await cluster.stop();
+    }
+  } finally {
+    standaloneNode.disconnect();
+  }
+  const ratio = (a, b) => (a && b ? round(a / b, 2) : null);
+  out.cluster_vs_standalone = ratio(out.cluster_1_worker?.deliveries_per_s, out.standalone_1_worker?.deliveries_per_s);
+  out.two_workers_vs_one = ratio(out.cluster_2_workers?.deliveries_per_s, out.cluster_1_worker?.deliveries_per_s);
+  out.worker_cpu_vs_client = ratio(out.standalone_1_worker?.worker_cpu_us_per_delivery, out.client_cpu_us_per_request);
+  out.redis_cpu_vs_client = ratio(out.standalone_1_worker?.redis_cpu_us_per_delivery, out.client_cpu_us_per_request);
+  return out;
+}
