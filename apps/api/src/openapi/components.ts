@@ -1,0 +1,58 @@
+/** The OpenAPI document's component schemas that core defines, by the names the document gives them. */
+import {
+  dataSchemas,
+  DEVICE_STATUSES,
+  EVENT_TYPE_NAMES,
+  EVENT_TYPES,
+  eventJsonSchema,
+  filterConditionSchema,
+  keyCreateSchema,
+  orgCreateSchema,
+  PING_TYPE,
+  recoverSchema,
+  replaySchema,
+  ROLES,
+  rotateSecretSchema,
+  timestampSchema,
+  TOPICS,
+  WEBHOOK_ORDERINGS,
+  WEBHOOK_SIGNINGS,
+  webhookBodyJsonSchema,
+  webhookFilterSchema,
+  webhookIdsSchema,
+} from '@devhooks/core';
+
+const oneOf = (values: readonly string[]) => ({ type: 'string', enum: [...values] });
+
+/** Core's schemas as they are (ajv flavour: `$id`s, refs by id); schema-conversion.ts makes them OpenAPI's. */
+export const CORE_SCHEMAS: Record<string, object> = {
+  Role: oneOf(ROLES),
+  Topic: oneOf(TOPICS),
+  DeliveryTopic: oneOf([...TOPICS, PING_TYPE]),
+  Signing: oneOf(WEBHOOK_SIGNINGS),
+  EventType: {
+    ...oneOf(EVENT_TYPE_NAMES),
+    description: `Its topic: ${EVENT_TYPE_NAMES.map((t) => `\`${t}\` → ${EVENT_TYPES[t]}`).join(', ')}.`,
+  },
+  DeviceStatus: oneOf(DEVICE_STATUSES),
+  Ordering: oneOf(WEBHOOK_ORDERINGS),
+  OrgCreate: orgCreateSchema,
+  ApiKeyCreate: keyCreateSchema,
+  WebhookInput: webhookBodyJsonSchema('create'),
+  WebhookPatch: webhookBodyJsonSchema('patch'),
+  WebhookIds: webhookIdsSchema,
+  Timestamp: timestampSchema,
+  DeviceAuthData: dataSchemas['device-provisioned'],
+  DeviceStatusChangedData: dataSchemas['device-status-changed'],
+  InventoryData: dataSchemas['devices-inventory-changed'],
+  AuditData: dataSchemas.audit,
+  DeviceEventData: dataSchemas['device-event'],
+  AlarmData: dataSchemas.alarm,
+  MessageData: dataSchemas.message,
+  Event: eventJsonSchema,
+  FilterCondition: filterConditionSchema,
+  WebhookFilter: webhookFilterSchema,
+  RotateSecret: rotateSecretSchema,
+  RecoverWindow: recoverSchema,
+  ReplayWindow: replaySchema,
+};
