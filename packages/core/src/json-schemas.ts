@@ -3,7 +3,8 @@
  * description: core's ajv schemas with what core checks in code folded in (each event type's data,
  * filters, secrets per scheme, header names and values, the URL scheme). The service validates
  * with the ajv schemas and those checks; json-schemas.test.ts keeps both in agreement.
- * Schemas refer to each other by core's `$id`s (e.g. `devhooks/webhook-filter`).
+ * They refer to core's schemas by `$id` (e.g. `devhooks/webhook-filter`) and carry none themselves
+ * (the ajv schemas they extend own those ids).
  */
 import { webhookFilterSchema } from './filters';
 import { dataSchemas, eventEnvelopeSchema, webhookCreateSchema, webhookPatchSchema, WEBHOOK_SIGNINGS } from './schemas';
@@ -51,7 +52,7 @@ function secretRules(mode: 'create' | 'patch'): object[] {
  * addresses a URL resolves to) stays with checkWebhookBody.
  */
 export function webhookBodyJsonSchema(mode: 'create' | 'patch'): object {
-  const base = mode === 'create' ? webhookCreateSchema : webhookPatchSchema;
+  const { $id: _id, ...base } = mode === 'create' ? webhookCreateSchema : webhookPatchSchema;
   return {
     ...base,
     ...(mode === 'patch' ? { minProperties: 1 } : {}),
@@ -72,9 +73,11 @@ function typesByDataSchema(): EventType[][] {
   return [...groups.values()];
 }
 
+const { $id: _eventId, ...eventEnvelope } = eventEnvelopeSchema;
+
 /** One event in: the envelope, and `data` by the schema of its `type`. */
 export const eventJsonSchema = {
-  ...eventEnvelopeSchema,
+  ...eventEnvelope,
   allOf: typesByDataSchema().map((types) => ({
     if: {
       properties: { type: types.length === 1 ? { const: types[0] } : { enum: types } },
