@@ -58,6 +58,12 @@ const webhookFields = {
   previous_secret_expires_at: readOnly('field'),
 };
 
+/** `since` and `until` of the recover and replay windows. */
+const windowFields = {
+  since: { description: 'RFC 3339; inclusive.' },
+  until: { description: 'RFC 3339; inclusive; default now.' },
+};
+
 const SECRET =
   'Signing secret, never read back. `standard`: `whsec_` + base64 of 24–64 bytes; `mender`: hex, even length, 2–128 digits; `mist`: 1–256 characters. `standard` webhooks always have one: when none is given (absent, `null` or `""`) one is generated and returned once, as `secret`, in the response. `mender` and `mist` webhooks may have none (no signature headers): `null` or `""` clears it. ';
 
@@ -189,16 +195,12 @@ export const SCHEMA_NOTES: Record<string, SchemaNotes> = {
   },
   RecoverWindow: {
     examples: [{ since: '2025-01-20T00:00:00Z', until: '2025-01-20T12:00:00Z' }],
-    properties: {
-      since: { description: 'RFC 3339; inclusive.' },
-      until: { description: 'RFC 3339; inclusive; default now.' },
-    },
+    properties: windowFields,
   },
   ReplayWindow: {
     examples: [{ since: '2025-01-19T12:00:00Z', types: ['devices-inventory-changed'] }],
     properties: {
-      since: { description: 'RFC 3339; inclusive.' },
-      until: { description: 'RFC 3339; inclusive; default now.' },
+      ...windowFields,
       types: { description: "Only these event types (besides the webhook's own filter)." },
     },
   },
