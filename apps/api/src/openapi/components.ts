@@ -3,6 +3,8 @@ import {
   dataSchemas,
   DEVICE_STATUSES,
   EVENT_TYPE_NAMES,
+  errorBodySchema,
+  errorDetailSchema,
   EVENT_TYPES,
   eventJsonSchema,
   filterConditionSchema,
@@ -26,6 +28,8 @@ const oneOf = (values: readonly string[]) => ({ type: 'string', enum: [...values
 
 /** Core's schemas as they are (ajv flavour: `$id`s, refs by id); schema-conversion.ts makes them OpenAPI's. */
 export const CORE_SCHEMAS: Record<string, object> = {
+  Error: errorBodySchema,
+  ErrorDetail: errorDetailSchema,
   Role: oneOf(ROLES),
   Topic: oneOf(TOPICS),
   DeliveryTopic: oneOf([...TOPICS, PING_TYPE]),

@@ -68,6 +68,25 @@ const SECRET =
   'Signing secret, never read back. `standard`: `whsec_` + base64 of 24–64 bytes; `mender`: hex, even length, 2–128 digits; `mist`: 1–256 characters. `standard` webhooks always have one: when none is given (absent, `null` or `""`) one is generated and returned once, as `secret`, in the response. `mender` and `mist` webhooks may have none (no signature headers): `null` or `""` clears it. ';
 
 export const SCHEMA_NOTES: Record<string, SchemaNotes> = {
+  Error: {
+    description:
+      'Every error answer. `code` is one of: `invalid_request`, `invalid_json` (400), `unauthorized` (401), `forbidden` (403), `not_found` (404), `payload_too_large` (413), `unsupported_media_type` (415), `target_refused` (422), `backlog_full` (429), `internal` (500), `not_ready` (503, `/readyz`).',
+    examples: [
+      {
+        error: {
+          code: 'invalid_request',
+          message: 'the batch has invalid events; none was accepted',
+          details: [
+            {
+              index: 1,
+              path: '/data/status',
+              message: 'must be one of: accepted, noauth, pending, preauthorized, rejected, decommissioned',
+            },
+          ],
+        },
+      },
+    ],
+  },
   Topic: { description: 'A subscribable topic.' },
   DeliveryTopic: { description: "A delivery's topic: a subscribable topic, or `ping`." },
   Ordering: {
