@@ -7,10 +7,9 @@
  * Needs the routes of the delivery-controls branch (rotate-secret, recover, replay, event-types):
  * run it after that branch is merged.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { CONTROL_ROUTES, countOf, DevhooksClient, ROUTES } from '@devhooks/client';
+import { buildOpenApiDocument } from '../../apps/api/src/openapi/document';
 import { startStack, type Stack } from '../support/stack';
 import { seeCount, seeText, seeVisible, startBrowser, type TestBrowser } from '../support/browser';
 
@@ -43,7 +42,7 @@ const nav = (name: string) =>
 
 describe('the console, delivery controls (contract §9)', () => {
   it("describes the client's §9 routes in the OpenAPI document", () => {
-    const spec = JSON.parse(readFileSync(path.join(__dirname, '../../apps/api/src/openapi.json'), 'utf8'));
+    const spec: any = buildOpenApiDocument();
     const missing = CONTROL_ROUTES.map((n) => ROUTES[n]).filter((r) => {
       const [method, p] = r.split(' ');
       return !spec.paths[p]?.[method.toLowerCase()];

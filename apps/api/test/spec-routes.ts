@@ -3,9 +3,8 @@
  * exactly as given (fetch would normalise `/./` and `..`): shared by the path-variant sweep and the
  * fuzz suite (not a test file).
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
+import { openApiDocument } from '../src/openapi/document';
 
 export interface Operation {
   method: string;
@@ -18,9 +17,7 @@ export interface Operation {
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 export function specOperations(): Operation[] {
-  const spec = JSON.parse(readFileSync(path.join(__dirname, '../src/openapi.json'), 'utf8')) as {
-    paths: Record<string, Record<string, unknown>>;
-  };
+  const spec = openApiDocument() as unknown as { paths: Record<string, Record<string, unknown>> };
   const out: Operation[] = [];
   for (const [template, item] of Object.entries(spec.paths)) {
     for (const m of METHODS) {

@@ -1,9 +1,9 @@
 /** The client against the OpenAPI document: every route it calls is described there, with its method. */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+// the document the API serves, built as at start-up (not a dependency of the client itself)
+import { buildOpenApiDocument } from '../../../apps/api/src/openapi/document';
 import { CONTROL_ROUTES, countOf, fillPath, ROUTES, type RouteName } from './routes';
 
-const spec = JSON.parse(readFileSync(path.join(__dirname, '../../../apps/api/src/openapi.json'), 'utf8'));
+const spec: any = buildOpenApiDocument();
 
 function described(route: string): boolean {
   const [method, p] = route.split(' ');

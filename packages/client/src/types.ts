@@ -1,5 +1,5 @@
 /**
- * The API's shapes, as apps/api/src/openapi.json describes them (contract §2–§9). Written by hand
+ * The API's shapes, as the OpenAPI document (apps/api/src/openapi/) describes them (contract §2–§9). Written by hand
  * and kept honest by routes.test.ts (every route the client calls is described there) and by the
  * client's tests against the real API.
  */

@@ -23,6 +23,26 @@ export const MAX_FILTER_IN = 100;
 
 const scalar = { type: ['string', 'number', 'boolean', 'null'], maxLength: 1024 } as const;
 
+/** One data condition: a scalar (equal), `{"$in": [...]}`, `{"$ne": v}` or `{"$exists": bool}`. */
+export const filterConditionSchema = {
+  anyOf: [
+    scalar,
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['$in'],
+      properties: { $in: { type: 'array', minItems: 1, maxItems: MAX_FILTER_IN, items: scalar } },
+    },
+    { type: 'object', additionalProperties: false, required: ['$ne'], properties: { $ne: scalar } },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['$exists'],
+      properties: { $exists: { type: 'boolean' } },
+    },
+  ],
+} as const;
+
 export const webhookFilterSchema = {
   $id: 'devhooks/webhook-filter',
   type: 'object',
@@ -35,24 +55,7 @@ export const webhookFilterSchema = {
       minProperties: 1,
       maxProperties: MAX_FILTER_CONDITIONS,
       propertyNames: { pattern: `^[^.]{1,128}(\\.[^.]{1,128})*$`, maxLength: MAX_FILTER_PATH },
-      additionalProperties: {
-        anyOf: [
-          scalar,
-          {
-            type: 'object',
-            additionalProperties: false,
-            required: ['$in'],
-            properties: { $in: { type: 'array', minItems: 1, maxItems: MAX_FILTER_IN, items: scalar } },
-          },
-          { type: 'object', additionalProperties: false, required: ['$ne'], properties: { $ne: scalar } },
-          {
-            type: 'object',
-            additionalProperties: false,
-            required: ['$exists'],
-            properties: { $exists: { type: 'boolean' } },
-          },
-        ],
-      },
+      additionalProperties: filterConditionSchema,
     },
   },
 } as const;

@@ -22,3 +22,4 @@ export * from './controls';
 export * from './filters';
 export * from './event-catalog';
 export * from './redaction';
+export * from './json-schemas';

@@ -20,7 +20,7 @@ const scopeId = {
 } as const;
 const nonEmptyString = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 /** Mist timestamps are Unix seconds (often fractional); RFC 3339 strings are accepted too. */
-const timestamp = {
+export const timestampSchema = {
   anyOf: [{ type: 'number' }, { type: 'string', format: 'date-time' }],
 } as const;
 
@@ -71,27 +71,29 @@ const inventory = {
   },
 };
 
-/** The schema of each type's `data`; extra fields are kept (Mist and Mender add many). */
+const deviceData = deviceAuth(['id']);
+
+/** The schema of each type's `data`; extra fields are kept (Mist and Mender add many). Types may share one. */
 export const dataSchemas: Record<EventType, object> = {
-  'device-provisioned': deviceAuth(['id']),
+  'device-provisioned': deviceData,
   'device-status-changed': deviceAuth(['id', 'status']),
-  'device-decommissioned': deviceAuth(['id']),
+  'device-decommissioned': deviceData,
   'devices-inventory-changed': inventory,
   'device-inventory-changed': inventory,
   audit: {
     type: 'object',
     required: ['id', 'message', 'timestamp'],
-    properties: { id: nonEmptyString, message: { type: 'string' }, timestamp },
+    properties: { id: nonEmptyString, message: { type: 'string' }, timestamp: timestampSchema },
   },
   'device-event': {
     type: 'object',
     required: ['type', 'timestamp'],
-    properties: { type: nonEmptyString, timestamp },
+    properties: { type: nonEmptyString, timestamp: timestampSchema },
   },
   alarm: {
     type: 'object',
     required: ['type', 'timestamp'],
-    properties: { type: nonEmptyString, timestamp },
+    properties: { type: nonEmptyString, timestamp: timestampSchema },
   },
   message: { type: 'object' },
 };

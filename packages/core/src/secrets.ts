@@ -6,6 +6,20 @@ export const STANDARD_SECRET_PREFIX = 'whsec_';
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const HEX = /^(?:[0-9a-fA-F]{2}){1,64}$/;
 
+/**
+ * The rules of `secretProblem` as JSON Schema, for documents (the API's OpenAPI description);
+ * core's tests check that both agree. Standard: `whsec_` + base64 of 24–64 bytes (32–88 characters).
+ */
+export const SECRET_SCHEMAS = {
+  standard: {
+    type: 'string',
+    pattern:
+      '^whsec_(?:(?:[A-Za-z0-9+/]{4}){8,20}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?|(?:[A-Za-z0-9+/]{4}){21}(?:[A-Za-z0-9+/]{2}==)?)$',
+  },
+  mender: { type: 'string', pattern: HEX.source },
+  mist: { type: 'string', minLength: 1, maxLength: 256 },
+} as const satisfies Record<Signing, object>;
+
 /** A fresh `standard` secret: `whsec_` + base64 of 32 random bytes. */
 export function generateStandardSecret(): string {
   return STANDARD_SECRET_PREFIX + randomBytes(32).toString('base64');

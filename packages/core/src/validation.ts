@@ -12,6 +12,47 @@ export interface ErrorDetail {
 /** At most this many details are reported for one request; the rest are summarised. */
 export const MAX_DETAILS = 50;
 
+export const errorDetailSchema = {
+  $id: 'devhooks/error-detail',
+  type: 'object',
+  required: ['path', 'message'],
+  properties: {
+    index: {
+      type: 'integer',
+      minimum: 0,
+      description: 'Position of the item in a batch (events, webhooks, webhook_ids); absent for a single object.',
+    },
+    path: {
+      type: 'string',
+      description: 'JSON pointer (RFC 6901) into the item, or the query parameter (`/limit`); `""` is the item itself.',
+    },
+    message: { type: 'string' },
+  },
+} as const;
+
+/** Every error answer of the API: `{"error": {"code", "message", "details"?}}` (docs/contract.md §4). */
+export const errorBodySchema = {
+  $id: 'devhooks/error',
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', examples: ['invalid_request'] },
+        message: { type: 'string' },
+        details: {
+          type: 'array',
+          minItems: 1,
+          items: { $ref: errorDetailSchema.$id },
+          description: `Present only when there are details. Event batches report at most ${MAX_DETAILS}, then one summary line.`,
+        },
+      },
+    },
+  },
+} as const;
+
 export function pointerEscape(segment: string | number): string {
   return String(segment).replace(/~/g, '~0').replace(/\//g, '~1');
 }

@@ -96,9 +96,11 @@ function unmaskHeaders(
 /** The fields a body sets (read-only fields removed). */
 export type WebhookFields = Omit<Webhook, 'id' | 'org_id' | 'created_at' | 'updated_at' | 'disabled_reason'>;
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-const FORBIDDEN_HEADERS = new Set<string>([
+/** An HTTP header name (RFC 9110 token). */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** Header names a webhook may not set (compared in lowercase). */
+export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set<string>([
   'host',
   'content-length',
   'transfer-encoding',
@@ -112,11 +114,14 @@ const FORBIDDEN_HEADERS = new Set<string>([
   ...SIGNATURE_HEADERS,
 ]);
 
+/** Every header name with this prefix (any case) belongs to devhooks. */
+export const RESERVED_HEADER_PREFIX = 'webhook-';
+
 export function headerProblem(name: string): string | undefined {
-  if (!TOKEN.test(name)) return 'is not a valid HTTP header name';
+  if (!HEADER_NAME.test(name)) return 'is not a valid HTTP header name';
   const n = name.toLowerCase();
   if (FORBIDDEN_HEADERS.has(n)) return 'is set by devhooks and cannot be overridden';
-  if (n.startsWith('webhook-')) return 'webhook-* headers are reserved for devhooks';
+  if (n.startsWith(RESERVED_HEADER_PREFIX)) return 'webhook-* headers are reserved for devhooks';
   return undefined;
 }
 

@@ -3,8 +3,8 @@ import type { Router } from 'express';
 import type { Registry } from 'prom-client';
 import { checkReady } from '@devhooks/engine';
 import type { ApiDeps } from '../deps';
-import openapi from '../openapi.json';
 import { routeGroup } from '../http/routing';
+import { openApiDocument } from '../openapi/document';
 
 export function healthRoutes(d: ApiDeps, registry: Registry): Router {
   const r = routeGroup();
@@ -29,6 +29,7 @@ export function healthRoutes(d: ApiDeps, registry: Registry): Router {
     res.send(await registry.metrics());
   });
 
+  const openapi = openApiDocument();
   r.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
