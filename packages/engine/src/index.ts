@@ -29,6 +29,7 @@ export * from './redis/connection';
 export * from './redis/lua-commands';
 export * from './ops/logger';
 export * from './ops/metrics';
+export * from './ops/tracing';
 export * from './ops/maintenance';
 export * from './ops/readiness';
 export * from './ops/breaker-states';
