@@ -101,9 +101,18 @@ export async function withServerSpan<T>(
     { kind: SpanKind.SERVER, attributes: o.attributes },
     traceContextOf(o.traceparent),
   );
+  return endingSpan(
+    span,
+    () => fn(traceparentOf(span), span),
+    () => span.setStatus({ code: SpanStatusCode.OK }),
+  );
+}
+
+/** Runs `run`, then `settle` with its result (or records its error), and ends the span. */
+async function endingSpan<T>(span: Span, run: () => Promise<T>, settle: (out: T) => void): Promise<T> {
   try {
-    const out = await fn(traceparentOf(span), span);
-    span.setStatus({ code: SpanStatusCode.OK });
+    const out = await run();
+    settle(out);
     return out;
   } catch (err) {
     recordSpanError(span, err);
@@ -191,8 +200,7 @@ export async function traceAttempt<R extends AttemptSpanResult>(
     },
     parent,
   );
-  try {
-    const out = await run();
+  return endingSpan(span, run, (out) => {
     const r = out.record;
     span.setAttributes({
       'devhooks.outcome': out.outcome,
@@ -204,11 +212,5 @@ export async function traceAttempt<R extends AttemptSpanResult>(
       span.setAttribute('error.type', r.error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: r.error });
     } else span.setStatus({ code: SpanStatusCode.OK });
-    return out;
-  } catch (err) {
-    recordSpanError(span, err);
-    throw err;
-  } finally {
-    span.end();
-  }
+  });
 }
