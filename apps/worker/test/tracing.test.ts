@@ -15,7 +15,7 @@ let stopTracing: () => Promise<void>;
 
 beforeAll(async () => {
   stopTracing = startTracing({}, { processName: 'devhooks-test', exporter });
-  s = await startStack(__filename);
+  s = await startStack(__filename, { worker: { DEVHOOKS_RETRY_SCHEDULE: '0,200ms,200ms' } });
 });
 afterAll(async () => {
   await s.close();
@@ -74,6 +74,27 @@ it("a failed attempt's span holds the status code and the error", async () => {
   const attempt = await eventually(() => named('attempt', w.id)[0]);
   expect(attempt.attributes).toMatchObject({ 'http.response.status_code': 410, 'error.type': 'http_410' });
   expect(attempt.status.code).toBe(2); // SpanStatusCode.ERROR
+});
+
+it("a retry's attempt is in the same trace, a child of the ingest span", async () => {
+  let calls = 0;
+  s.rx.respond = (r) => (r.path === '/flaky' && calls++ === 0 ? { status: 503 } : {});
+  const w = await s.webhook({ url: s.rx.url('/flaky'), topics: ['deviceauth'] });
+  await s.send({ id: 'evt-trace-5', type: 'device-status-changed', data: { id: 'dev-5', status: 'accepted' } });
+  const attempts = await eventually(() => {
+    const a = named('attempt', w.id);
+    return a.length >= 2 && a;
+  });
+  const ingest = exporter.getFinishedSpans().find((sp) => sp.name === 'POST /v1/events')!;
+  const [fanout] = named('fanout', 'evt-trace-5');
+  const [first, retry] = attempts.sort(
+    (a, b) => Number(a.attributes['devhooks.attempt']) - Number(b.attributes['devhooks.attempt']),
+  );
+  expect(first.attributes).toMatchObject({ 'http.response.status_code': 503, 'devhooks.outcome': 'retry' });
+  expect(retry.attributes).toMatchObject({ 'http.response.status_code': 200, 'devhooks.attempt': 2 });
+  for (const a of attempts) expect(a.spanContext().traceId).toBe(ingest.spanContext().traceId);
+  expect(parentOf(first)).toBe(fanout.spanContext().spanId);
+  expect(parentOf(retry)).toBe(ingest.spanContext().spanId);
 });
 
 it("continues a producer's trace: the ingest span is the child of its traceparent header", async () => {
