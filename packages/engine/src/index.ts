@@ -30,6 +30,8 @@ export * from './redis/lua-commands';
 export * from './ops/logger';
 export * from './ops/metrics';
 export * from './ops/tracing';
+export * from './ops/redis-gauges';
+export * from './redis/stream-age';
 export * from './ops/maintenance';
 export * from './ops/readiness';
 export * from './ops/breaker-states';

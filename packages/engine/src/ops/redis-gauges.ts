@@ -10,7 +10,7 @@ import { isCluster } from '../redis/connection';
 import { oldestPendingAgeSeconds } from '../redis/stream-age';
 
 /** Every master: the nodes of a cluster, or the one server. */
-export function masters(redis: Redis): Redis[] {
+export function redisMasters(redis: Redis): Redis[] {
   return isCluster(redis) ? (redis as unknown as Cluster).nodes('master') : [redis];
 }
 
@@ -46,7 +46,7 @@ export function redisGauges(registry: Registry, redis: Redis, keys: Keys, shards
   /** INFO memory of every master that answers (each gauge reads its own: two cheap INFOs a scrape). */
   const readMemory = async () => {
     const all = await Promise.all(
-      masters(redis).map(async (n) => {
+      redisMasters(redis).map(async (n) => {
         const m = memoryOf(await n.info('memory').catch(() => ''));
         return m && { node: nodeName(n), ...m };
       }),
