@@ -147,6 +147,7 @@ test('SIGKILL of Redis mid-burst: API and worker recover, nothing answered 202 i
     }),
   );
   expect(killed).toBeDefined();
+  expect(resend.length).toBeGreaterThan(0); // Redis really died under the burst
   expect(missing).toEqual([]);
   // no event the service never saw was delivered
   expect([...delivered.keys()].filter((id) => !accepted.has(id))).toEqual([]);
