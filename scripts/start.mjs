@@ -96,7 +96,9 @@ await runProcess({
   say,
   loadConfig() {
     try {
-      return { api: loadApiConfig(env), worker: loadWorkerConfig(env), logLevel: env.DEVHOOKS_LOG_LEVEL || 'info' };
+      const api = loadApiConfig(env);
+      // tracing (OTEL_*) is read by the config modules, one setting for the whole process
+      return { api, worker: loadWorkerConfig(env), logLevel: env.DEVHOOKS_LOG_LEVEL || 'info', tracing: api.tracing };
     } catch (err) {
       redis?.kill('SIGTERM');
       throw err;

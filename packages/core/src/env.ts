@@ -61,6 +61,11 @@ export const SHARED_ENV_PROPERTIES: Record<string, object> = {
   DEVHOOKS_LOG_LEVEL: { type: 'string', enum: ['error', 'warn', 'info', 'debug'] },
   DEVHOOKS_ENCRYPTION_KEY: encryptionKey,
   DEVHOOKS_ENCRYPTION_KEY_OLD: encryptionKey,
+  // the series `devhooks_endpoint_in_flight` keeps: the busiest origins, the rest as origin="other"
+  DEVHOOKS_METRICS_TOP_ORIGINS: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' },
+  // OpenTelemetry tracing (off unless the endpoint is set): the OTLP/HTTP collector's base URL
+  OTEL_EXPORTER_OTLP_ENDPOINT: { type: 'string', pattern: '^\\s*https?://\\S+\\s*$' },
+  OTEL_SERVICE_NAME: { type: 'string', minLength: 1, maxLength: 200 },
 };
 
 export interface SharedSettings {
@@ -81,7 +86,14 @@ export interface SharedSettings {
   logLevel: string;
   /** Webhook secrets and header values at rest (DEVHOOKS_ENCRYPTION_KEY, DEVHOOKS_ENCRYPTION_KEY_OLD). */
   encryption: SecretBoxKeys;
+  /** OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME): off without an endpoint. */
+  tracing?: { endpoint?: string; serviceName?: string };
+  /** Receiver origins with a series of their own in `devhooks_endpoint_in_flight` (default 20). */
+  metricsTopOrigins?: number;
 }
+
+/** DEVHOOKS_METRICS_TOP_ORIGINS when unset. */
+export const DEFAULT_METRICS_TOP_ORIGINS = 20;
 
 /** DEVHOOKS_SHARDS when Redis Cluster is on and it is unset (standalone: 1). */
 export const DEFAULT_CLUSTER_SHARDS = 16;
@@ -112,5 +124,7 @@ export function sharedSettings(e: Record<string, string | undefined>): SharedSet
         ? parseEncryptionKey(e.DEVHOOKS_ENCRYPTION_KEY_OLD, 'DEVHOOKS_ENCRYPTION_KEY_OLD')
         : undefined,
     },
+    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT?.trim(), serviceName: e.OTEL_SERVICE_NAME },
+    metricsTopOrigins: Number(e.DEVHOOKS_METRICS_TOP_ORIGINS ?? DEFAULT_METRICS_TOP_ORIGINS),
   };
 }

@@ -32,6 +32,8 @@ export interface StoredEvent {
   device?: string;
   /** The id of the request's batch when the batch spans shards (see the engine's ingest). */
   batch?: string;
+  /** The W3C traceparent of the ingest span, when tracing is on (carried in the stream entry). */
+  traceparent?: string;
 }
 
 /** An event's partition key (docs/contract.md §7). */

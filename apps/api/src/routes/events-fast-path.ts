@@ -34,7 +34,7 @@ export function eventsFastPath(d: ApiDeps): (req: IncomingMessage, res: ServerRe
     readJsonBody(req)
       .then(async (body) => {
         const caller = await identify(d.orgs, d.config.adminToken, req.headers.authorization);
-        return acceptEvents(d, orgOf(caller, PRODUCE_ROLES), body);
+        return acceptEvents(d, orgOf(caller, PRODUCE_ROLES), body, { traceparent: req.headers.traceparent });
       })
       .then(
         (accepted) => send(202, {}, accepted),

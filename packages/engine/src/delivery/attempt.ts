@@ -13,6 +13,7 @@ import {
   type AttemptResult,
   type Outcome,
 } from '@devhooks/core';
+import { traceAttempt, tracingOn } from '../ops/tracing';
 import type { EngineContext } from '../runtime/engine-context';
 import { MAX_ATTEMPT_LOG, type AttemptRecord, type DeliveryRecord } from '../stores/delivery-log';
 import { previousKeyAt } from '../stores/webhook-directory';
@@ -60,7 +61,12 @@ export function requestHeaders(d: Delivery, timestamp: number): string[] {
 }
 
 /** Makes one attempt and decides what follows; never throws for receiver-side problems. */
-export async function attemptDelivery(ctx: EngineContext, d: Delivery): Promise<AttemptOutcome> {
+export function attemptDelivery(ctx: EngineContext, d: Delivery): Promise<AttemptOutcome> {
+  // tracing off: no span object at all (ops/tracing.ts)
+  return tracingOn() ? traceAttempt(d, () => attemptOnce(ctx, d)) : attemptOnce(ctx, d);
+}
+
+async function attemptOnce(ctx: EngineContext, d: Delivery): Promise<AttemptOutcome> {
   if (d.target.rate_limit && d.topic !== 'ping') {
     // the webhook's own limit, over all workers: over it, the delivery waits without using an attempt
     const wait = await rateLimitWait(ctx.redis, ctx.keys, d.target.id, d.target.rate_limit);

@@ -13,6 +13,7 @@ import { BatchGate } from '../log/batch-gate';
 import { decodeEvent } from '../log/stream-codec';
 import type { RawEntry, StreamLease } from '../log/stream-lease';
 import type { EngineContext } from '../runtime/engine-context';
+import { traceFanout, tracingOn } from '../ops/tracing';
 import type { Target } from '../stores/webhook-directory';
 import type { FanoutGroup } from './fanout-group';
 import { attemptDelivery, deferred, type AttemptOutcome } from './attempt';
@@ -235,6 +236,7 @@ export class StreamConsumer {
     for (const { entryId, event } of items) {
       const targets = this.targetsOf(event);
       fanned.push([entryId, targets.length]);
+      if (tracingOn()) traceFanout(event, { entryId, webhooks: targets.length, shard: this.o.shard });
       let body: string | undefined; // built once per event, shared by every webhook it goes to
       for (const t of targets) {
         if (isBatchedTopic(event.topic) && !t.single_event_per_message) batched.push({ target: t, event, entryId });

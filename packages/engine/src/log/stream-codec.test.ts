@@ -122,6 +122,36 @@ describe('decodeEvent', () => {
   });
 });
 
+describe('the trace context (a trailing traceparent)', () => {
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+  it('is written last, after the partition device and batch slots (empty when absent)', () => {
+    const [value] = encodeEvent({ ...full, traceparent });
+    const head = JSON.parse(value.slice(0, value.indexOf('\n'))) as string[];
+    expect(head).toHaveLength(11);
+    expect(head.slice(8)).toEqual(['', '', traceparent]);
+  });
+
+  it('round-trips alone, with a partition device, and with a batch', () => {
+    const { device_id: _d, ...noDevice } = full;
+    for (const e of [
+      { ...full, traceparent },
+      { ...noDevice, device: 'dev-from-data', traceparent },
+      { ...full, batch: 'b_1', traceparent },
+    ] as StoredEvent[]) {
+      expect(decodeEvent(flat(e))).toEqual(e);
+    }
+  });
+
+  it('an entry without it (written before, or with tracing off) decodes as before', () => {
+    expect(encodeEvent(full)).toEqual(encodeEvent({ ...full, traceparent: undefined }));
+    const old = ['e', '["o","i","alarm","","","","t","","dev-9","b_2"]\n{}'];
+    const d = decodeEvent(old);
+    expect(d).toMatchObject({ device: 'dev-9', batch: 'b_2' });
+    expect('traceparent' in d).toBe(false);
+  });
+});
+
 describe('entryTime', () => {
   it('is the milliseconds part of a stream id', () => {
     expect(entryTime('1714557600000-0')).toBe(1714557600000);

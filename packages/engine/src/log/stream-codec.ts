@@ -21,6 +21,8 @@ type Head = [
   device?: string,
   /** A batch that spans shards: delivered once committed. */
   batch?: string,
+  /** The W3C traceparent of the ingest span (absent when tracing is off, and in older entries). */
+  traceparent?: string,
 ];
 
 export function encodeEvent(e: StoredEvent): string[] {
@@ -37,7 +39,8 @@ export function encodeEvent(e: StoredEvent): string[] {
   ];
   // the partition device, when device_id does not already say it; the batch of a batch across shards
   const device = e.device ?? '';
-  if (e.batch) head.push(device, e.batch);
+  if (e.traceparent) head.push(device, e.batch ?? '', e.traceparent);
+  else if (e.batch) head.push(device, e.batch);
   else if (device) head.push(device);
   return [`${JSON.stringify(head)}\n${e.data}`];
 }
@@ -49,7 +52,9 @@ export function decodeEvent(flat: string[]): StoredEvent {
   if (value === undefined) throw new Error('stream entry has no "e" field');
   const nl = value.indexOf('\n');
   if (nl < 0) throw new Error('stream entry "e" has no data');
-  const [org, id, type, site, group, device, time, webhook, partition, batch] = JSON.parse(value.slice(0, nl)) as Head;
+  const [org, id, type, site, group, device, time, webhook, partition, batch, traceparent] = JSON.parse(
+    value.slice(0, nl),
+  ) as Head;
   const topic = topicOf(type);
   if (!topic) throw new Error(`stream entry has an unknown type "${type}"`);
   const e: StoredEvent = {
@@ -67,6 +72,7 @@ export function decodeEvent(flat: string[]): StoredEvent {
   if (webhook) e.webhook = webhook;
   if (partition) e.device = partition;
   if (batch) e.batch = batch;
+  if (traceparent) e.traceparent = traceparent;
   return e;
 }
 

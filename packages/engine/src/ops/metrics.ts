@@ -2,7 +2,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Keys, ShardKeys } from '@devhooks/core';
+import { DEFAULT_METRICS_TOP_ORIGINS, type Keys, type ShardKeys } from '@devhooks/core';
+import { InFlightByOrigin } from './origin-in-flight';
+import { redisGauges } from './redis-gauges';
 
 export function createRegistry(service: string): Registry {
   const registry = new Registry();
@@ -17,7 +19,8 @@ export interface WorkerMetrics {
   attemptsBy(outcome: string): { inc(n?: number): void };
   latency: Histogram;
   attemptDuration: Histogram;
-  inFlight: Gauge<'origin'>;
+  /** Requests in flight per origin; exported for the busiest origins only (ops/origin-in-flight.ts). */
+  inFlight: InFlightByOrigin;
   inMemory: Gauge;
   webhooksDisabled: Counter<'reason'>;
 }
@@ -34,6 +37,8 @@ export function workerMetrics(registry: Registry): WorkerMetrics {
     registers: [registry],
   });
   const children = new Map<string, { inc(n?: number): void }>();
+  const inFlight = new InFlightByOrigin(DEFAULT_METRICS_TOP_ORIGINS);
+  inFlight.gauge(registry);
   const m: WorkerMetrics = {
     attempts,
     attemptsBy(outcome) {
@@ -53,12 +58,7 @@ export function workerMetrics(registry: Registry): WorkerMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
       registers: [registry],
     }),
-    inFlight: new Gauge({
-      name: 'devhooks_endpoint_in_flight',
-      help: 'Requests in flight per receiver origin',
-      labelNames: ['origin'],
-      registers: [registry],
-    }),
+    inFlight,
     inMemory: new Gauge({
       name: 'devhooks_worker_deliveries_in_progress',
       help: 'Deliveries this worker holds (in flight, waiting for a slot or for their batch)',
@@ -94,6 +94,7 @@ export function queueGauges(registry: Registry, redis: Redis, keys: Keys, queues
         }
       },
     });
+  redisGauges(registry, redis, keys, shards);
   perStream('devhooks_backlog_events', 'Events accepted and not yet fanned out, per stream', async (k) =>
     Number((await redis.get(k.backlog).catch(() => null)) ?? 0),
   );

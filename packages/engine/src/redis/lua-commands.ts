@@ -184,7 +184,7 @@ export interface LuaCommands {
  * A Lua script run by SHA (EVALSHA), loaded on NOSCRIPT. Not ioredis's defineCommand: inside a
  * pipeline, and so under auto-pipelining, that sends the whole script text (EVAL) on every call.
  */
-class LuaScript {
+export class LuaScript {
   readonly sha: string;
   constructor(private readonly lua: string) {
     this.sha = createHash('sha1').update(lua).digest('hex');

@@ -1,11 +1,12 @@
 /**
  * One process bootstrap for every devhooks process (`npm run start:api`, `npm run start:worker`,
  * `npm start`): the configuration checked before anything starts (exit 2 with every problem), one
- * JSON logger, the Redis eviction-policy warning, SIGTERM / SIGINT with a shutdown deadline (exit 1
+ * JSON logger, OpenTelemetry tracing when configured (ops/tracing.ts), the Redis eviction-policy warning, SIGTERM / SIGINT with a shutdown deadline (exit 1
  * when it passes), and exit 1 on a failed start.
  */
 import type { Redis } from 'ioredis';
 import { createLogger, type Logger } from '../ops/logger';
+import { startTracing, type TracingConfig } from '../ops/tracing';
 import { evictionPolicy, evictionWarning } from '../redis/connection';
 
 export interface Running {
@@ -17,7 +18,13 @@ export interface Running {
   shutdownMs: number;
 }
 
-export interface ProcessSpec<C extends { logLevel: string }> {
+/** What the bootstrap reads of a process's configuration. */
+export interface ProcessConfig {
+  logLevel: string;
+  tracing?: TracingConfig;
+}
+
+export interface ProcessSpec<C extends ProcessConfig> {
   /** `devhooks-api`, `devhooks-worker`, `devhooks`. */
   name: string;
   /** Reads and checks the configuration; throws an Error naming every problem. */
@@ -27,7 +34,7 @@ export interface ProcessSpec<C extends { logLevel: string }> {
   say?(line: string): void;
 }
 
-export async function runProcess<C extends { logLevel: string }>(spec: ProcessSpec<C>): Promise<void> {
+export async function runProcess<C extends ProcessConfig>(spec: ProcessSpec<C>): Promise<void> {
   let config: C;
   try {
     config = spec.loadConfig();
@@ -36,6 +43,8 @@ export async function runProcess<C extends { logLevel: string }>(spec: ProcessSp
     process.exit(2);
   }
   const logger = createLogger(spec.name, config.logLevel);
+  const stopTracing = startTracing(config.tracing ?? {}, { processName: spec.name });
+  if (config.tracing?.endpoint) logger.info('tracing on', { endpoint: config.tracing.endpoint });
   // signals are taken from the first moment: one that comes while starting stops once started
   let started: Promise<Running | undefined> = Promise.resolve(undefined);
   let stopping = false;
@@ -53,6 +62,8 @@ export async function runProcess<C extends { logLevel: string }>(spec: ProcessSp
     force.unref();
     try {
       await running.stop();
+      // the last spans out before exiting (a collector that does not answer cannot hold the exit up)
+      await Promise.race([stopTracing().catch(() => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]);
     } catch (err) {
       logger.error('stop failed', { error: (err as Error).message });
       process.exit(1);

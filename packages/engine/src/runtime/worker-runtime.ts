@@ -58,6 +58,7 @@ export async function startWorkerRuntime(
   await waitForRedis(redis, 30_000);
 
   const metrics = workerMetrics(registry);
+  if (cfg.metricsTopOrigins) metrics.inFlight.top = cfg.metricsTopOrigins;
   const { webhooks, deliveries, queues, secrets: box } = createStores(redis, keys, cfg, logger);
   queueGauges(registry, redis, keys, queues.all);
   const ctx: EngineContext = {
@@ -74,10 +75,7 @@ export async function startWorkerRuntime(
       allowPrivateTargets: cfg.allowPrivateTargets,
       connectionsPerOrigin: cfg.endpoint.concurrency,
     }),
-    origins: new OriginLimiter(cfg.endpoint, (origin, n) => {
-      if (n === 0) metrics.inFlight.remove({ origin });
-      else metrics.inFlight.set({ origin }, n);
-    }),
+    origins: new OriginLimiter(cfg.endpoint, (origin, n) => metrics.inFlight.set(origin, n)),
     queues,
     metrics,
     schedule: cfg.schedule,
