@@ -108,7 +108,6 @@ it('loses no event answered 202 when the master of the most shards is SIGKILLed 
   await eventually(() => [...accepted].every((id) => received.has(id)) || undefined, 240_000, 250);
   const lost = [...accepted].filter((id) => !received.has(id)).length;
   const duplicates = [...received.values()].reduce((n, c) => n + c - 1, 0);
-  // eslint-disable-next-line no-console
   console.log(
     `failover: accepted ${accepted.size}, delivered ${received.size}, lost ${lost}, duplicate deliveries ${duplicates}, ` +
       `batches ${counts.batches}, resent ${counts.resent}, answers ${JSON.stringify(counts.answers)}, ` +

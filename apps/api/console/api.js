@@ -22,13 +22,22 @@ export function createApi(key, onUnauthorized) {
     }
     const headers = { authorization: `Bearer ${key}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(url, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-      credentials: 'omit',
-    });
+    const send = () =>
+      fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+    let res = await send();
+    // the delivery log's reads are bounded per key and per process (429 / 503 with Retry-After):
+    // a read is asked again shortly, a few times
+    for (let tries = 0; method === 'GET' && (res.status === 429 || res.status === 503) && tries < 4; tries++) {
+      const wait = Math.min(2, Number(res.headers.get('retry-after')) || 1);
+      await new Promise((r) => setTimeout(r, wait * 1000 * (0.5 + Math.random() / 2)));
+      res = await send();
+    }
     const text = await res.text();
     let parsed;
     try {

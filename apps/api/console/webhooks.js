@@ -24,8 +24,11 @@ async function healthOf(api, id) {
   return { last: last.deliveries[0], rate: done ? ok.total / done : undefined, done };
 }
 
-/** At most this many webhooks' health is read at once: a page of 50 webhooks is 150 reads. */
-const HEALTH_CONCURRENCY = 4;
+/**
+ * At most this many webhooks' health is read at once (three reads each): a page of 50 webhooks is
+ * 150 reads, and the API lets one key have only a few delivery-log reads at a time.
+ */
+const HEALTH_CONCURRENCY = 1;
 let healthRunning = 0;
 const healthQueue = [];
 
