@@ -18,6 +18,7 @@ import type { FanoutGroup } from './fanout-group';
 import { attemptDelivery, deferred, type AttemptOutcome } from './attempt';
 import { CommitLoop } from './commit-loop';
 import { makeDelivery, type Delivery } from './delivery';
+import { defaultPerOrigin, OriginSlots, overflowDelayMs } from './origin-slots';
 
 export interface ConsumerOptions {
   shard: number;
@@ -30,6 +31,10 @@ export interface ConsumerOptions {
   blockMs: number;
   /** Longest wait before persisting settled deliveries and acknowledging their entries. */
   flushMs: number;
+  /** Deliveries to one origin held in progress; past it they go to the retry queue (delivery/origin-slots.ts). */
+  maxInProgressPerOrigin?: number;
+  /** How often to look for workers whose liveness lapsed (log/liveness.ts). */
+  deadCheckMs?: number;
 }
 
 /** A crash of ours in an attempt: tried again this much later, without using an attempt. */
@@ -54,6 +59,7 @@ export class StreamConsumer {
   private readonly parked = new Map<string, RawEntry>();
   private parkTimer: NodeJS.Timeout | undefined;
   private readonly gate: BatchGate;
+  private readonly slots: OriginSlots;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -64,13 +70,15 @@ export class StreamConsumer {
   ) {
     this.commits = new CommitLoop(ctx, o.flushMs);
     this.gate = new BatchGate(ctx.redis, ctx.keys, lease.stream);
+    this.slots = new OriginSlots(o.maxInProgressPerOrigin ?? defaultPerOrigin(o.maxInProgress));
   }
 
   async start(): Promise<void> {
     await this.lease.ensureGroup();
     this.loops.push(this.readLoop());
     const every = (ms: number, fn: () => Promise<void>) => this.timers.push(setInterval(() => void fn(), ms));
-    every(Math.max(250, Math.floor(this.o.claimIdleMs / 4)), () => this.claimOnce());
+    const claimEvery = Math.min(this.o.claimIdleMs / 4, this.o.deadCheckMs ?? Infinity);
+    every(Math.max(250, Math.floor(claimEvery)), () => this.claimOnce());
     every(Math.max(250, Math.floor(this.o.claimIdleMs / 3)), () => this.heartbeat());
   }
 
@@ -261,7 +269,10 @@ export class StreamConsumer {
     const first = this.ctx.schedule[0] ?? 0;
     // the schedule delays even the first attempt: straight to the retry queue
     if (first > 0) return this.settle(d, deferred(d, first));
-    attemptDelivery(this.ctx, d).then(
+    // the origin's share of in-progress slots is full: the retry queue takes it, no attempt used
+    const slot = this.slots.take(d.target.origin);
+    if (!slot) return this.settle(d, deferred(d, overflowDelayMs(this.ctx.origins.averageMs(d.target.origin))));
+    attemptDelivery(this.ctx, d).finally(slot).then(
       (out) => this.settle(d, out),
       (err) => {
         // a bug, not a receiver problem: keep the delivery, retry it shortly without using an attempt
