@@ -6,6 +6,10 @@
  * events of healthy ones (docs/decisions/0005-per-origin-in-progress-slots.md).
  */
 
+import { deferred, type AttemptOutcome } from './attempt';
+import type { Delivery } from './delivery';
+import type { OriginLimiter } from './origin-limiter';
+
 /** Shortest delay of a delivery put off because its origin's share was full (ms). */
 export const MIN_OVERFLOW_DELAY_MS = 1_000;
 /** Longest such delay (ms). */
@@ -14,7 +18,21 @@ export const MAX_OVERFLOW_DELAY_MS = 60_000;
 export class OriginSlots {
   private readonly held = new Map<string, number>();
 
-  constructor(readonly perOrigin: number) {}
+  constructor(
+    /** Where the origins' average attempt durations are learnt (the delay of a deferral). */
+    private readonly origins: Pick<OriginLimiter, 'averageMs'>,
+    readonly perOrigin: number,
+  ) {}
+
+  /**
+   * Runs `attempt` holding a slot of the delivery's origin; when the origin's share is full, the
+   * delivery is deferred instead (no attempt used), by about one attempt's duration at that origin.
+   */
+  run(d: Delivery, attempt: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
+    const release = this.take(d.target.origin);
+    if (!release) return Promise.resolve(deferred(d, overflowDelayMs(this.origins.averageMs(d.target.origin))));
+    return attempt().finally(release);
+  }
 
   /** A slot for one delivery to `origin`: its release function, or undefined when the origin's share is full. */
   take(origin: string): (() => void) | undefined {

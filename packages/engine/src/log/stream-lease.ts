@@ -31,8 +31,6 @@ export class StreamLease {
     private readonly liveness?: string,
   ) {}
 
-  private nextIdleScan = 0;
-
   async ensureGroup(): Promise<void> {
     try {
       await luaCommands(this.redis).groupCreate(this.stream, CONSUMER_GROUP);
@@ -71,10 +69,6 @@ export class StreamLease {
    * page and says whether to go on (false: this worker is full or stopping).
    */
   async claimIdle(idleMs: number, take: (entries: RawEntry[]) => Promise<boolean>): Promise<void> {
-    if (this.liveness && !(await this.claimFromDead(take))) return;
-    // the scan of the whole group: at most every quarter of the idle time, however often called
-    if (Date.now() < this.nextIdleScan) return;
-    this.nextIdleScan = Date.now() + Math.max(250, Math.floor(idleMs / 4));
     let cursor = '0-0';
     do {
       const [next, entries] = (await this.redis.xautoclaim(
@@ -93,10 +87,11 @@ export class StreamLease {
   }
 
   /**
-   * Claims the pending entries of consumers whose liveness lapsed, a page at a time; false when
-   * `take` said to stop.
+   * Claims the pending entries of consumers whose liveness lapsed, a page at a time, as `claimIdle`
+   * does; false when `take` said to stop.
    */
-  private async claimFromDead(take: (entries: RawEntry[]) => Promise<boolean>): Promise<boolean> {
+  async claimFromDead(take: (entries: RawEntry[]) => Promise<boolean>): Promise<boolean> {
+    if (!this.liveness) return true;
     const lua = luaCommands(this.redis);
     const dead = await lua.deadConsumers(this.stream, this.liveness!, CONSUMER_GROUP, this.consumer);
     for (const owner of dead) {

@@ -96,7 +96,13 @@ export async function startWorkerRuntime(
   const fanout = new FanoutGroup(ctx);
   const livenessMs = cfg.livenessMs ?? DEFAULT_LIVENESS_MS;
   const shardKeys = Array.from({ length: cfg.shards }, (_, n) => keys.shard(n));
-  const liveness = new WorkerLiveness(redis, shardKeys.map((k) => k.liveness), consumer, livenessMs, logger);
+  const liveness = new WorkerLiveness(
+    redis,
+    shardKeys.map((k) => k.liveness),
+    consumer,
+    livenessMs,
+    logger,
+  );
   const perOrigin = cfg.maxInProgressPerOrigin ?? defaultPerOrigin(cfg.maxInProgress);
   for (let shard = 0; shard < cfg.shards; shard++) {
     const reader = connectRedis(cfg, { name: `devhooks-worker-stream-${shard}`, blocking: true });
