@@ -33,7 +33,7 @@ export const workerEnvSchema: EnvSchema = {
     DEVHOOKS_RETRY_CONCURRENCY: integer,
     DEVHOOKS_MAX_IN_PROGRESS: integer,
     DEVHOOKS_CLAIM_IDLE: duration,
-    DEVHOOKS_MAX_IN_PROGRESS_PER_ORIGIN: integer,
+    DEVHOOKS_ORIGIN_IN_PROGRESS: integer,
     DEVHOOKS_WORKER_LIVENESS: duration,
     DEVHOOKS_SHUTDOWN_TIMEOUT: duration,
   },
@@ -63,7 +63,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   if (port !== undefined && port > 65535) problems.push('DEVHOOKS_WORKER_PORT must be at most 65535');
   if (problems.length) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const maxInProgress = Math.max(100, num(e.DEVHOOKS_MAX_IN_PROGRESS, 300));
-  const perOrigin = e.DEVHOOKS_MAX_IN_PROGRESS_PER_ORIGIN;
+  const perOrigin = e.DEVHOOKS_ORIGIN_IN_PROGRESS;
   return {
     ...shared,
     endpoint: {
