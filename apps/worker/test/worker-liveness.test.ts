@@ -9,7 +9,7 @@ import { baseEnv, startWorkerProcess, type Proc } from '../../../test/support/pr
 import { eventually, Receiver } from '../../../test/support/receiver';
 import { testPrefix, testRedis } from '../../../test/support/redis';
 import { startTestWorker } from '../../../test/support/worker';
-import type { WorkerHost } from '../../src';
+import type { WorkerHost } from '../src';
 
 const prefix = testPrefix(__filename);
 const keys = redisKeys(prefix);

@@ -3,7 +3,7 @@
  * `perOrigin` of the deliveries a consumer keeps in memory. Past it, a delivery to that origin is
  * handed to the retry queue (deferred, no attempt used) instead of holding a slot, so receivers
  * that hang can never fill the consumer's `maxInProgress` bound and stop it from reading the
- * events of healthy ones (docs/decisions/0005-per-origin-in-progress-slots.md).
+ * events of healthy ones (docs/decisions/0005-isolation-and-liveness.md).
  */
 
 import { deferred, type AttemptOutcome } from './attempt';
