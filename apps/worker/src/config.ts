@@ -33,6 +33,8 @@ export const workerEnvSchema: EnvSchema = {
     DEVHOOKS_RETRY_CONCURRENCY: integer,
     DEVHOOKS_MAX_IN_PROGRESS: integer,
     DEVHOOKS_CLAIM_IDLE: duration,
+    DEVHOOKS_ORIGIN_IN_PROGRESS: integer,
+    DEVHOOKS_WORKER_LIVENESS: duration,
     DEVHOOKS_SHUTDOWN_TIMEOUT: duration,
   },
 };
@@ -53,10 +55,15 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       'DEVHOOKS_CLAIM_IDLE must be longer than DEVHOOKS_DELIVERY_TIMEOUT + DEVHOOKS_BATCH_WINDOW (or an attempt could run twice)',
     );
   }
+  const livenessMs = e.DEVHOOKS_WORKER_LIVENESS
+    ? parseDuration(e.DEVHOOKS_WORKER_LIVENESS, 'DEVHOOKS_WORKER_LIVENESS')
+    : 3_000;
+  if (livenessMs < 500) problems.push('DEVHOOKS_WORKER_LIVENESS must be at least 500ms');
   const port = e.DEVHOOKS_WORKER_PORT === undefined ? undefined : Number(e.DEVHOOKS_WORKER_PORT);
   if (port !== undefined && port > 65535) problems.push('DEVHOOKS_WORKER_PORT must be at most 65535');
   if (problems.length) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const maxInProgress = Math.max(100, num(e.DEVHOOKS_MAX_IN_PROGRESS, 300));
+  const perOrigin = e.DEVHOOKS_ORIGIN_IN_PROGRESS;
   return {
     ...shared,
     endpoint: {
@@ -69,6 +76,9 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     readCount: 500,
     maxInProgress,
     claimIdleMs,
+    // undefined: an eighth of DEVHOOKS_MAX_IN_PROGRESS, at least 8
+    maxInProgressPerOrigin: perOrigin === undefined ? undefined : Math.max(1, Number(perOrigin)),
+    livenessMs,
     retryConcurrency: Math.max(1, num(e.DEVHOOKS_RETRY_CONCURRENCY, 100)),
     disableAfterFailingMs: 5 * 86_400_000,
     port,

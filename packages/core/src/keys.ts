@@ -25,6 +25,12 @@ export interface ShardKeys {
    * cluster as the streams do; shard 0 keeps the control-plane tag `{prefix}` it always had.
    */
   queuePrefix: string;
+  /**
+   * ZSET consumer name → ms (Redis clock) when that worker's liveness lapses, refreshed every
+   * second or so: entries of a consumer whose liveness lapsed are claimed without waiting for
+   * the claim-idle time. In the shard's slot, so one script reads it with the stream's group.
+   */
+  liveness: string;
 }
 
 /** What a delivery log index is split by. */
@@ -105,6 +111,7 @@ export function redisKeys(prefix: string): Keys {
         dedupe: (org, eventId) => `${s}:dd:${org}:${eventId}`,
         trimLease: `${s}:trim-lease`,
         queuePrefix: n === 0 ? tag : s,
+        liveness: `${s}:alive`,
       };
     },
     orgs: `${tag}:orgs`,

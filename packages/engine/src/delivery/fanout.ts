@@ -19,6 +19,7 @@ import type { FanoutGroup } from './fanout-group';
 import { attemptDelivery, deferred, type AttemptOutcome } from './attempt';
 import { CommitLoop } from './commit-loop';
 import { makeDelivery, type Delivery } from './delivery';
+import { defaultPerOrigin, OriginSlots } from './origin-slots';
 
 export interface ConsumerOptions {
   shard: number;
@@ -31,6 +32,10 @@ export interface ConsumerOptions {
   blockMs: number;
   /** Longest wait before persisting settled deliveries and acknowledging their entries. */
   flushMs: number;
+  /** Deliveries to one origin held in progress; past it they go to the retry queue (delivery/origin-slots.ts). */
+  maxInProgressPerOrigin?: number;
+  /** How often to look for workers whose liveness lapsed (log/liveness.ts). */
+  deadCheckMs?: number;
 }
 
 /** A crash of ours in an attempt: tried again this much later, without using an attempt. */
@@ -55,6 +60,7 @@ export class StreamConsumer {
   private readonly parked = new Map<string, RawEntry>();
   private parkTimer: NodeJS.Timeout | undefined;
   private readonly gate: BatchGate;
+  private readonly slots: OriginSlots;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -65,13 +71,17 @@ export class StreamConsumer {
   ) {
     this.commits = new CommitLoop(ctx, o.flushMs);
     this.gate = new BatchGate(ctx.redis, ctx.keys, lease.stream);
+    this.slots = new OriginSlots(ctx.origins, o.maxInProgressPerOrigin ?? defaultPerOrigin(o.maxInProgress));
   }
 
   async start(): Promise<void> {
     await this.lease.ensureGroup();
     this.loops.push(this.readLoop());
     const every = (ms: number, fn: () => Promise<void>) => this.timers.push(setInterval(() => void fn(), ms));
-    every(Math.max(250, Math.floor(this.o.claimIdleMs / 4)), () => this.claimOnce());
+    every(Math.max(250, Math.floor(this.o.claimIdleMs / 4)), () =>
+      this.claimOnce((take) => this.lease.claimIdle(this.o.claimIdleMs, take)),
+    );
+    if (this.o.deadCheckMs) every(this.o.deadCheckMs, () => this.claimOnce((take) => this.lease.claimFromDead(take)));
     every(Math.max(250, Math.floor(this.o.claimIdleMs / 3)), () => this.heartbeat());
   }
 
@@ -126,10 +136,11 @@ export class StreamConsumer {
     }
   }
 
-  private async claimOnce(): Promise<void> {
+  /** Claims entries left by another worker: idle ones, or a dead worker's (log/liveness.ts). */
+  private async claimOnce(claim: (take: (claimed: RawEntry[]) => Promise<boolean>) => Promise<unknown>): Promise<void> {
     if (this.stopping || this.full) return;
     try {
-      await this.lease.claimIdle(this.o.claimIdleMs, async (claimed) => {
+      await claim(async (claimed) => {
         const fresh = claimed.filter((e) => !this.entries.has(e[0]) && !this.parked.has(e[0]));
         if (fresh.length) {
           this.ctx.logger.info('claimed entries left by another worker', {
@@ -263,7 +274,9 @@ export class StreamConsumer {
     const first = this.ctx.schedule[0] ?? 0;
     // the schedule delays even the first attempt: straight to the retry queue
     if (first > 0) return this.settle(d, deferred(d, first));
-    attemptDelivery(this.ctx, d).then(
+    // past the origin's share of in-progress slots: deferred to the retry queue, no attempt used
+    const attempt = this.slots.run(d, () => attemptDelivery(this.ctx, d));
+    attempt.then(
       (out) => this.settle(d, out),
       (err) => {
         // a bug, not a receiver problem: keep the delivery, retry it shortly without using an attempt

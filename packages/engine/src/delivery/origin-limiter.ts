@@ -170,6 +170,11 @@ export class OriginLimiter {
     for (const waiter of waiting) waiter(false);
   }
 
+  /** The origin's moving average of attempt durations (ms); the initial guess for one not yet seen. */
+  averageMs(origin: string): number {
+    return this.map.get(origin)?.avgMs ?? INITIAL_DURATION_MS;
+  }
+
   /** Is the breaker open for this origin (no probe allowed right now)? */
   isOpen(origin: string): boolean {
     const e = this.map.get(origin);

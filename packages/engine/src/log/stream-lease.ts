@@ -3,8 +3,9 @@
  * claiming entries a dead worker left behind, and keeping this worker's own entries fresh so a
  * slow delivery is never claimed (and run twice) while it is still in progress.
  *
- * Crash safety: entries a dead worker held stay pending in the group and are claimed by a live one
- * (XAUTOCLAIM) once idle for `claimIdleMs`; a live worker refreshes its own (XCLAIM JUSTID).
+ * Crash safety: entries a dead worker held stay pending in the group and are claimed by a live one:
+ * at once when that worker's liveness lapsed (log/liveness.ts; XPENDING + XCLAIM of its entries),
+ * else (XAUTOCLAIM) once idle for `claimIdleMs`; a live worker refreshes its own (XCLAIM JUSTID).
  */
 import { CONSUMER_GROUP } from '@devhooks/core';
 import type { Redis } from 'ioredis';
@@ -15,6 +16,8 @@ export type RawEntry = [string, string[]];
 
 const HEARTBEAT_CHUNK = 1_000;
 const CLAIM_COUNT = 200;
+/** Entries of a dead consumer are claimed once idle this long (not touched since its last heartbeat). */
+const DEAD_MIN_IDLE_MS = 1_000;
 
 export class StreamLease {
   constructor(
@@ -24,6 +27,8 @@ export class StreamLease {
     private readonly reader: Redis,
     readonly stream: string,
     readonly consumer: string,
+    /** The shard's liveness set (keys.shard(n).liveness); without it, dead workers wait for the idle time. */
+    private readonly liveness?: string,
   ) {}
 
   async ensureGroup(): Promise<void> {
@@ -79,6 +84,43 @@ export class StreamLease {
       // deleted entries come back as null
       if (!(await take(entries.filter((e) => !!e)))) return;
     } while (cursor !== '0-0');
+  }
+
+  /**
+   * Claims the pending entries of consumers whose liveness lapsed, a page at a time, as `claimIdle`
+   * does; false when `take` said to stop.
+   */
+  async claimFromDead(take: (entries: RawEntry[]) => Promise<boolean>): Promise<boolean> {
+    if (!this.liveness) return true;
+    const lua = luaCommands(this.redis);
+    const dead = await lua.deadConsumers(this.stream, this.liveness!, CONSUMER_GROUP, this.consumer);
+    for (const owner of dead) {
+      for (;;) {
+        const pending = (await this.redis.xpending(
+          this.stream,
+          CONSUMER_GROUP,
+          'IDLE',
+          DEAD_MIN_IDLE_MS,
+          '-',
+          '+',
+          CLAIM_COUNT,
+          owner,
+        )) as Array<[string, string, number, number]>;
+        if (!pending.length) break;
+        const ids = pending.map((p) => p[0]);
+        const claimed = (await this.redis.xclaim(
+          this.stream,
+          CONSUMER_GROUP,
+          this.consumer,
+          DEAD_MIN_IDLE_MS,
+          ...ids,
+        )) as RawEntry[];
+        // deleted entries come back as null (and leave the pending list)
+        if (!(await take(claimed.filter((e) => !!e)))) return false;
+        if (pending.length < CLAIM_COUNT) break;
+      }
+    }
+    return true;
   }
 
   /** Resets the idle time of entries this consumer holds. */

@@ -103,6 +103,41 @@ end
 return {groups, {}}
 `;
 
+/** The Redis clock in ms (effects replication: TIME is allowed in a script that writes). */
+const NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * A worker says it is alive: its liveness lapses `ttl` ms from now (Redis clock; 0: at once).
+ * Members lapsed for a day are dropped. KEYS: liveness zset. ARGV: consumer, ttl.
+ */
+const LIVENESS_BEAT = `${NOW_MS}
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 86400000)
+return now`;
+
+/**
+ * Consumers of the group, other than ARGV[2], that hold pending entries and whose liveness has
+ * lapsed (a consumer that never said it was alive is not listed: it is left to the claim-idle
+ * time). KEYS: stream, liveness zset. ARGV: group, self.
+ */
+const DEAD_CONSUMERS = `${NOW_MS}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local consumers = redis.pcall('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if consumers['err'] then return {} end
+local dead = {}
+for _, c in ipairs(consumers) do
+  local name, pending
+  for i = 1, #c, 2 do
+    if c[i] == 'name' then name = c[i + 1] elseif c[i] == 'pending' then pending = c[i + 1] end
+  end
+  if name ~= ARGV[2] and pending and pending > 0 then
+    local lapses = redis.call('ZSCORE', KEYS[2], name)
+    if lapses and tonumber(lapses) <= now then dead[#dead + 1] = name end
+  end
+end
+return dead`;
+
 /** Removes a consumer from a group. KEYS: stream. ARGV: group, consumer. */
 const GROUP_FORGET = `return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])`;
 
@@ -175,6 +210,8 @@ export interface LuaCommands {
   /** XINFO GROUPS and XINFO CONSUMERS of the group (empty lists when absent). */
   groupInfo(stream: string, group: string): Promise<[unknown[][], unknown[][]]>;
   groupForget(stream: string, group: string, consumer: string): Promise<number>;
+  livenessBeat(liveness: string, consumer: string, ttlMs: number): Promise<number>;
+  deadConsumers(stream: string, liveness: string, group: string, self: string): Promise<string[]>;
   rateLimit(key: string, limit: number): Promise<[admitted: number, waitMs: number, deferred: number]>;
   replaceField(hash: string, field: string, expected: string, next: string): Promise<boolean>;
   showRunAt(jobKey: string, delayedKey: string, jobId: string, runAt: number): Promise<number>;
@@ -207,6 +244,8 @@ const unappend = new LuaScript(UNAPPEND);
 const groupCreate = new LuaScript(GROUP_CREATE);
 const groupInfo = new LuaScript(GROUP_INFO);
 const groupForget = new LuaScript(GROUP_FORGET);
+const livenessBeat = new LuaScript(LIVENESS_BEAT);
+const deadConsumers = new LuaScript(DEAD_CONSUMERS);
 const rateLimit = new LuaScript(RATE_LIMIT);
 const replaceField = new LuaScript(REPLACE_FIELD);
 const showRunAt = new LuaScript(SHOW_RUN_AT);
@@ -220,6 +259,10 @@ export function luaCommands(redis: Redis): LuaCommands {
     groupCreate: (stream, group) => groupCreate.run(redis, [stream], [group]) as Promise<number>,
     groupInfo: (stream, group) => groupInfo.run(redis, [stream], [group]) as Promise<[unknown[][], unknown[][]]>,
     groupForget: (stream, group, consumer) => groupForget.run(redis, [stream], [group, consumer]) as Promise<number>,
+    livenessBeat: (liveness, consumer, ttlMs) =>
+      livenessBeat.run(redis, [liveness], [consumer, ttlMs]) as Promise<number>,
+    deadConsumers: (stream, liveness, group, self) =>
+      deadConsumers.run(redis, [stream, liveness], [group, self]) as Promise<string[]>,
     rateLimit: (key, limit) => rateLimit.run(redis, [key], [limit]) as Promise<[number, number, number]>,
     replaceField: async (hash, field, expected, next) =>
       Number(await replaceField.run(redis, [hash], [field, expected, next])) === 1,

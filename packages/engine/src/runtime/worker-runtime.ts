@@ -13,6 +13,8 @@ import { FanoutGroup } from '../delivery/fanout-group';
 import { OriginLimiter, type OriginLimiterOptions } from '../delivery/origin-limiter';
 import { Sender } from '../delivery/sender';
 import { StreamLease } from '../log/stream-lease';
+import { WorkerLiveness } from '../log/liveness';
+import { defaultPerOrigin } from '../delivery/origin-slots';
 import type { Logger } from '../ops/logger';
 import { startBreakerPublisher } from '../ops/breaker-states';
 import { maintain } from '../ops/maintenance';
@@ -30,6 +32,10 @@ export interface WorkerRuntimeConfig extends SharedSettings {
   readCount: number;
   maxInProgress: number;
   claimIdleMs: number;
+  /** Deliveries to one origin held in progress by the process (split between shards); default an eighth of `maxInProgress`. */
+  maxInProgressPerOrigin?: number;
+  /** A worker that has not said it is alive for this long is taken over (log/liveness.ts); default 3 s. */
+  livenessMs?: number;
   retryConcurrency: number;
   disableAfterFailingMs: number;
   /** Name in the consumer group; defaults to host-pid-random. */
@@ -45,6 +51,7 @@ export interface WorkerRuntime {
 
 const UPKEEP_EVERY_MS = 30_000;
 const DEAD_CONSUMER_MS = 24 * 3_600_000;
+const DEFAULT_LIVENESS_MS = 3_000;
 
 export async function startWorkerRuntime(
   cfg: WorkerRuntimeConfig,
@@ -85,14 +92,26 @@ export async function startWorkerRuntime(
 
   // each shard's reader blocks on XREADGROUP: a connection of its own
   const fanout = new FanoutGroup(ctx);
+  const livenessMs = cfg.livenessMs ?? DEFAULT_LIVENESS_MS;
+  const shardKeys = Array.from({ length: cfg.shards }, (_, n) => keys.shard(n));
+  const liveness = new WorkerLiveness(
+    redis,
+    shardKeys.map((k) => k.liveness),
+    consumer,
+    livenessMs,
+    logger,
+  );
+  const perOrigin = cfg.maxInProgressPerOrigin ?? defaultPerOrigin(cfg.maxInProgress);
   for (let shard = 0; shard < cfg.shards; shard++) {
     const reader = connectRedis(cfg, { name: `devhooks-worker-stream-${shard}`, blocking: true });
-    const lease = new StreamLease(redis, reader, keys.shard(shard).stream, consumer);
+    const lease = new StreamLease(redis, reader, shardKeys[shard].stream, consumer, shardKeys[shard].liveness);
     const options = {
       shard,
       readCount: cfg.readCount,
-      // the in-memory bound is the process's: shared out between its shards
+      // the in-memory bounds are the process's: shared out between its shards
       maxInProgress: Math.max(50, Math.ceil(cfg.maxInProgress / cfg.shards)),
+      maxInProgressPerOrigin: Math.max(1, Math.ceil(perOrigin / cfg.shards)),
+      deadCheckMs: Math.max(250, livenessMs / 2),
       claimIdleMs: cfg.claimIdleMs,
       blockMs: 1_000,
       flushMs: 25,
@@ -108,6 +127,7 @@ export async function startWorkerRuntime(
     }),
   );
 
+  await liveness.start();
   await fanout.start();
   for (const r of retries) void r.run();
   const retentionMs = Math.max(cfg.logTtlMs, scheduleHorizon(cfg.schedule) + 3_600_000);
@@ -160,6 +180,8 @@ export async function startWorkerRuntime(
         }),
       );
       const [drained] = await Promise.all([fanout.stop(deadlineMs), closeRetries]);
+      // what the drain left behind is taken over at once
+      await liveness.stop();
       ctx.attemptLog.summarize();
       await ctx.sender.destroy().catch(() => undefined);
       await queues.close();

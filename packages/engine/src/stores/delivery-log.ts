@@ -137,7 +137,7 @@ export class DeliveryLog {
     return res.map(([err, raw]) => (err || !raw ? undefined : (JSON.parse(raw as string) as DeliveryRecord)));
   }
 
-  /** Which of `ids` have a record. */
+  /** Which of `ids` have a record. A read that failed throws: it is not "no record" (that would redo settled deliveries). */
   async exist(ids: string[]): Promise<boolean[]> {
     if (!ids.length) return [];
     const p = this.redis.pipeline();
@@ -147,7 +147,9 @@ export class DeliveryLog {
       else p.echo('0');
     }
     const res = (await p.exec()) ?? [];
-    return res.map(([err, n]) => !err && Number(n) === 1);
+    const failed = res.find(([err]) => err);
+    if (failed) throw failed[0];
+    return res.map(([, n]) => Number(n) === 1);
   }
 
   /**

@@ -1,0 +1,91 @@
+/**
+ * The stream consumer when Redis fails in the middle of a reclaim (issue 13, defect 7): the
+ * entries it claimed must not stay registered as in progress (held, heartbeated for ever, so no
+ * other worker could claim them); they stay pending in the group and another consumer claims and
+ * delivers them once idle.
+ */
+import { CONSUMER_GROUP } from '@devhooks/core';
+import { capturedLogger, testEngine, testEvent, testWebhook, type TestEngine } from '../../../../test/support/engine';
+import { eventually, Receiver } from '../../../../test/support/receiver';
+import { redisForTestFile, testRedis } from '../../../../test/support/redis';
+import { encodeEvent, FIELDS } from '../log/stream-codec';
+import { StreamLease } from '../log/stream-lease';
+import type { EngineContext } from '../runtime/engine-context';
+import { DeliveryLog } from '../stores/delivery-log';
+import { FanoutGroup } from './fanout-group';
+import { StreamConsumer, type ConsumerOptions } from './fanout';
+
+const { keys, redis } = redisForTestFile(__filename);
+const stream = keys.shard(0).stream;
+let engine: TestEngine;
+let rx: Receiver;
+const groups: FanoutGroup[] = [];
+
+beforeAll(async () => {
+  engine = testEngine(redis, keys, { schedule: [0, 60_000] });
+  rx = await Receiver.start();
+});
+afterAll(async () => {
+  for (const g of groups) await g.stop(0);
+  await rx.close();
+  await engine.close();
+});
+
+function consumer(name: string, ctx: EngineContext, claimIdleMs: number): StreamConsumer {
+  const lease = new StreamLease(redis, testRedis(), stream, name);
+  const options: ConsumerOptions = {
+    shard: 0,
+    readCount: 50,
+    maxInProgress: 100,
+    claimIdleMs,
+    blockMs: 100,
+    flushMs: 10,
+  };
+  const group = new FanoutGroup(ctx);
+  const c = new StreamConsumer(ctx, lease, options, group);
+  group.add(0, c);
+  groups.push(group);
+  return c;
+}
+
+it('releases entries whose reclaim failed on a Redis error; another consumer claims and delivers them', async () => {
+  const w = testWebhook({ url: rx.url('/in'), topics: ['deviceauth'] });
+  const { id: _i, org_id, created_at: _c, updated_at: _u, ...fields } = w;
+  await engine.ctx.webhooks.create(org_id, [fields]);
+  // entries a worker read and then died with: pending for consumer "ghost"
+  await redis.xgroup('CREATE', stream, CONSUMER_GROUP, '$', 'MKSTREAM');
+  const N = 5;
+  for (let i = 0; i < N; i++) {
+    const e = testEvent({ org: org_id, id: `reclaim-${i}`, type: 'device-status-changed', topic: 'deviceauth' });
+    await redis.xadd(stream, '*', FIELDS[0], encodeEvent(e)[0]);
+  }
+  await redis.xreadgroup('GROUP', CONSUMER_GROUP, 'ghost', 'COUNT', N, 'STREAMS', stream, '>');
+
+  // consumer "a": its delivery-log reads go over a Redis connection that is down (closed)
+  const down = testRedis();
+  await down.ping();
+  down.disconnect();
+  const logs = capturedLogger('debug');
+  const ctxA: EngineContext = {
+    ...engine.ctx,
+    logger: logs.logger,
+    deliveries: new DeliveryLog(down, keys, { ttlMs: 86_400_000, maxPerWebhook: 10_000 }),
+  };
+  const a = consumer('a', ctxA, 1_500);
+  await a.start();
+  await eventually(() => logs.lines.some((l) => l.message === 'fan-out failed; entries left pending for a retry'));
+
+  // nothing registered: not held, not heartbeated; the entries are pending in a's name
+  expect(a.held).toBe(0);
+  const owned = (await redis.xpending(stream, CONSUMER_GROUP, '-', '+', 100, 'a')) as unknown[];
+  expect(owned).toHaveLength(N);
+
+  // "b" (Redis fine) claims them once idle (sooner than "a" would look again) and delivers them
+  const b = consumer('b', engine.ctx, 500);
+  await b.start();
+  const got = await rx.waitOn('/in', N);
+  expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(N);
+  await eventually(async () => ((await redis.xpending(stream, CONSUMER_GROUP)) as [number])[0] === 0);
+  expect(a.held).toBe(0);
+  expect(b.held).toBe(0);
+});
