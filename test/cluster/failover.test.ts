@@ -105,7 +105,21 @@ it('loses no event answered 202 when the master of the most shards is SIGKILLed 
   // the killed master's slots are served by another node now; it came back as a replica
   expect((await cluster.masters()).map((m) => m.port)).not.toContain(victim.port);
 
-  await eventually(() => [...accepted].every((id) => received.has(id)) || undefined, 240_000, 250);
+  await eventually(() => [...accepted].every((id) => received.has(id)) || undefined, 60_000, 250).catch(async (err) => {
+    const redis = backend.redis();
+    const shards = [];
+    for (let sh = 0; sh < backend.shards; sh++) {
+      const k = keys.shard(sh);
+      const pend = await redis.xpending(k.stream, 'workers').catch((e: Error) => e.message);
+      const len = await redis.xlen(k.stream).catch(() => -1);
+      const delayed = await redis.zcard(`${k.queuePrefix}:retries:delayed`).catch(() => -1);
+      const wait = await redis.llen(`${k.queuePrefix}:retries:wait`).catch(() => -1);
+      shards.push(`s${sh} len=${len} pending=${JSON.stringify(pend)} delayed=${delayed} wait=${wait}`);
+    }
+    throw new Error(
+      `${(err as Error).message}: ${received.size} of ${accepted.size} delivered\n${shards.join('\n')}\nworker said:\n${worker.output.slice(-3000)}`,
+    );
+  });
   const lost = [...accepted].filter((id) => !received.has(id)).length;
   const duplicates = [...received.values()].reduce((n, c) => n + c - 1, 0);
   console.log(

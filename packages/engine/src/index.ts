@@ -46,3 +46,4 @@ export * from './delivery/rate-limit';
 export * from './retry/recover';
 export * from './log/replay';
 export * from './redis/outcome';
+export * from './retry/retry-supervisor';

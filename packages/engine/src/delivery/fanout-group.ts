@@ -7,14 +7,22 @@
 import type { EngineContext } from '../runtime/engine-context';
 import { Batcher } from './batcher';
 import { makeDelivery } from './delivery';
+import { OriginSlots } from './origin-slots';
 import type { StreamConsumer } from './fanout';
 
 export class FanoutGroup {
   readonly batcher: Batcher;
+  /** Every shard's consumer shares the process's per-origin shares of in-progress slots. */
+  readonly slots: OriginSlots;
   private readonly consumers = new Map<number, StreamConsumer>();
   private total = 0;
 
-  constructor(private readonly ctx: EngineContext) {
+  constructor(
+    private readonly ctx: EngineContext,
+    /** Deliveries to one origin (not known to be fast) this process holds in progress. */
+    perOrigin: number,
+  ) {
+    this.slots = new OriginSlots(ctx.origins, perOrigin);
     this.batcher = new Batcher(ctx.batchWindowMs, (b) => {
       const shard = b.entryShards[0];
       const opts = { shard, entryShards: b.entryShards };

@@ -41,7 +41,7 @@ function consumer(name: string, ctx: EngineContext, claimIdleMs: number): Stream
     blockMs: 100,
     flushMs: 10,
   };
-  const group = new FanoutGroup(ctx);
+  const group = new FanoutGroup(ctx, 8);
   const c = new StreamConsumer(ctx, lease, options, group);
   group.add(0, c);
   groups.push(group);

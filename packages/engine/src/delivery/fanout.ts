@@ -19,7 +19,6 @@ import type { FanoutGroup } from './fanout-group';
 import { attemptDelivery, deferred, type AttemptOutcome } from './attempt';
 import { CommitLoop } from './commit-loop';
 import { makeDelivery, type Delivery } from './delivery';
-import { defaultPerOrigin, OriginSlots } from './origin-slots';
 
 export interface ConsumerOptions {
   shard: number;
@@ -32,8 +31,6 @@ export interface ConsumerOptions {
   blockMs: number;
   /** Longest wait before persisting settled deliveries and acknowledging their entries. */
   flushMs: number;
-  /** Deliveries to one origin held in progress; past it they go to the retry queue (delivery/origin-slots.ts). */
-  maxInProgressPerOrigin?: number;
   /** How often to look for workers whose liveness lapsed (log/liveness.ts). */
   deadCheckMs?: number;
 }
@@ -60,7 +57,6 @@ export class StreamConsumer {
   private readonly parked = new Map<string, RawEntry>();
   private parkTimer: NodeJS.Timeout | undefined;
   private readonly gate: BatchGate;
-  private readonly slots: OriginSlots;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -71,7 +67,6 @@ export class StreamConsumer {
   ) {
     this.commits = new CommitLoop(ctx, o.flushMs);
     this.gate = new BatchGate(ctx.redis, ctx.keys, lease.stream);
-    this.slots = new OriginSlots(ctx.origins, o.maxInProgressPerOrigin ?? defaultPerOrigin(o.maxInProgress));
   }
 
   async start(): Promise<void> {
@@ -275,7 +270,7 @@ export class StreamConsumer {
     // the schedule delays even the first attempt: straight to the retry queue
     if (first > 0) return this.settle(d, deferred(d, first));
     // past the origin's share of in-progress slots: deferred to the retry queue, no attempt used
-    const attempt = this.slots.run(d, () => attemptDelivery(this.ctx, d));
+    const attempt = this.group.slots.run(d, () => attemptDelivery(this.ctx, d));
     attempt.then(
       (out) => this.settle(d, out),
       (err) => {

@@ -20,6 +20,7 @@ import { startBreakerPublisher } from '../ops/breaker-states';
 import { maintain } from '../ops/maintenance';
 import { queueGauges, workerMetrics } from '../ops/metrics';
 import { connectRedis, waitForRedis } from '../redis/connection';
+import { RetryWorkers } from '../retry/retry-supervisor';
 import { createRetryWorker } from '../retry/retry-worker';
 import { WebhookDirectory } from '../stores/webhook-directory';
 import type { EngineContext } from './engine-context';
@@ -91,7 +92,6 @@ export async function startWorkerRuntime(
   };
 
   // each shard's reader blocks on XREADGROUP: a connection of its own
-  const fanout = new FanoutGroup(ctx);
   const livenessMs = cfg.livenessMs ?? DEFAULT_LIVENESS_MS;
   const shardKeys = Array.from({ length: cfg.shards }, (_, n) => keys.shard(n));
   const liveness = new WorkerLiveness(
@@ -102,6 +102,7 @@ export async function startWorkerRuntime(
     logger,
   );
   const perOrigin = cfg.maxInProgressPerOrigin ?? defaultPerOrigin(cfg.maxInProgress);
+  const fanout = new FanoutGroup(ctx, perOrigin);
   for (let shard = 0; shard < cfg.shards; shard++) {
     const reader = connectRedis(cfg, { name: `devhooks-worker-stream-${shard}`, blocking: true });
     const lease = new StreamLease(redis, reader, shardKeys[shard].stream, consumer, shardKeys[shard].liveness);
@@ -110,7 +111,6 @@ export async function startWorkerRuntime(
       readCount: cfg.readCount,
       // the in-memory bounds are the process's: shared out between its shards
       maxInProgress: Math.max(50, Math.ceil(cfg.maxInProgress / cfg.shards)),
-      maxInProgressPerOrigin: Math.max(1, Math.ceil(perOrigin / cfg.shards)),
       deadCheckMs: Math.max(250, livenessMs / 2),
       claimIdleMs: cfg.claimIdleMs,
       blockMs: 1_000,
@@ -119,17 +119,20 @@ export async function startWorkerRuntime(
     fanout.add(shard, new StreamConsumer(ctx, lease, options, fanout));
   }
   // one BullMQ worker per shard's retry queue; the process's retry concurrency shared out
-  const retries = queues.all.map((q) =>
-    createRetryWorker(ctx, bullConnection, {
-      prefix: q.opts.prefix!,
-      concurrency: Math.max(4, Math.ceil(cfg.retryConcurrency / cfg.shards)),
-      lockDurationMs: cfg.deliveryTimeoutMs + 30_000,
-    }),
+  const retries = new RetryWorkers(
+    queues,
+    (shard) =>
+      createRetryWorker(ctx, bullConnection, {
+        prefix: queues.of(shard).opts.prefix!,
+        concurrency: Math.max(4, Math.ceil(cfg.retryConcurrency / cfg.shards)),
+        lockDurationMs: cfg.deliveryTimeoutMs + 30_000,
+      }),
+    logger,
   );
 
   await liveness.start();
   await fanout.start();
-  for (const r of retries) void r.run();
+  retries.start();
   const retentionMs = Math.max(cfg.logTtlMs, scheduleHorizon(cfg.schedule) + 3_600_000);
   const upkeep = setInterval(() => {
     for (let shard = 0; shard < cfg.shards; shard++) {
@@ -162,7 +165,7 @@ export async function startWorkerRuntime(
     prefix: cfg.prefix,
     shards: cfg.shards,
     cluster: cfg.redisCluster,
-    secrets_encrypted: box.sealing,
+    encryption_at_rest: box.sealing,
   });
 
   return {
@@ -172,14 +175,7 @@ export async function startWorkerRuntime(
       clearInterval(upkeep);
       stopBreakers();
       const started = Date.now();
-      const closeRetries = Promise.all(
-        retries.map(async (w) => {
-          const graceful = w.close();
-          const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), deadlineMs).unref());
-          if ((await Promise.race([graceful.then(() => 'ok' as const), timer])) === 'timeout') await w.close(true);
-        }),
-      );
-      const [drained] = await Promise.all([fanout.stop(deadlineMs), closeRetries]);
+      const [drained] = await Promise.all([fanout.stop(deadlineMs), retries.close(deadlineMs)]);
       // what the drain left behind is taken over at once
       await liveness.stop();
       ctx.attemptLog.summarize();
