@@ -3,7 +3,16 @@ import http from 'node:http';
 import express from 'express';
 import type { Registry } from 'prom-client';
 import { redisKeys } from '@devhooks/core';
-import { checkTarget, connectRedis, createStores, Pings, queueGauges, type Logger } from '@devhooks/engine';
+import {
+  checkTarget,
+  connectRedis,
+  createStores,
+  Pings,
+  queueGauges,
+  recordShardCount,
+  ShardCountError,
+  type Logger,
+} from '@devhooks/engine';
 import { BOARD_PATH, boardRouter } from './board';
 import type { ApiConfig } from './config';
 import type { ApiDeps } from './deps';
@@ -89,8 +98,16 @@ export function createApi(
   return {
     app,
     deps,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      // fewer shards than the deployment has used would leave events unread: refuse to serve
+      const checked = recordShardCount(redis, keys, config.shards);
+      checked.catch(() => undefined); // past the wait below, a late answer is not the start's concern
+      const later = new Promise<void>((r) => setTimeout(r, 2_000).unref());
+      await Promise.race([checked, later]).catch((err) => {
+        if (err instanceof ShardCountError) throw err;
+        logger.warn('could not check the shard count (Redis not answering yet)', { error: (err as Error).message });
+      });
+      return new Promise<number>((resolve, reject) => {
         const fast = eventsFastPath(deps);
         server = http.createServer(serverOptions(config.http), (req, res) => {
           if (!fast(req, res)) app(req, res);
@@ -101,7 +118,8 @@ export function createApi(
           const addr = server!.address();
           resolve(typeof addr === 'object' && addr ? addr.port : config.port);
         });
-      }),
+      });
+    },
     close: async () => {
       if (server) {
         await new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@ import { redisKeys, shardOf } from '@devhooks/core';
 import { decodeEvent } from '@devhooks/engine';
 import { eventually } from '../../../test/support/receiver';
 import { startStack, type Stack } from '../../../test/support/stack';
+import { startTestWorker } from '../../../test/support/worker';
 
 const SHARDS = 4;
 let s: Stack;
@@ -98,4 +99,10 @@ it('batches a Mist topic across shards into one delivery, and retries it whole',
   const detail = await s.api.call('GET', `/v1/deliveries/${list.body.deliveries[0].id}`, { token: s.org.key });
   expect(detail.body.request.body).toBe(first.body);
   s.rx.respond = undefined;
+});
+
+it('refuses to start a worker with fewer shards than the deployment has used, saying how to fix it', async () => {
+  await expect(startTestWorker(s.prefix, { DEVHOOKS_SHARDS: '2' })).rejects.toThrow(
+    /DEVHOOKS_SHARDS=2, but this deployment .* has used 4 shards.*DEVHOOKS_SHARDS=4 or more/,
+  );
 });

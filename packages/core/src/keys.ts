@@ -86,6 +86,8 @@ export interface Keys {
   orgDeliveryFacet(org: string, facet: DeliveryFacet, value: string): string;
   /** LIST the worker pushes a ping's first-attempt result to. */
   pingResult(delivery: string): string;
+  /** STRING the most event-stream shards this deployment has used (DEVHOOKS_SHARDS may grow, not shrink). */
+  shardCount: string;
   /**
    * HASH worker (consumer name) → JSON `{at, origins: [...]}`: each worker's circuit-breaker state
    * per receiver origin, published every few seconds (the failing-receivers page reads it; entries
@@ -131,6 +133,7 @@ export function redisKeys(prefix: string): Keys {
     webhookDeliveryFacets: (webhook) => `${tag}:webhook:${webhook}:deliveries:facets`,
     orgDeliveryFacet: (org, facet, value) => `${tag}:org:${org}:deliveries:${facet}:${value}`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
+    shardCount: `${tag}:shard-count`,
     breakerStates: `${tag}:breaker-states`,
   };
 }

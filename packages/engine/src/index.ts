@@ -47,3 +47,4 @@ export * from './retry/recover';
 export * from './log/replay';
 export * from './redis/outcome';
 export * from './retry/retry-supervisor';
+export * from './runtime/shard-count';

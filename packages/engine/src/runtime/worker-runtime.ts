@@ -24,6 +24,7 @@ import { RetryWorkers } from '../retry/retry-supervisor';
 import { createRetryWorker } from '../retry/retry-worker';
 import { WebhookDirectory } from '../stores/webhook-directory';
 import type { EngineContext } from './engine-context';
+import { recordShardCount } from './shard-count';
 import { createStores } from './stores';
 import { resealWebhookSecrets } from '../stores/secret-reseal';
 import { backfillDeliveryIndexes } from '../stores/delivery-log-backfill';
@@ -64,6 +65,11 @@ export async function startWorkerRuntime(
   const redis = connectRedis(cfg, { name: 'devhooks-worker', autoPipelining: true });
   const bullConnection = connectRedis(cfg, { name: 'devhooks-worker-retries', blocking: true });
   await waitForRedis(redis, 30_000);
+  await recordShardCount(redis, keys, cfg.shards).catch((err) => {
+    redis.disconnect();
+    bullConnection.disconnect();
+    throw err;
+  });
 
   const metrics = workerMetrics(registry);
   if (cfg.metricsTopOrigins) metrics.inFlight.top = cfg.metricsTopOrigins;
