@@ -1,3 +1,5 @@
+// Over 250 lines on purpose: every rule of a webhook body (contract §3, §8, §9) checked in one pass,
+// with the view that masks what reads must not show.
 /** Webhook bodies (docs/contract.md §3): field rules, normalization, and the public view. */
 import { filterProblems, type WebhookFilter } from './filters';
 import { validators, WEBHOOK_READ_ONLY_FIELDS, type Ordering, type Signing } from './schemas';

@@ -77,16 +77,16 @@ export function errorResponse(
   }
   if (err instanceof OutcomeUnknownError) {
     logger.warn('Redis connection lost mid-request: outcome unknown', { method, path, error: err.message });
-    return {
-      status: 503,
-      headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_S) },
-      body: errorBody(
-        'outcome_unknown',
-        'storage was lost after the request was sent to it: it may or may not have been applied. ' +
-          'Retry it with the same event ids: events sent again within 24 h with an id already accepted ' +
-          'count as duplicates and are not delivered twice (events sent without an id cannot be recognised)',
-      ),
-    };
+    const body = errorBody(
+      'outcome_unknown',
+      'storage was lost after the request was sent to it: it may or may not have been applied. ' +
+        'Retry it with the same event ids: events sent again within 24 h with an id already accepted ' +
+        'count as duplicates and are not delivered twice (events sent without an id cannot be recognised)',
+    );
+    // a batch across shards: every id, generated ones included, to send again with
+    const ids = (err as { ids?: string[] }).ids;
+    const withIds = ids ? { error: { ...body.error, ids } } : body;
+    return { status: 503, headers: { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_S) }, body: withIds };
   }
   if (err instanceof CommandNotSentError) {
     logger.warn('Redis unavailable', { method, path, error: err.message });

@@ -1,3 +1,5 @@
+// Over 250 lines on purpose: a table of the engine's small Lua scripts, one constant each, and the
+// one runner that loads them by SHA; each script is documented where it stands.
 /**
  * Lua scripts. Each touches keys of a single hash slot (passed in KEYS), so they run unchanged on
  * Redis Cluster.

@@ -1,3 +1,5 @@
+// Over 250 lines on purpose: the delivery log's one store (records, faceted indexes, bounds); its
+// query planning and Lua live beside it (delivery-log-query.ts, redis/delivery-log-lua.ts).
 /**
  * The delivery log: one JSON record per delivery (kept DEVHOOKS_LOG_TTL) in hourly hashes and, per
  * webhook and per org, an index of deliveries by creation time split by status, topic and status
