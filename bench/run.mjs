@@ -215,7 +215,7 @@ async function newOrg(name) {
 }
 
 /** Creates webhooks (deviceauth) for `urls`, 100 per POST /v1/webhooks. */
-async function createWebhooks(key, urls) {
+async function createWebhooks(key, urls, extra = {}) {
   const batches = [];
   for (let i = 0; i < urls.length; i += 100) batches.push(urls.slice(i, i + 100));
   let next = 0;
@@ -226,7 +226,7 @@ async function createWebhooks(key, urls) {
         await call(
           'POST',
           '/v1/webhooks',
-          { webhooks: b.map((url, j) => ({ name: `bench ${j}`, url, topics: ['deviceauth'] })) },
+          { webhooks: b.map((url, j) => ({ name: `bench ${j}`, url, topics: ['deviceauth'], ...extra })) },
           key,
           [201],
         );
@@ -623,6 +623,45 @@ async function phaseFanout() {
   const warm = await once('second event', 2);
   results.fanout_10k_s = cold.complete ? cold.seconds : null;
   details.fanout = { webhooks: N, first: cold, second: warm };
+
+  // the same fan-out to webhooks that all have a filter (one that every event passes): what a
+  // filter costs at fan-out, against the unfiltered run above (webhooks with none pay nothing)
+  await stopWorker();
+  const filtered = await newOrg('fanout-filtered');
+  await createWebhooks(
+    filtered.key,
+    Array.from({ length: N }, (_, i) => `${receiver.origin}/fanout-f/${i}`),
+    { filter: { types: ['device-status-changed'], data: { status: { $exists: true } } } },
+  );
+  await startWorker();
+  const keyOf = key;
+  const onceAs = async (k, label, i) => {
+    await receiver.reset({ track: true });
+    const reached = receiver.expect(N, timeoutMs);
+    const t0 = now();
+    await call('POST', '/v1/events', makeEvent(i), k, [202]);
+    const r = await reached;
+    const st = await receiver.stats();
+    const sec = ((r.reached ? r.at : st.last) - t0) / 1000;
+    log(`fanout (${label}): ${st.unique}/${N} deliveries in ${sec.toFixed(2)} s`);
+    return { seconds: round(sec, 3), received: st.unique, complete: r.reached };
+  };
+  await onceAs(filtered.key, 'filtered, first event', 3);
+  await waitBacklogZero(10_000);
+  // interleaved, warm: unfiltered, filtered, unfiltered, filtered
+  const runs = [];
+  for (let i = 0; i < 2; i++) {
+    runs.push(['plain', await onceAs(keyOf, 'no filter, warm', 10 + i)]);
+    await waitBacklogZero(10_000);
+    runs.push(['filtered', await onceAs(filtered.key, 'filtered, warm', 20 + i)]);
+    await waitBacklogZero(10_000);
+  }
+  const mean = (kind) => {
+    const xs = runs.filter(([k, r]) => k === kind && r.complete).map(([, r]) => r.seconds);
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+  };
+  details.fanout.filter = { plain_s: round(mean('plain'), 3), filtered_s: round(mean('filtered'), 3), runs };
+  results.fanout_filter_ratio = mean('plain') && mean('filtered') ? mean('filtered') / mean('plain') : null;
   if (!cold.complete || !warm.complete)
     notes.push(
       `fanout: not every delivery arrived within ${timeoutMs / 1000} s (first ${cold.received}/${N}, second ${warm.received}/${N})`,
@@ -810,6 +849,12 @@ function table(r, t) {
       '',
     ],
     [
+      '  fan-out with a filter on every webhook / without (warm, interleaved)',
+      `${fmt(r.fanout_filter_ratio, 2)} ×`,
+      '',
+      '',
+    ],
+    [
       `Redis used_memory per queued event (${fmtInt(SIZES.memoryN)}, ${SIZES.memoryHooks} hooks each)`,
       r.redis_bytes_per_event !== undefined
         ? `${fmtInt(r.redis_bytes_per_event)} B (raw event ${fmtInt(r.raw_event_bytes)} B)`
@@ -991,6 +1036,7 @@ async function main() {
     ingest_batch_eps: round(r.ingest_batch_eps) ?? null,
     latency_ms: r.latency_ms ?? null,
     fanout_10k_s: r.fanout_10k_s ?? null,
+    fanout_filter_ratio: round(r.fanout_filter_ratio, 3) ?? null,
     redis_bytes_per_event: round(r.redis_bytes_per_event, 1) ?? null,
     raw_event_bytes: round(r.raw_event_bytes, 1) ?? null,
     worker_peak_rss_mb: round(r.worker_peak_rss_mb, 1) ?? null,

@@ -87,7 +87,21 @@ export function crashSafety(file: string, backend: Backend, o: { events: number 
     expect(atKill).toBeLessThan(N);
 
     workers.push(await startWorkerProcess(workerEnv));
-    await eventually(() => received.size === N || undefined, 240_000, 200);
+    await eventually(() => received.size === N || undefined, 240_000, 200).catch(async (err) => {
+      const redis = backend.redis();
+      const left: string[] = [];
+      for (const k of shardKeys(prefix, backend.shards)) {
+        const pend = await redis.xpending(k.stream, CONSUMER_GROUP).catch((e: Error) => e.message);
+        const delayed = await redis.zcard(`${k.queuePrefix}:retries:delayed`).catch(() => -1);
+        const wait = await redis.llen(`${k.queuePrefix}:retries:wait`).catch(() => -1);
+        const active = await redis.llen(`${k.queuePrefix}:retries:active`).catch(() => -1);
+        left.push(`${k.stream} pending=${JSON.stringify(pend)} delayed=${delayed} wait=${wait} active=${active}`);
+      }
+      throw new Error(
+        `${(err as Error).message}: ${received.size} of ${N} received\n${left.join('\n')}\n` +
+          `worker said:\n${workers[workers.length - 1].output.slice(-2000)}`,
+      );
+    });
     for (let i = 0; i < N; i++) expect(received.has(`burst-${i}`)).toBe(true);
 
     const redis = backend.redis();

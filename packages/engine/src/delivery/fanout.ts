@@ -20,6 +20,7 @@ import type { Target } from '../stores/webhook-directory';
 import type { FanoutGroup } from './fanout-group';
 import { attemptDelivery, deferred, type AttemptOutcome } from './attempt';
 import { CommitLoop } from './commit-loop';
+import { settledBefore } from './reclaim';
 import { makeDelivery, type Delivery } from './delivery';
 
 export interface ConsumerOptions {
@@ -198,7 +199,7 @@ export class StreamConsumer {
       let settled: Delivery[] = [];
       if (o.reclaimed && singles.length) {
         // a delivery with a record was already settled (or handed to the retry queue) before the crash
-        const existing = await this.ctx.deliveries.exist(singles.map((d) => d.id));
+        const existing = await settledBefore(this.ctx, singles);
         toLaunch = singles.filter((_, i) => !existing[i]);
         settled = singles.filter((_, i) => existing[i]);
       }
