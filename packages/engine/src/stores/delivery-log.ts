@@ -21,6 +21,8 @@ import { listIndex, type LogListing, type LogPage, type LogScope } from './deliv
 export type { LogListing, LogPage } from './delivery-log-query';
 
 const HOUR_MS = 3_600_000;
+/** Most records one script call of a write takes. */
+const WRITE_CHUNK = 1_000;
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -164,6 +166,12 @@ export class DeliveryLog {
   queueWrite(p: ChainableCommander, records: DeliveryRecord[], o: WriteOptions): void {
     const isNew = o.created;
     if (!records.length) return;
+    // a commit can gather many thousands of records: each script call and HSET gets a bounded
+    // share (arguments are spread into calls, and a call takes only so many)
+    if (records.length > WRITE_CHUNK) {
+      for (let i = 0; i < records.length; i += WRITE_CHUNK) this.queueWrite(p, records.slice(i, i + WRITE_CHUNK), o);
+      return;
+    }
     const groups = new Map<string, { org: string; args: Array<string | number> }>();
     const buckets = new Map<number, string[]>();
     for (const r of records) {
