@@ -31,6 +31,7 @@ import {
   deleteKeys,
   forkChild,
   freePort,
+  procCpuSeconds,
   hookExit,
   log,
   now,
@@ -40,6 +41,7 @@ import {
   sleep,
   usedMemory,
 } from './lib.mjs';
+import { redisCpuSeconds } from './cluster.mjs';
 import { benchScaling } from './scaling.mjs';
 
 // ---------------------------------------------------------------------------------------------
@@ -461,11 +463,14 @@ async function phaseDevhooks() {
   );
   await receiver.reset({ track: true });
   const reached = receiver.expect(N, QUICK ? 60_000 : 150_000);
+  const cpu0 = { worker: procCpuSeconds(worker.pid), redis: await redisCpuSeconds(redis) };
   const t0 = now();
   const post = await postEvents(key, Math.ceil(N / BATCH), (i) => bodies[i % bodies.length], CONCURRENCY.devhooksPost);
   const tPosted = now();
   log(`devhooks: ${post.accepted} accepted in ${((tPosted - t0) / 1000).toFixed(2)} s; waiting for deliveries`);
   const r = await reached;
+  // CPU per delivery of the worker and of Redis (the API's ingest included) over the whole phase
+  const cpu = { worker: procCpuSeconds(worker.pid) - cpu0.worker, redis: (await redisCpuSeconds(redis)) - cpu0.redis };
   const st = await receiver.stats();
   const end = r.reached ? r.at : st.last;
   results.devhooks_dps = st.unique / ((end - t0) / 1000);
@@ -484,13 +489,17 @@ async function phaseDevhooks() {
     seconds: round((end - t0) / 1000, 2),
     post_seconds: round((tPosted - t0) / 1000, 2),
     backlog_after: backlogLeft,
+    // deliveries that went through the retry queue (none fail here: each was put off by the worker)
+    retry_jobs: Number((await redis.get(`{${PREFIX}}:retries:id`)) ?? 0),
+    worker_cpu_us_per_delivery: round((cpu.worker * 1e6) / Math.max(1, st.unique), 1),
+    redis_cpu_us_per_delivery: round((cpu.redis * 1e6) / Math.max(1, st.unique), 1),
   };
   if (!r.reached) notes.push(`devhooks: only ${st.unique} of ${N} deliveries arrived within the timeout`);
   if (st2.duplicates) notes.push(`devhooks: ${st2.duplicates} duplicate deliveries (same webhook-id twice)`);
   if (post.errors) notes.push(`devhooks: ${post.errors} event POSTs failed: ${post.firstError}`);
   if (backlogLeft) notes.push(`devhooks: backlog counter still ${backlogLeft} after all deliveries arrived`);
   log(
-    `devhooks: ${Math.round(results.devhooks_dps)} deliveries/s (${st.unique}/${N} in ${((end - t0) / 1000).toFixed(2)} s, ${st2.duplicates} duplicates)`,
+    `devhooks: ${Math.round(results.devhooks_dps)} deliveries/s (${st.unique}/${N} in ${((end - t0) / 1000).toFixed(2)} s, ${st2.duplicates} duplicates, ${details.devhooks.retry_jobs} through the retry queue)`,
   );
 }
 

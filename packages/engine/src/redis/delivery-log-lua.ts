@@ -43,12 +43,28 @@ local function drop(index, org, bucketPrefix, ids)
   end
   return chunked('ZREM', index, ids)
 end
--- the TTL bound, then the size bound
+-- the oldest settled (succeeded or failed) ids of a webhook index, at most n: a pending record is
+-- live state (its retry job reads it), so the size bound never drops one
+local function oldestSettled(index, n)
+  local found = {}
+  for _, s in ipairs({'succeeded', 'failed'}) do
+    local r = redis.call('ZRANGE', index .. ':status:' .. s, 0, n - 1, 'WITHSCORES')
+    for i = 1, #r, 2 do table.insert(found, {r[i], tonumber(r[i + 1])}) end
+  end
+  table.sort(found, function(a, b)
+    if a[2] ~= b[2] then return a[2] < b[2] end
+    return a[1] < b[1]
+  end)
+  local ids = {}
+  for i = 1, math.min(n, #found) do ids[i] = found[i][1] end
+  return ids
+end
+-- the TTL bound, then the size bound (settled records only)
 local function trim(index, org, bucketPrefix, oldest, max)
   local dropped = drop(index, org, bucketPrefix, redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. oldest, 'LIMIT', 0, 5000))
   local n = redis.call('ZCARD', index)
   if n > max then
-    dropped = dropped + drop(index, org, bucketPrefix, redis.call('ZRANGE', index, 0, math.min(n - max, 5000) - 1))
+    dropped = dropped + drop(index, org, bucketPrefix, oldestSettled(index, math.min(n - max, 5000)))
   end
   if org ~= '' then
     redis.call('ZREMRANGEBYSCORE', org, '-inf', '(' .. oldest)

@@ -152,6 +152,37 @@ describe('the bound', () => {
     expect(new Set(kept)).toEqual(new Set(everyId.filter((_, i) => exists[i])));
   });
 
+  it('never drops a pending record (its retry reads it): the oldest settled ones go instead', async () => {
+    const max = 100;
+    const log = new DeliveryLog(redis, keys, { ttlMs: 7 * DAY, maxPerWebhook: max });
+    const w = webhook();
+    const t0 = Date.now() - 3_600_000;
+    // the 30 oldest wait for a retry; 300 newer ones settled after them
+    const waiting = Array.from({ length: 30 }, (_, i) => rec(t0 + i, w, { status: 'pending', status_code: 503 }));
+    await log.write(waiting, { created: true });
+    for (let b = 0; b < 3; b++) {
+      const settled = Array.from({ length: 100 }, (_, i) =>
+        rec(t0 + 1_000 + b * 100 + i, w, { status: i % 3 ? 'succeeded' : 'failed', status_code: i % 3 ? 200 : 500 }),
+      );
+      await log.write(settled, { created: true });
+    }
+    expect(await log.exist(waiting.map((r) => r.id))).toEqual(waiting.map(() => true));
+    // the bound counts them: settled records are dropped down to it, the pending ones on top
+    expect(await redis.zcard(keys.webhookDeliveries(w))).toBe(max);
+    expect((await log.list(w, { status: 'pending' }, page(0, 1))).total).toBe(30);
+    // once settled, they are the oldest: 30 new records push them out
+    await log.write(
+      waiting.map((r) => ({ ...r, status: 'succeeded' as const, status_code: 200 })),
+      { created: false },
+    );
+    const newer = Array.from({ length: 30 }, (_, i) =>
+      rec(t0 + 5_000 + i, w, { status: 'succeeded', status_code: 200 }),
+    );
+    await log.write(newer, { created: true });
+    expect((await log.exist(waiting.map((r) => r.id))).filter(Boolean)).toHaveLength(0);
+    expect(await redis.zcard(keys.webhookDeliveries(w))).toBe(max);
+  });
+
   it('keeps facets exact as statuses and codes change', async () => {
     const log = new DeliveryLog(redis, keys, { ttlMs: 7 * DAY, maxPerWebhook: 100 });
     const w = webhook();
