@@ -197,10 +197,14 @@ export class OriginSlots {
 
 /**
  * How long a delivery whose origin's share is full is put off: about one attempt's duration at
- * that origin (a slot frees by then), within [MIN_OVERFLOW_DELAY_MS, MAX_OVERFLOW_DELAY_MS].
+ * that origin (a slot frees by then), spread ±50 % at random, within [MIN_OVERFLOW_DELAY_MS,
+ * MAX_OVERFLOW_DELAY_MS]. The spread matters: deferred together, the deliveries to a hanging
+ * origin would all come back at once, in step with its attempts timing out, and those waves
+ * raised a healthy webhook's p99 several times over (docs/performance.md).
  */
-export function overflowDelayMs(averageAttemptMs: number): number {
-  return Math.round(Math.min(MAX_OVERFLOW_DELAY_MS, Math.max(MIN_OVERFLOW_DELAY_MS, averageAttemptMs)));
+export function overflowDelayMs(averageAttemptMs: number, random: () => number = Math.random): number {
+  const spread = averageAttemptMs * (0.5 + random());
+  return Math.round(Math.min(MAX_OVERFLOW_DELAY_MS, Math.max(MIN_OVERFLOW_DELAY_MS, spread)));
 }
 
 /** The default share of one origin: an eighth of the consumer's bound, at least 8. */
