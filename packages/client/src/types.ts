@@ -1,24 +1,27 @@
 /**
- * The API's shapes, as the OpenAPI document (apps/api/src/openapi/) describes them (contract §2–§9). Written by hand
+ * The API's shapes, as the OpenAPI document (apps/api/src/openapi/) describes them (contract §2–§9). Those core
+ * defines (topics, event types, events, deliveries, attempts) come from core; the rest is written by hand
  * and kept honest by routes.test.ts (every route the client calls is described there) and by the
  * client's tests against the real API.
  */
 
-export type Role = 'admin' | 'producer' | 'viewer';
-export type Topic = 'deviceauth' | 'inventory' | 'audits' | 'device-events' | 'alarms' | 'messages';
-export type DeliveryTopic = Topic | 'ping';
-export type Signing = 'standard' | 'mender' | 'mist';
-export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
-export type EventType =
-  | 'device-provisioned'
-  | 'device-status-changed'
-  | 'device-decommissioned'
-  | 'devices-inventory-changed'
-  | 'device-inventory-changed'
-  | 'audit'
-  | 'device-event'
-  | 'alarm'
-  | 'message';
+import type {
+  AttemptRecord,
+  DeliveryStatus,
+  DeliveryTopic,
+  DeliveryView,
+  EventInput,
+  EventType,
+  Role,
+  Signing,
+  Topic,
+} from '@devhooks/core';
+
+// the shapes core defines once (its schemas and types), as the API uses them
+export type { DeliveryStatus, DeliveryTopic, EventType, Role, Signing, Topic };
+export type Event = EventInput;
+export type Delivery = DeliveryView;
+export type Attempt = AttemptRecord;
 
 export interface ErrorDetail {
   index?: number;
@@ -138,16 +141,6 @@ export interface ReplayAccepted {
   events: number | string[];
 }
 
-export interface Event {
-  id?: string;
-  type: EventType;
-  site_id?: string | null;
-  group_id?: string | null;
-  device_id?: string | null;
-  time?: string | null;
-  data: Record<string, unknown>;
-}
-
 export interface EventsAccepted {
   accepted: number;
   duplicates: number;
@@ -160,35 +153,6 @@ export interface EventTypeInfo {
   description: string;
   schema: Record<string, unknown>;
   example: unknown;
-}
-
-export interface Delivery {
-  id: string;
-  webhook_id: string;
-  event_ids: string[];
-  topic: DeliveryTopic;
-  message_id: string;
-  url: string;
-  status: DeliveryStatus;
-  attempts: number;
-  status_code: number | null;
-  error: string | null;
-  created_at: string;
-  updated_at: string;
-  next_attempt_at: string | null;
-  /** Contract §8: the delivery this one waits for. */
-  held_by?: string;
-}
-
-export interface Attempt {
-  at: string;
-  status_code: number | null;
-  duration_ms: number;
-  error: string | null;
-  error_message?: string;
-  response_headers?: Record<string, string>;
-  response_body?: string;
-  trigger?: 'manual';
 }
 
 export interface DeliveryDetail extends Delivery {

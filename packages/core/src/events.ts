@@ -10,6 +10,17 @@ export const MAX_EVENTS_PER_REQUEST = 1000;
 /** Deepest JSON nesting accepted in a request body (deeper is refused, never stored). */
 export const MAX_JSON_DEPTH = 64;
 
+/** An event as a producer sends it (docs/contract.md §4), once validated. */
+export interface EventInput {
+  id?: string;
+  type: EventType;
+  site_id?: string | null;
+  group_id?: string | null;
+  device_id?: string | null;
+  time?: string | null;
+  data: Record<string, unknown>;
+}
+
 /** An event as the service keeps it: data already serialized, once. */
 export interface StoredEvent {
   /** The producer's id, or a generated UUID. */
@@ -86,15 +97,7 @@ export function checkEvents(list: unknown[], org: string, batch: boolean, now = 
       details.push(...ajvDetails(validators.event.errors, index));
       return;
     }
-    const e = raw as {
-      id?: string;
-      type: EventType;
-      site_id?: string | null;
-      group_id?: string | null;
-      device_id?: string | null;
-      time?: string | null;
-      data: object;
-    };
+    const e = raw as EventInput;
     const checkData = validators.data[e.type];
     if (!checkData(e.data)) {
       details.push(...ajvDetails(checkData.errors, index, '/data'));

@@ -1,5 +1,6 @@
 export * from './address-policy';
 export * from './delivery-errors';
+export * from './deliveries';
 export * from './durations';
 export * from './envelopes';
 export * from './events';

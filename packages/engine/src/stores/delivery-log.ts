@@ -10,9 +10,10 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import {
   deliveryHour,
   deliveryMs,
-  type DeliveryError,
+  type AttemptRecord,
   type DeliveryFacet,
-  type DeliveryTopic,
+  type DeliveryStatus,
+  type DeliveryView,
   type Keys,
 } from '@devhooks/core';
 import { execWithLogScripts, queueWriteLog, trimLog } from '../redis/delivery-log-lua';
@@ -24,45 +25,17 @@ const HOUR_MS = 3_600_000;
 /** Most records one script call of a write takes. */
 const WRITE_CHUNK = 1_000;
 
-export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+export type { AttemptRecord, DeliveryStatus, DeliveryView };
 
-export interface AttemptRecord {
-  at: string;
-  status_code: number | null;
-  duration_ms: number;
-  /** A short code of core's delivery-error vocabulary (`timeout`, `http_503`, `circuit_open`, …) or null. */
-  error: DeliveryError | null;
-  /** What the code stands for, in words. */
-  error_message?: string;
-  response_headers?: Record<string, string>;
-  /** The first 4 KiB of the response body. */
-  response_body?: string;
-  /** `manual` for retries asked for by hand, `recover` for those of a recover call. */
-  trigger?: 'manual' | 'recover';
-}
-
-export interface DeliveryRecord {
-  id: string;
+/** A delivery as the engine keeps it: the public shape and what only the engine needs. */
+export interface DeliveryRecord extends DeliveryView {
   org_id: string;
-  webhook_id: string;
-  event_ids: string[];
   /** Stream entries holding the events (the body is rebuilt from them, never stored twice). */
   entry_ids: string[];
   /** The event-stream shard holding them (absent: shard 0). */
   shard?: number;
   /** The shard of each entry, when they are not all on `shard` (a Mist batch across shards). */
   entry_shards?: number[];
-  topic: DeliveryTopic;
-  /** The `webhook-id` header: the same on every attempt. */
-  message_id: string;
-  url: string;
-  status: DeliveryStatus;
-  attempts: number;
-  status_code: number | null;
-  error: DeliveryError | null;
-  created_at: string;
-  updated_at: string;
-  next_attempt_at: string | null;
   attempt_log: AttemptRecord[];
 }
 
@@ -73,9 +46,6 @@ export interface WriteOptions {
 
 /** Most attempts one record keeps (manual retries could otherwise grow it without bound). */
 export const MAX_ATTEMPT_LOG = 30;
-
-/** The public shape of docs/contract.md §3. */
-export type DeliveryView = Omit<DeliveryRecord, 'entry_ids' | 'attempt_log' | 'org_id' | 'shard' | 'entry_shards'>;
 
 export function deliveryView(r: DeliveryRecord): DeliveryView {
   const { entry_ids: _e, attempt_log: _a, org_id: _o, shard: _s, entry_shards: _es, ...view } = r;
