@@ -16,6 +16,8 @@ export * from './delivery/target-check';
 export * from './delivery/commit';
 export * from './delivery/commit-loop';
 export * from './delivery/ping';
+export * from './ordering/chains';
+export * from './ordering/release-sweep';
 export * from './retry/retry-queue';
 export * from './retry/retry-worker';
 export * from './retry/retry-job-log';

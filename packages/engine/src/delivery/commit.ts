@@ -7,6 +7,7 @@ import { CONSUMER_GROUP } from '@devhooks/core';
 import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
 import { luaCommands } from '../redis/lua-commands';
+import { chainRefOfDelivery, releaseChains, type ChainRef } from '../ordering/chains';
 import { logFirstAttempts, retryJobs, type RetryJob } from '../retry/retry-queue';
 import type { AttemptOutcome } from './attempt';
 import type { Delivery } from './delivery';
@@ -31,6 +32,8 @@ export class PendingWrites {
   /** shard → stream entries whose deliveries have all settled. */
   acks = new Map<number, string[]>();
   private ackCount = 0;
+  /** Ordered deliveries settled for good: they leave their chains once their records are written. */
+  releases: ChainRef[] = [];
 
   /** Records what an attempt decided. */
   settle(d: Delivery, out: AttemptOutcome, o: SettleOptions): void {
@@ -54,6 +57,13 @@ export class PendingWrites {
         break;
     }
     if (d.topic === 'ping' && r.attempts <= 1) this.pings.push(pingResultOf(r));
+    const chain = out.decision.kind === 'retry' ? undefined : chainRefOfDelivery(d);
+    if (chain) this.releases.push(chain);
+  }
+
+  /** A delivery held behind another of its chain: its record only (no attempt, no job). */
+  hold(record: DeliveryRecord, o: { created: boolean }): void {
+    (o.created ? this.created : this.updated).push(record);
   }
 
   ack(shard: number, entryId: string): void {
@@ -68,7 +78,7 @@ export class PendingWrites {
   }
 
   get empty(): boolean {
-    return this.size === 0 && !this.pings.length && !this.disable.length;
+    return this.size === 0 && !this.pings.length && !this.disable.length && !this.releases.length;
   }
 }
 
@@ -114,6 +124,9 @@ export async function commit(ctx: EngineContext, e: PendingWrites): Promise<void
       await logFirstAttempts(jobs, list, ctx.schedule.length);
     }
   }
+
+  // records first: a chain moves on only once what settled is written (a crash in between re-releases)
+  if (e.releases.length) await releaseChains(ctx, e.releases, now);
 
   for (const d of e.disable) {
     await ctx.webhooks.disable(d.org, d.webhook, d.reason);

@@ -64,6 +64,10 @@ export interface DeliveryRecord {
   updated_at: string;
   next_attempt_at: string | null;
   attempt_log: AttemptRecord[];
+  /** Ordered delivery (docs/contract.md §8): the device whose chain it is in (never shown). */
+  order_key?: string;
+  /** A held delivery: the one just before it in its chain (recomputed when read). */
+  held_by?: string;
 }
 
 export interface WriteOptions {
@@ -75,10 +79,14 @@ export interface WriteOptions {
 export const MAX_ATTEMPT_LOG = 30;
 
 /** The public shape of docs/contract.md §3. */
-export type DeliveryView = Omit<DeliveryRecord, 'entry_ids' | 'attempt_log' | 'org_id' | 'shard' | 'entry_shards'>;
+export type DeliveryView = Omit<
+  DeliveryRecord,
+  'entry_ids' | 'attempt_log' | 'org_id' | 'shard' | 'entry_shards' | 'order_key'
+>;
 
 export function deliveryView(r: DeliveryRecord): DeliveryView {
-  const { entry_ids: _e, attempt_log: _a, org_id: _o, shard: _s, entry_shards: _es, ...view } = r;
+  const { entry_ids: _e, attempt_log: _a, org_id: _o, shard: _s, entry_shards: _es, order_key: _k, ...view } = r;
+  if (view.held_by && view.status !== 'pending') delete view.held_by;
   return view;
 }
 

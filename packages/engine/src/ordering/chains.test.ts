@@ -1,0 +1,221 @@
+/**
+ * Ordered delivery's chains over a real Redis (ordering/chains.ts, redis/ordering-lua.ts): the
+ * planned watermark, the gate (go, wait, held), release of the next head with its job, the hold
+ * bound (hold_overflow), a retry by hand joining at the end, and the sweep of released marks.
+ */
+import { CONSUMER_GROUP, type StoredEvent } from '@devhooks/core';
+import { testEngine, testEvent, testWebhook, type TestEngine } from '../../../../test/support/engine';
+import { redisForTestFile } from '../../../../test/support/redis';
+import { makeDelivery, type Delivery } from '../delivery/delivery';
+import { toTarget, type Target } from '../stores/webhook-directory';
+import {
+  chainMember,
+  chainRefOfDelivery,
+  gateOrdered,
+  heldByNow,
+  heldRecord,
+  newRecordOf,
+  planOrdered,
+  rejoinAtEnd,
+  releaseChains,
+} from './chains';
+import { sweepReleased } from './release-sweep';
+
+const { keys, redis } = redisForTestFile(__filename);
+let engine: TestEngine;
+const shard = 0;
+const sk = keys.shard(shard);
+
+beforeAll(async () => {
+  engine = testEngine(redis, keys, { schedule: [0, 100, 100] });
+  await redis.xgroup('CREATE', sk.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
+});
+afterAll(async () => {
+  await engine.close();
+});
+
+const ordered = (): Target => toTarget(testWebhook({ ordering: 'device' }));
+
+/** Appends an event to the shard's stream and reads it through the group (it is pending, unplanned). */
+async function append(device: string, consumer = 'c1'): Promise<{ entryId: string; event: StoredEvent }> {
+  const entryId = (await redis.xadd(sk.stream, '*', 'x', '1'))!;
+  await redis.xreadgroup('GROUP', CONSUMER_GROUP, consumer, 'COUNT', 1000, 'STREAMS', sk.stream, '>');
+  return { entryId, event: testEvent({ device_id: device }) };
+}
+
+function delivery(t: Target, e: { entryId: string; event: StoredEvent }): Delivery {
+  return makeDelivery(t, 'deviceauth', [e.event], [e.entryId], { shard, orderKey: e.event.device_id });
+}
+
+async function catchUp(): Promise<void> {
+  // every entry read so far planned: nothing earlier holds the watermark back in the next test
+  const pending = (await redis.xpending(sk.stream, CONSUMER_GROUP, '-', '+', 10_000)) as Array<[string]>;
+  await planOrdered(
+    engine.ctx,
+    shard,
+    pending.map((p) => p[0]),
+    [],
+  );
+  if (pending.length) await redis.xack(sk.stream, CONSUMER_GROUP, ...pending.map((p) => p[0]));
+}
+afterEach(catchUp);
+
+describe('planOrdered and the gate', () => {
+  it('lets the head go and holds the rest of its chain behind the one before each', async () => {
+    const t = ordered();
+    const es = [await append('d1'), await append('d1'), await append('d1'), await append('d2')];
+    const ds = es.map((e) => delivery(t, e));
+    const states = await planOrdered(
+      engine.ctx,
+      shard,
+      es.map((e) => e.entryId),
+      ds,
+    );
+    expect(states.get(ds[0].id)).toEqual({ kind: 'go' });
+    expect(states.get(ds[1].id)).toEqual({ kind: 'held', heldBy: ds[0].id });
+    expect(states.get(ds[2].id)).toEqual({ kind: 'held', heldBy: ds[1].id });
+    // another device of the same webhook is a chain of its own
+    expect(states.get(ds[3].id)).toEqual({ kind: 'go' });
+    expect(await redis.zrange(sk.orderHeld, 0, -1)).toEqual(expect.arrayContaining([ds[1].id, ds[2].id]));
+    expect(await heldByNow(engine.ctx, chainRefOfDelivery(ds[2])!)).toBe(ds[1].id);
+    expect(await heldByNow(engine.ctx, chainRefOfDelivery(ds[0])!)).toBeUndefined();
+  });
+
+  it('makes a head wait while an earlier entry of the stream is not planned, then lets it go', async () => {
+    const t = ordered();
+    const early = await append('d1', 'worker-a'); // worker A read it and has not planned it yet
+    const late = await append('d1', 'worker-b');
+    const d = delivery(t, late);
+    const states = await planOrdered(engine.ctx, shard, [late.entryId], [d]);
+    expect(states.get(d.id)).toEqual({ kind: 'wait' });
+    // worker A plans its entry (its device's delivery joins the chain ahead): the late one is held
+    const first = delivery(t, early);
+    const a = await planOrdered(engine.ctx, shard, [early.entryId], [first]);
+    expect(a.get(first.id)).toEqual({ kind: 'go' });
+    expect(await gateOrdered(engine.ctx, chainRefOfDelivery(d)!)).toEqual({ kind: 'held', heldBy: first.id });
+  });
+
+  it('counts an entry acknowledged without planning (no ordered delivery) as planned', async () => {
+    const t = ordered();
+    const other = await append('d9');
+    const mine = await append('d3');
+    const d = delivery(t, mine);
+    expect((await planOrdered(engine.ctx, shard, [mine.entryId], [d])).get(d.id)).toEqual({ kind: 'wait' });
+    await redis.xack(sk.stream, CONSUMER_GROUP, other.entryId);
+    expect(await gateOrdered(engine.ctx, chainRefOfDelivery(d)!)).toEqual({ kind: 'go' });
+    expect(await redis.get(sk.orderWatermark)).toBe(mine.entryId);
+  });
+
+  it('says free for a delivery in no chain', async () => {
+    expect(await gateOrdered(engine.ctx, { id: 'dlv_none', shard, webhook: 'wh_x', device: 'd' })).toEqual({
+      kind: 'free',
+    });
+  });
+});
+
+describe('release', () => {
+  it('moves the chain on when its head settles for good and adds the job of the held next one', async () => {
+    const t = ordered();
+    const es = [await append('r1'), await append('r1')];
+    const ds = es.map((e) => delivery(t, e));
+    await planOrdered(
+      engine.ctx,
+      shard,
+      es.map((e) => e.entryId),
+      ds,
+    );
+    // the held one's record is written (the fan-out's commit)
+    await engine.ctx.deliveries.write([heldRecord(newRecordOf(ds[1]), ds[0].id)], { created: true });
+    await releaseChains(engine.ctx, [chainRefOfDelivery(ds[0])!]);
+    const job = await engine.ctx.queues.of(shard).getJob(ds[1].id);
+    expect(job?.data.deliveryId).toBe(ds[1].id);
+    expect(await redis.zscore(sk.orderReleased, ds[1].id)).not.toBeNull();
+    // its job runs: the gate lets it go and clears the released mark
+    expect(await gateOrdered(engine.ctx, chainRefOfDelivery(ds[1])!)).toEqual({ kind: 'go' });
+    expect(await redis.zscore(sk.orderReleased, ds[1].id)).toBeNull();
+    expect(await redis.zscore(sk.orderHeld, ds[1].id)).toBeNull();
+    // releasing again changes nothing
+    await releaseChains(engine.ctx, [chainRefOfDelivery(ds[0])!]);
+    expect(await gateOrdered(engine.ctx, chainRefOfDelivery(ds[1])!)).toEqual({ kind: 'go' });
+    await job!.remove();
+  });
+
+  it('a sweep adds the job of a released delivery whose worker died before adding it', async () => {
+    const t = ordered();
+    const es = [await append('s1'), await append('s1')];
+    const ds = es.map((e) => delivery(t, e));
+    await planOrdered(
+      engine.ctx,
+      shard,
+      es.map((e) => e.entryId),
+      ds,
+    );
+    await engine.ctx.deliveries.write([heldRecord(newRecordOf(ds[1]), ds[0].id)], { created: true });
+    // the release script ran (the mark is left) but no job was added: as if the worker died
+    const { orderingLua } = await import('../redis/ordering-lua');
+    const chain = keys.shard(shard).orderChain(t.id, 's1');
+    const old = Date.now() - 10_000;
+    expect(await orderingLua(redis).release(sk, chain, ds[0].id, old)).toBe(ds[1].id);
+    expect(await engine.ctx.queues.of(shard).getJob(ds[1].id)).toBeUndefined();
+    expect(await sweepReleased(engine.ctx, shard)).toBe(1);
+    const job = await engine.ctx.queues.of(shard).getJob(ds[1].id);
+    expect(job?.data.deliveryId).toBe(ds[1].id);
+    await job!.remove();
+  });
+});
+
+describe('the hold bound', () => {
+  it('fails the oldest held deliveries past DEVHOOKS_ORDER_HOLD_MAX, never the head', async () => {
+    engine.ctx.orderHoldMax = 3;
+    try {
+      const t = ordered();
+      const early = [await append('o1'), await append('o1')];
+      const ed = early.map((e) => delivery(t, e));
+      await planOrdered(
+        engine.ctx,
+        shard,
+        early.map((e) => e.entryId),
+        ed,
+      );
+      await engine.ctx.deliveries.write([heldRecord(newRecordOf(ed[1]), ed[0].id)], { created: true });
+      const later = [await append('o1'), await append('o1'), await append('o1')];
+      const ld = later.map((e) => delivery(t, e));
+      const states = await planOrdered(
+        engine.ctx,
+        shard,
+        later.map((e) => e.entryId),
+        ld,
+      );
+      // 5 chained, bound 3: the two oldest held (ed[1], ld[0]) go; the head ed[0] stays
+      expect(states.get(ld[0].id)).toEqual({ kind: 'overflow' });
+      expect(states.get(ld[1].id)).toEqual({ kind: 'held', heldBy: ed[0].id });
+      expect(states.get(ld[2].id)).toEqual({ kind: 'held', heldBy: ld[1].id });
+      const [rec] = await engine.ctx.deliveries.getMany([ed[1].id]);
+      expect(rec).toMatchObject({ status: 'failed', error: 'hold_overflow' });
+      expect(await redis.zcard(sk.orderChain(t.id, 'o1'))).toBe(3);
+    } finally {
+      engine.ctx.orderHoldMax = undefined;
+    }
+  });
+});
+
+describe('a retry by hand', () => {
+  it('joins its chain at the end, behind every delivery already in it', async () => {
+    const t = ordered();
+    const es = [await append('m1'), await append('m1'), await append('m1')];
+    const ds = es.map((e) => delivery(t, e));
+    await planOrdered(
+      engine.ctx,
+      shard,
+      es.map((e) => e.entryId),
+      ds,
+    );
+    // the first failed for good and left the chain; the second is head, the third held
+    await releaseChains(engine.ctx, [chainRefOfDelivery(ds[0])!]);
+    await rejoinAtEnd(engine.ctx, chainRefOfDelivery(ds[0])!, ds[0].acceptedAt);
+    expect(await gateOrdered(engine.ctx, chainRefOfDelivery(ds[0])!)).toEqual({ kind: 'held', heldBy: ds[2].id });
+    const members = await redis.zrange(sk.orderChain(t.id, 'm1'), 0, -1);
+    expect(members[0]).toBe(chainMember(es[1].entryId, ds[1].id));
+    expect(members[2].endsWith(`~|${ds[0].id}`)).toBe(true);
+  });
+});
