@@ -5,7 +5,11 @@
  * seconds and adds the job (BullMQ's job id dedupes), so no held delivery is stranded.
  */
 import type { EngineContext } from '../runtime/engine-context';
-import { enqueueReleased } from './chains';
+import { chainRefOf, enqueueReleased, releaseChains, type ChainRef } from './chains';
+
+/** A chained delivery this old (by its entry) is looked at by the stuck-head sweep. */
+export const STUCK_HEAD_AFTER_MS = 5_000;
+const HEADS_PER_SWEEP = 200;
 
 /** A mark this old without its job running is looked at. */
 export const RELEASE_SWEEP_AFTER_MS = 3_000;
@@ -34,4 +38,41 @@ export async function sweepReleased(ctx: EngineContext, shard: number, now = Dat
     await enqueueReleased(ctx, due);
   }
   return due.length;
+}
+
+/** Where each shard's stuck-head sweep goes on from (it looks at HEADS_PER_SWEEP a time). */
+const headCursor = new Map<string, number>();
+
+/**
+ * Heads whose delivery settled for good but which are still chained: their worker died between
+ * the record and the release (the retry job of a dead worker comes back only after its lock
+ * expires). Looks at chained deliveries older than a few seconds that are not held (heads, or
+ * heads waiting for the watermark) and releases those whose record is final. Returns how many.
+ */
+export async function sweepStuckHeads(ctx: EngineContext, shard: number, now = Date.now()): Promise<number> {
+  const k = ctx.keys.shard(shard);
+  const cursorKey = `${k.orderChained}`;
+  const offset = headCursor.get(cursorKey) ?? 0;
+  const ids = await ctx.redis.zrangebyscore(
+    k.orderChained,
+    '-inf',
+    now - STUCK_HEAD_AFTER_MS,
+    'LIMIT',
+    offset,
+    HEADS_PER_SWEEP,
+  );
+  headCursor.set(cursorKey, ids.length < HEADS_PER_SWEEP ? 0 : offset + ids.length);
+  if (!ids.length) return 0;
+  const held = await ctx.redis.zmscore(k.orderHeld, ...ids);
+  const heads = ids.filter((_, i) => held[i] === null);
+  if (!heads.length) return 0;
+  const done = (await ctx.deliveries.getMany(heads))
+    .filter((r) => r && r.status !== 'pending')
+    .map((r) => chainRefOf(r!))
+    .filter((c): c is ChainRef => !!c);
+  if (done.length) {
+    ctx.logger.info('settled heads still chained: released', { shard, deliveries: done.length });
+    await releaseChains(ctx, done, now);
+  }
+  return done.length;
 }

@@ -13,7 +13,7 @@ import { makeDelivery, type Delivery } from '../delivery/delivery';
 import { entryShardsOf, loadEvents } from '../log/event-reader';
 import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
-import { chainRefOf, gateOrdered, heldRecord, ORDER_WAIT_MS, rejoinAtEnd } from '../ordering/chains';
+import { chainRefOf, gateOrdered, heldRecord, ORDER_WAIT_MS, rejoinAtEnd, releaseChains } from '../ordering/chains';
 import { delayJobUntil, showAttempt } from './job-view';
 import { isManualAttempt, reopenForManualAttempt } from './manual-attempt';
 import { endedWithoutLine } from './retry-job-log';
@@ -71,7 +71,12 @@ export async function processRetry(
   }
   if (!rec) return 'expired'; // gone from the delivery log: nothing left to send
   const manual = isManualAttempt(job.data, rec);
-  if (rec.status === 'succeeded' && !manual) return 'already delivered';
+  if (rec.status === 'succeeded' && !manual) {
+    // a job run again after its worker died between the record and the release: release now
+    const done = chainRefOf(rec);
+    if (done) await releaseChains(ctx, [done]);
+    return 'already delivered';
+  }
 
   const target = await ctx.directory.fetch(rec.org_id, rec.webhook_id);
   if (!target) return finish(ctx, job, rec, 'webhook_deleted');

@@ -18,7 +18,7 @@ import { defaultPerOrigin } from '../delivery/origin-slots';
 import type { Logger } from '../ops/logger';
 import { startBreakerPublisher } from '../ops/breaker-states';
 import { maintain } from '../ops/maintenance';
-import { sweepReleased } from '../ordering/release-sweep';
+import { sweepReleased, sweepStuckHeads } from '../ordering/release-sweep';
 import { queueGauges, workerMetrics } from '../ops/metrics';
 import { connectRedis, waitForRedis } from '../redis/connection';
 import { RetryWorkers } from '../retry/retry-supervisor';
@@ -156,9 +156,9 @@ export async function startWorkerRuntime(
   // released heads of ordered chains whose job a dead worker never added (ordering/release-sweep.ts)
   const releaseSweep = setInterval(() => {
     for (let shard = 0; shard < cfg.shards; shard++) {
-      sweepReleased(ctx, shard).catch((err) =>
-        logger.warn('release sweep failed', { shard, error: (err as Error).message }),
-      );
+      sweepReleased(ctx, shard)
+        .then(() => sweepStuckHeads(ctx, shard))
+        .catch((err) => logger.warn('release sweep failed', { shard, error: (err as Error).message }));
     }
   }, RELEASE_SWEEP_EVERY_MS);
   releaseSweep.unref();
