@@ -1,13 +1,12 @@
 /**
  * Ordered delivery's chains over a real Redis (ordering/chains.ts, redis/ordering-lua.ts): the
  * planned watermark, the gate (go, wait, held), release of the next head with its job, the hold
- * bound (hold_overflow), a retry by hand joining at the end, and the sweep of released marks.
+ * bound (hold_overflow), and a retry by hand joining at the end.
  */
-import { CONSUMER_GROUP, type StoredEvent } from '@devhooks/core';
-import { testEngine, testEvent, testWebhook, type TestEngine } from '../../../../test/support/engine';
+import { CONSUMER_GROUP } from '@devhooks/core';
+import { testEngine, type TestEngine } from '../../../../test/support/engine';
+import { orderedStream } from '../../../../test/support/ordered-stream';
 import { redisForTestFile } from '../../../../test/support/redis';
-import { makeDelivery, type Delivery } from '../delivery/delivery';
-import { toTarget, type Target } from '../stores/webhook-directory';
 import {
   chainMember,
   chainRefOfDelivery,
@@ -19,7 +18,6 @@ import {
   rejoinAtEnd,
   releaseChains,
 } from './chains';
-import { sweepReleased } from './release-sweep';
 
 const { keys, redis } = redisForTestFile(__filename);
 let engine: TestEngine;
@@ -28,37 +26,17 @@ const sk = keys.shard(shard);
 
 beforeAll(async () => {
   engine = testEngine(redis, keys, { schedule: [0, 100, 100] });
-  await redis.xgroup('CREATE', sk.stream, CONSUMER_GROUP, '$', 'MKSTREAM');
+  await os.create();
 });
 afterAll(async () => {
   await engine.close();
 });
 
-const ordered = (): Target => toTarget(testWebhook({ ordering: 'device' }));
-
-/** Appends an event to the shard's stream and reads it through the group (it is pending, unplanned). */
-async function append(device: string, consumer = 'c1'): Promise<{ entryId: string; event: StoredEvent }> {
-  const entryId = (await redis.xadd(sk.stream, '*', 'x', '1'))!;
-  await redis.xreadgroup('GROUP', CONSUMER_GROUP, consumer, 'COUNT', 1000, 'STREAMS', sk.stream, '>');
-  return { entryId, event: testEvent({ device_id: device }) };
-}
-
-function delivery(t: Target, e: { entryId: string; event: StoredEvent }): Delivery {
-  return makeDelivery(t, 'deviceauth', [e.event], [e.entryId], { shard, orderKey: e.event.device_id });
-}
-
-async function catchUp(): Promise<void> {
-  // every entry read so far planned: nothing earlier holds the watermark back in the next test
-  const pending = (await redis.xpending(sk.stream, CONSUMER_GROUP, '-', '+', 10_000)) as Array<[string]>;
-  await planOrdered(
-    engine.ctx,
-    shard,
-    pending.map((p) => p[0]),
-    [],
-  );
-  if (pending.length) await redis.xack(sk.stream, CONSUMER_GROUP, ...pending.map((p) => p[0]));
-}
-afterEach(catchUp);
+const os = orderedStream(redis, keys, shard);
+const ordered = os.webhook;
+const append = (device: string, consumer?: string) => os.append(device, consumer);
+const delivery = os.delivery;
+afterEach(() => os.catchUp(engine.ctx));
 
 describe('planOrdered and the gate', () => {
   it('lets the head go and holds the rest of its chain behind the one before each', async () => {
@@ -137,29 +115,6 @@ describe('release', () => {
     // releasing again changes nothing
     await releaseChains(engine.ctx, [chainRefOfDelivery(ds[0])!]);
     expect(await gateOrdered(engine.ctx, chainRefOfDelivery(ds[1])!)).toEqual({ kind: 'go' });
-    await job!.remove();
-  });
-
-  it('a sweep adds the job of a released delivery whose worker died before adding it', async () => {
-    const t = ordered();
-    const es = [await append('s1'), await append('s1')];
-    const ds = es.map((e) => delivery(t, e));
-    await planOrdered(
-      engine.ctx,
-      shard,
-      es.map((e) => e.entryId),
-      ds,
-    );
-    await engine.ctx.deliveries.write([heldRecord(newRecordOf(ds[1]), ds[0].id)], { created: true });
-    // the release script ran (the mark is left) but no job was added: as if the worker died
-    const { orderingLua } = await import('../redis/ordering-lua');
-    const chain = keys.shard(shard).orderChain(t.id, 's1');
-    const old = Date.now() - 10_000;
-    expect(await orderingLua(redis).release(sk, chain, ds[0].id, old)).toBe(ds[1].id);
-    expect(await engine.ctx.queues.of(shard).getJob(ds[1].id)).toBeUndefined();
-    expect(await sweepReleased(engine.ctx, shard)).toBe(1);
-    const job = await engine.ctx.queues.of(shard).getJob(ds[1].id);
-    expect(job?.data.deliveryId).toBe(ds[1].id);
     await job!.remove();
   });
 });
