@@ -33,6 +33,7 @@ export * from './ops/logger';
 export * from './ops/metrics';
 export * from './ops/tracing';
 export * from './ops/redis-gauges';
+export * from './ops/held-gauges';
 export * from './redis/stream-age';
 export * from './ops/maintenance';
 export * from './ops/readiness';

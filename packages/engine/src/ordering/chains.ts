@@ -145,6 +145,25 @@ export function newRecordOf(d: Delivery, now = Date.now()): DeliveryRecord {
   return newRecord(d, now);
 }
 
+/**
+ * Records as read now: a pending ordered delivery's `held_by` is looked up in its chain (the one
+ * just before it; none when it is the head), so it never names a delivery that has finished.
+ */
+export async function withCurrentHolds(
+  ctx: Pick<EngineContext, 'redis' | 'keys'>,
+  records: DeliveryRecord[],
+): Promise<DeliveryRecord[]> {
+  return Promise.all(
+    records.map(async (r) => {
+      const ref = r.status === 'pending' ? chainRefOf(r) : undefined;
+      if (!ref) return r;
+      const heldBy = await heldByNow(ctx, ref);
+      const { held_by: _h, ...rest } = r;
+      return heldBy ? { ...rest, held_by: heldBy } : rest;
+    }),
+  );
+}
+
 /** The record of a delivery held behind `heldBy`: pending, no next attempt until released. */
 export function heldRecord(r: DeliveryRecord, heldBy: string, now = Date.now()): DeliveryRecord {
   return { ...r, status: 'pending', held_by: heldBy, next_attempt_at: null, updated_at: new Date(now).toISOString() };
