@@ -106,3 +106,35 @@ it('holds, shows and releases a device chain; a retry by hand joins its end', as
   expect(accepted).toEqual(['o-2', 'o-3', 'o-4', 'o-5', 'o-1']);
   expect(await detail(d1.id)).toMatchObject({ status: 'succeeded' });
 });
+
+it('sends a Mist-style topic one event per message for an ordered webhook, each device in order', async () => {
+  const hook = await api.call('POST', '/v1/webhooks', {
+    token: admin,
+    body: {
+      name: 'ordered mist',
+      url: rx.url('/mist'),
+      topics: ['device-events'],
+      signing: 'mist',
+      ordering: 'device',
+    },
+  });
+  expect(hook.status).toBe(201);
+  const seq = ['m-a1', 'm-b1', 'm-a2', 'm-b2', 'm-a3', 'm-b3'];
+  failing.add('m-a1');
+  const events = seq.map((id) => ({
+    id,
+    type: 'device-event',
+    device_id: id.startsWith('m-a') ? 'dev-a' : 'dev-b',
+    data: { type: 'AP_RESTARTED', timestamp: 1548095795 },
+  }));
+  expect((await api.call('POST', '/v1/events', { token: admin, body: { events } })).status).toBe(202);
+  // dev-b is not held by dev-a's retry
+  await eventually(() => (accepted.includes('m-b3') ? true : undefined), 20_000);
+  expect(accepted.includes('m-a2')).toBe(false);
+  failing.delete('m-a1');
+  await eventually(() => (accepted.includes('m-a3') ? true : undefined), 20_000);
+  const mine = accepted.filter((id) => id.startsWith('m-'));
+  expect(mine.filter((id) => id.startsWith('m-a'))).toEqual(['m-a1', 'm-a2', 'm-a3']);
+  expect(mine.filter((id) => id.startsWith('m-b'))).toEqual(['m-b1', 'm-b2', 'm-b3']);
+  for (const r of rx.on('/mist')) expect(JSON.parse(r.body).events).toHaveLength(1);
+});

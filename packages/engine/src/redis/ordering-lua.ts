@@ -1,3 +1,5 @@
+// Over 250 lines on purpose: the scripts of ordered delivery share one Lua prelude (watermark walk,
+// chain state) and are read together; split, the prelude would be copied or hidden in another file.
 /**
  * The Lua scripts of ordered delivery (docs/decisions/0007-ordered-delivery.md). Every key they
  * touch lives in one event-stream shard's slot (`{prefix:sN}`), so each step is one script on one
