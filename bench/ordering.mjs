@@ -20,6 +20,9 @@ const env = (o) => ({
   DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
   DEVHOOKS_LOG_LEVEL: 'info',
   DEVHOOKS_MAX_BACKLOG: '10000000',
+  // above the burst: at the default 10,000 the per-webhook log bound trims records of deliveries
+  // still waiting in the retry queue, whose jobs then find nothing to send (the burst never completes)
+  DEVHOOKS_LOG_MAX_PER_WEBHOOK: process.env.BENCH_LOG_MAX ?? '1000000',
   ...o,
 });
 
@@ -63,7 +66,7 @@ async function runOne({ receiver, redisUrl, ordering, n, devices }) {
     procs.push(worker);
     await worker.waitForOutput('worker started');
     await receiver.reset({ track: true });
-    const reached = receiver.expect(n, 150_000);
+    const reached = receiver.expect(n, Number(process.env.BENCH_ORDERING_TIMEOUT_MS ?? 150_000));
     const t0 = now();
     let next = 0;
     const batches = Math.ceil(n / 100);
@@ -82,6 +85,22 @@ async function runOne({ receiver, redisUrl, ordering, n, devices }) {
     const r = await reached;
     const seconds = ((r.reached ? r.at : now()) - t0) / 1000;
     const st = await receiver.stats();
+    if (!r.reached) {
+      // where the missing deliveries are: still in the stream's group, or in the retry queue
+      const k = `{${prefix}}:retries`;
+      const [pending] = await cleanup.xpending(`{${prefix}:s0}:events`, 'workers');
+      const queue = {
+        wait: await cleanup.llen(`${k}:wait`),
+        delayed: await cleanup.zcard(`${k}:delayed`),
+        active: await cleanup.llen(`${k}:active`),
+      };
+      log(
+        `ordering: incomplete (${st.unique} of ${n}); stream pending ${pending}, retry queue ${JSON.stringify(queue)}`,
+      );
+      const groups = await cleanup.xinfo('GROUPS', `{${prefix}:s0}:events`);
+      log(`ordering: stream length ${await cleanup.xlen(`{${prefix}:s0}:events`)}, groups ${JSON.stringify(groups)}`);
+      log(`ordering: worker said ${JSON.stringify(worker.messages)}; receiver ${JSON.stringify(st)}`);
+    }
     return {
       ordering,
       deliveries: st.unique,
@@ -92,16 +111,17 @@ async function runOne({ receiver, redisUrl, ordering, n, devices }) {
   } finally {
     await pool.close();
     await Promise.all(procs.map((p) => p.stop()));
-    await deleteKeys(cleanup, [`{${prefix}}*`, `{${prefix}:s*}*`]).catch(() => undefined);
+    if (!process.env.BENCH_ORDERING_KEEP)
+      await deleteKeys(cleanup, [`{${prefix}}*`, `{${prefix}:s*}*`]).catch(() => undefined);
     cleanup.disconnect();
   }
 }
 
 export async function benchOrdering({ receiver, redisUrl = REDIS_URL, quick = false }) {
-  const n = quick ? 5_000 : 20_000;
-  const devices = quick ? 500 : 2_000;
+  const n = Number(process.env.BENCH_ORDERING_EVENTS ?? (quick ? 5_000 : 20_000));
+  const devices = Number(process.env.BENCH_ORDERING_DEVICES ?? (quick ? 500 : 2_000));
   const runs = [];
-  for (const ordering of ['none', 'device', 'none', 'device']) {
+  for (const ordering of (process.env.BENCH_ORDERING_SEQUENCE ?? 'none,device,none,device').split(',')) {
     const r = await runOne({ receiver, redisUrl, ordering, n, devices });
     log(`ordering: ${JSON.stringify(r)}`);
     runs.push(r);

@@ -43,6 +43,8 @@ export interface ShardKeys {
   orderWatermark: string;
   /** HASH delivery id → its chain member (in which chain is known from the delivery). */
   orderMembers: string;
+  /** HASH delivery id → its chain's key (to release a delivery whose record is gone). */
+  orderChainOf: string;
   /** ZSET held delivery id → ms since it is held (the held gauges). */
   orderHeld: string;
   /** ZSET chained delivery id → ms of its entry id (maintenance keeps the stream from there). */
@@ -136,6 +138,7 @@ export function redisKeys(prefix: string): Keys {
         orderPlanned: `${s}:order-planned`,
         orderWatermark: `${s}:order-wm`,
         orderMembers: `${s}:order-members`,
+        orderChainOf: `${s}:order-chain-of`,
         orderHeld: `${s}:order-held`,
         orderChained: `${s}:order-chained`,
         orderReleased: `${s}:order-released`,

@@ -181,6 +181,36 @@ export async function releaseChains(ctx: EngineContext, refs: ChainRef[], now = 
   if (released.length) await enqueueReleased(ctx, released);
 }
 
+/**
+ * Chained deliveries whose record is gone from the delivery log (trimmed by
+ * DEVHOOKS_LOG_MAX_PER_WEBHOOK or expired): nothing is left to send, so they leave their chains
+ * (found by id) and the chains move on. Returns how many were chained.
+ */
+export async function releaseOrphans(
+  ctx: EngineContext,
+  shard: number,
+  ids: string[],
+  now = Date.now(),
+): Promise<number> {
+  if (!ids.length) return 0;
+  const k = ctx.keys.shard(shard);
+  const chains = await ctx.redis.hmget(k.orderChainOf, ...ids);
+  const lua = orderingLua(ctx.redis);
+  const heads: string[] = [];
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const chain = chains[i];
+    if (!chain) continue;
+    n++;
+    const head = await lua.release(k, chain, ids[i], now);
+    if (head) heads.push(head);
+  }
+  if (n)
+    ctx.logger.warn('chained deliveries without a record released (trimmed from the log)', { shard, deliveries: n });
+  if (heads.length) await enqueueReleased(ctx, heads);
+  return n;
+}
+
 /** Adds the job of each released delivery whose record says it is still pending (others: left to the sweep). */
 export async function enqueueReleased(ctx: EngineContext, ids: string[]): Promise<void> {
   const records = await ctx.deliveries.getMany(ids);

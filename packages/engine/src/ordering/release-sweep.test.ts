@@ -3,6 +3,7 @@
  * head whose job its worker never added gets it, and a head that settled for good but was never
  * released (its worker died in between) is released.
  */
+import { deliveryHour } from '@devhooks/core';
 import { testEngine, type TestEngine } from '../../../../test/support/engine';
 import { orderedStream } from '../../../../test/support/ordered-stream';
 import { redisForTestFile } from '../../../../test/support/redis';
@@ -55,14 +56,39 @@ it('releases a head that succeeded but was left in its chain, and not a head sti
   const { ds } = await chainOfTwo('h1');
   const later = Date.now() + 60_000;
   // the head's first attempt is under way (no record yet): nothing to do
-  expect(await sweepStuckHeads(engine.ctx, shard, later)).toBe(0);
+  expect(await sweepStuckHeads(engine.ctx, shard, { now: later })).toBe(0);
   // its record says succeeded, and the worker died before the release
   await engine.ctx.deliveries.write([{ ...newRecordOf(ds[0]), status: 'succeeded', next_attempt_at: null }], {
     created: true,
   });
-  expect(await sweepStuckHeads(engine.ctx, shard, later)).toBe(1);
+  expect(await sweepStuckHeads(engine.ctx, shard, { now: later })).toBe(1);
   const job = await engine.ctx.queues.of(shard).getJob(ds[1].id);
   expect(job?.data.deliveryId).toBe(ds[1].id);
   expect(await gateOrdered(engine.ctx, chainRefOfDelivery(ds[1])!)).toEqual({ kind: 'go' });
+  await job!.remove();
+});
+
+it('releases chained deliveries whose record stays gone from the log (trimmed), so the chain moves on', async () => {
+  const { t, ds } = await chainOfTwo('g1');
+  const third = os.delivery(t, await os.append('g1'));
+  await planOrdered(engine.ctx, shard, [third.entryIds[0]], [third]);
+  await engine.ctx.deliveries.write([heldRecord(newRecordOf(third), ds[1].id)], { created: true });
+  const later = Date.now() + 60_000;
+  // the head has no record (trimmed while it waited for a retry): not at once, after orphanAfterMs
+  expect(await sweepStuckHeads(engine.ctx, shard, { now: later, orphanAfterMs: 1_000 })).toBe(0);
+  expect(await sweepStuckHeads(engine.ctx, shard, { now: later + 1_000, orphanAfterMs: 1_000 })).toBe(1);
+  const second = await engine.ctx.queues.of(shard).getJob(ds[1].id);
+  expect(second?.data.deliveryId).toBe(ds[1].id);
+  await second!.remove();
+  // the released second one's record is trimmed before its job ran: its mark is swept the same way
+  await redis.hdel(keys.deliveries(deliveryHour(ds[1].id)!), ds[1].id);
+  const o = { orphanAfterMs: 1_000 };
+  await sweepReleased(engine.ctx, shard, { ...o, now: later + 10_000 });
+  expect(await redis.zscore(os.sk.orderReleased, ds[1].id)).not.toBeNull();
+  await sweepReleased(engine.ctx, shard, { ...o, now: later + 11_000 });
+  expect(await redis.zscore(os.sk.orderReleased, ds[1].id)).toBeNull();
+  expect(await gateOrdered(engine.ctx, chainRefOfDelivery(third)!)).toEqual({ kind: 'go' });
+  const job = await engine.ctx.queues.of(shard).getJob(third.id);
+  expect(job?.data.deliveryId).toBe(third.id);
   await job!.remove();
 });

@@ -94,7 +94,7 @@ end
  * Marks a batch's entries planned, inserts its ordered deliveries into their chains (NX), fails the
  * oldest held ones of a chain past the bound, advances the watermark and says what each of the
  * batch's ordered deliveries may do.
- * KEYS: stream, planned, watermark, members, chained, held, chains...
+ * KEYS: stream, planned, watermark, members, chained, held, chain-of, chains...
  * ARGV: group, holdMax, now, budget, n marks, marks..., then per delivery: chain index (from 1, into
  * the chains), member, delivery id, entry ms.
  * Returns {watermark, {state per delivery}, {overflowed delivery ids}}.
@@ -111,9 +111,10 @@ local base = 6 + nMarks
 local list = {}
 local touched = {}
 for i = base, #ARGV, 4 do
-  local chain = KEYS[6 + tonumber(ARGV[i])]
+  local chain = KEYS[7 + tonumber(ARGV[i])]
   local member, id = ARGV[i + 1], ARGV[i + 2]
   if redis.call('HSETNX', KEYS[4], id, member) == 1 then
+    redis.call('HSET', KEYS[7], id, chain)
     redis.call('ZADD', KEYS[5], ARGV[i + 3], id)
     redis.call('ZADD', chain, 'NX', 0, member)
   end
@@ -128,6 +129,7 @@ for chain in pairs(touched) do
       local id = idOf(m)
       redis.call('ZREM', chain, m)
       redis.call('HDEL', KEYS[4], id)
+      redis.call('HDEL', KEYS[7], id)
       redis.call('ZREM', KEYS[5], id)
       redis.call('ZREM', KEYS[6], id)
       overflowed[#overflowed + 1] = id
@@ -158,7 +160,7 @@ return stateOf(KEYS[7], ARGV[2], member, wm, ARGV[3])
 /**
  * A chained delivery settled for good: removed from its chain. When the new head is held, it is
  * marked released (swept by workers until its job runs) and returned, for its job to be added.
- * Safe to repeat. KEYS: members, chained, held, released, chain. ARGV: delivery id, now.
+ * Safe to repeat. KEYS: members, chained, held, released, chain, chain-of. ARGV: delivery id, now.
  */
 const ORDER_RELEASE = `
 local id = ARGV[1]
@@ -166,6 +168,7 @@ local member = redis.call('HGET', KEYS[1], id)
 if member then
   redis.call('ZREM', KEYS[5], member)
   redis.call('HDEL', KEYS[1], id)
+  redis.call('HDEL', KEYS[6], id)
   redis.call('ZREM', KEYS[2], id)
   redis.call('ZREM', KEYS[3], id)
 end
@@ -182,7 +185,7 @@ return false
 /**
  * A delivery tried again by hand after it left its chain: inserted at the chain's end, keyed after
  * the stream's last entry, so it never goes ahead of deliveries already sent after it.
- * KEYS: stream, members, chained, chain. ARGV: delivery id, entry ms. Returns the member.
+ * KEYS: stream, members, chained, chain, chain-of. ARGV: delivery id, entry ms. Returns the member.
  */
 const ORDER_REINSERT = `${PRELUDE}
 local old = redis.call('HGET', KEYS[2], ARGV[1])
@@ -191,6 +194,7 @@ local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
 local member = pad(last and last[1] or '0-0') .. '~|' .. ARGV[1]
 redis.call('ZADD', KEYS[4], 0, member)
 redis.call('HSET', KEYS[2], ARGV[1], member)
+redis.call('HSET', KEYS[5], ARGV[1], KEYS[4])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return member
 `;
@@ -218,6 +222,7 @@ export interface OrderShardKeys {
   orderWatermark: string;
   orderMembers: string;
   orderHeld: string;
+  orderChainOf: string;
   orderChained: string;
   orderReleased: string;
 }
@@ -243,7 +248,16 @@ export function orderingLua(redis: Redis) {
       const index = new Map(chains.map((c, i) => [c, i + 1]));
       const args: Array<string | number> = [group, o.holdMax, o.now, WALK_BUDGET, o.marks.length, ...o.marks];
       for (const d of o.deliveries) args.push(index.get(d.chain)!, d.member, d.id, d.entryMs);
-      const keys = [k.stream, k.orderPlanned, k.orderWatermark, k.orderMembers, k.orderChained, k.orderHeld, ...chains];
+      const keys = [
+        k.stream,
+        k.orderPlanned,
+        k.orderWatermark,
+        k.orderMembers,
+        k.orderChained,
+        k.orderHeld,
+        k.orderChainOf,
+        ...chains,
+      ];
       const [watermark, states, overflowed] = (await plan.run(redis, keys, args)) as [string, string[], string[]];
       return { watermark, states, overflowed };
     },
@@ -256,10 +270,15 @@ export function orderingLua(redis: Redis) {
         ),
       ),
     release: async (k: OrderShardKeys, chain: string, id: string, now: number) =>
-      ((await release.run(redis, [k.orderMembers, k.orderChained, k.orderHeld, k.orderReleased, chain], [id, now])) ??
-        undefined) as string | undefined,
+      ((await release.run(
+        redis,
+        [k.orderMembers, k.orderChained, k.orderHeld, k.orderReleased, chain, k.orderChainOf],
+        [id, now],
+      )) ?? undefined) as string | undefined,
     reinsert: async (k: OrderShardKeys, chain: string, id: string, entryMs: number) =>
-      String(await reinsert.run(redis, [k.stream, k.orderMembers, k.orderChained, chain], [id, entryMs])),
+      String(
+        await reinsert.run(redis, [k.stream, k.orderMembers, k.orderChained, chain, k.orderChainOf], [id, entryMs]),
+      ),
     heldBy: async (k: Pick<OrderShardKeys, 'orderMembers'>, chain: string, id: string) =>
       ((await heldBy.run(redis, [k.orderMembers, chain], [id])) ?? undefined) as string | undefined,
   };
