@@ -149,8 +149,24 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
           left.push(`  head ${id}: record ${JSON.stringify(rec)} job ${JSON.stringify(job).slice(0, 400)}`);
         }
       }
+      // the records of events never accepted, and what the workers said about releases
+      const list = await client.call('GET', `/v1/webhooks/${hook.body.id}/deliveries?limit=500&status=failed`, {
+        token: org.key,
+      });
+      left.push(`failed deliveries: ${list.body.total}`);
+      for (const d of (list.body.deliveries ?? []).slice(0, 5)) left.push(`  ${JSON.stringify(d)}`);
+      const pending = await client.call('GET', `/v1/webhooks/${hook.body.id}/deliveries?limit=500&status=pending`, {
+        token: org.key,
+      });
+      left.push(`pending deliveries: ${pending.body.total}`);
+      for (const d of (pending.body.deliveries ?? []).slice(0, 5)) left.push(`  ${JSON.stringify(d)}`);
+      const said = workers
+        .flatMap((w) => w.output.split('\n'))
+        .filter((l) => /released|without|expired|crash|error/.test(l))
+        .slice(0, 20);
       throw new Error(
         `${(err as Error).message}: ${seen.size} of ${total} accepted (${atKill} at the kill)\n` +
+          `workers said:\n${said.join('\n')}\n` +
           `${timeline.join('\n')}\n${left.join('\n')}\n` +
           `worker said:\n${workers[workers.length - 1].output.slice(-3000)}`,
       );

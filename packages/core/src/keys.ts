@@ -45,6 +45,11 @@ export interface ShardKeys {
   orderMembers: string;
   /** HASH delivery id → its chain's key (to release a delivery whose record is gone). */
   orderChainOf: string;
+  /**
+   * ZSET delivery id → ms of its entry: deliveries that have left their chain for good, so an entry
+   * planned again (claimed from a worker thought dead) never puts one back. Trimmed with the stream.
+   */
+  orderDone: string;
   /** ZSET held delivery id → ms since it is held (the held gauges). */
   orderHeld: string;
   /** ZSET chained delivery id → ms of its entry id (maintenance keeps the stream from there). */
@@ -139,6 +144,7 @@ export function redisKeys(prefix: string): Keys {
         orderWatermark: `${s}:order-wm`,
         orderMembers: `${s}:order-members`,
         orderChainOf: `${s}:order-chain-of`,
+        orderDone: `${s}:order-done`,
         orderHeld: `${s}:order-held`,
         orderChained: `${s}:order-chained`,
         orderReleased: `${s}:order-released`,

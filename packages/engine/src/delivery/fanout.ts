@@ -302,6 +302,11 @@ export class StreamConsumer {
   /** An ordered delivery (ordering/): attempted when its chain's head, else held or looked at shortly. */
   private ordered(d: Delivery, s: OrderState): void {
     if (s.kind === 'go' || s.kind === 'free') return this.launch(d);
+    // settled by the worker that had the entry before (its record is written): nothing left to do
+    if (s.kind === 'done') {
+      this.release(d);
+      return this.commits.schedule();
+    }
     if (s.kind === 'wait') return this.settle(d, deferred(d, ORDER_WAIT_MS));
     if (s.kind === 'overflow') return this.settle(d, endedWithout(newRecord(d, Date.now()), 'hold_overflow'));
     // held: its record only, no job; its entry is acknowledged like a delivery handed to the retry queue

@@ -37,6 +37,14 @@ it('keeps the stream from the oldest chained delivery, and trims past retention 
   const free = await oldAcknowledgedStream(1);
   // a delivery of the 500th entry is still held in its chain
   await redis.zadd(keys.shard(0).orderChained, chained[499].split('-')[0], 'dlv_held');
+  // settled ordered deliveries: tombstones go with the entries that can no longer be read again
+  await redis.zadd(
+    keys.shard(0).orderDone,
+    chained[10].split('-')[0],
+    'dlv_old',
+    chained[600].split('-')[0],
+    'dlv_new',
+  );
   const o = { consumer: 'c1', retentionMs: 3_600_000, deadConsumerMs: 86_400_000 };
   await maintain(engine.ctx, { ...o, shard: 0 });
   await maintain(engine.ctx, { ...o, shard: 1 });
@@ -44,4 +52,5 @@ it('keeps the stream from the oldest chained delivery, and trims past retention 
   expect(await redis.xrange(s0, chained[499], chained[999])).toHaveLength(501);
   expect(await redis.xlen(s0)).toBeLessThan(1_000); // what came before it did go (trimmed by whole nodes)
   expect(await redis.xlen(keys.shard(1).stream)).toBeLessThan(free.length / 5);
+  expect(await redis.zrange(keys.shard(0).orderDone, 0, -1)).toEqual(['dlv_new']);
 });

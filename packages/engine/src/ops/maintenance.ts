@@ -50,6 +50,8 @@ export async function maintain(ctx: EngineContext, o: MaintenanceOptions): Promi
   const oldestChained = await redis.zrange(shard.orderChained, 0, 0, 'WITHSCORES');
   if (oldestChained.length && compareIds(`${oldestChained[1]}-0`, minKeep) < 0) minKeep = `${oldestChained[1]}-0`;
   const trimmed = Number(await redis.xtrim(stream, 'MINID', '~', minKeep));
+  // settled ordered deliveries of entries that can no longer be read again need no tombstone
+  await redis.zremrangebyscore(shard.orderDone, '-inf', `(${minKeep.split('-')[0]}`);
 
   for (const c of consumers) {
     const info: Record<string, unknown> = {};

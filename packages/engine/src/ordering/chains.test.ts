@@ -119,6 +119,29 @@ describe('release', () => {
   });
 });
 
+describe('an entry planned again', () => {
+  it('never puts back a delivery that already left its chain (claimed from a worker thought dead)', async () => {
+    const t = ordered();
+    const es = [await append('z1'), await append('z1')];
+    const ds = es.map((e) => delivery(t, e));
+    await planOrdered(
+      engine.ctx,
+      shard,
+      es.map((e) => e.entryId),
+      ds,
+    );
+    await releaseChains(engine.ctx, [chainRefOfDelivery(ds[0])!]);
+    // another worker claimed the first entry before its acknowledgement and plans it again
+    const again = await planOrdered(engine.ctx, shard, [es[0].entryId], [ds[0]]);
+    expect(again.get(ds[0].id)).toEqual({ kind: 'done' });
+    expect(await gateOrdered(engine.ctx, chainRefOfDelivery(ds[1])!)).toEqual({ kind: 'go' });
+    // a retry by hand puts it back, at the end
+    await rejoinAtEnd(engine.ctx, chainRefOfDelivery(ds[0])!, ds[0].acceptedAt);
+    expect(await gateOrdered(engine.ctx, chainRefOfDelivery(ds[0])!)).toEqual({ kind: 'held', heldBy: ds[1].id });
+    expect(await redis.zscore(sk.orderDone, ds[0].id)).toBeNull();
+  });
+});
+
 describe('the hold bound', () => {
   it('fails the oldest held deliveries past DEVHOOKS_ORDER_HOLD_MAX, never the head', async () => {
     engine.ctx.orderHoldMax = 3;

@@ -21,10 +21,16 @@ export const ORDER_WAIT_MS = 200;
 /**
  * What a chained delivery may do now: `go` (attempt it), `wait` (head, watermark behind: check
  * again shortly), `held` (behind `heldBy`: no attempt, no job until released), `overflow` (dropped
- * from a chain past the bound: fails with `hold_overflow`), `free` (in no chain: attempt it).
+ * from a chain past the bound: fails with `hold_overflow`), `free` (in no chain: attempt it),
+ * `done` (an entry planned again whose delivery already left its chain: settled before, nothing to do).
  */
 export type OrderState =
-  { kind: 'go' } | { kind: 'wait' } | { kind: 'held'; heldBy: string } | { kind: 'overflow' } | { kind: 'free' };
+  | { kind: 'go' }
+  | { kind: 'wait' }
+  | { kind: 'held'; heldBy: string }
+  | { kind: 'overflow' }
+  | { kind: 'free' }
+  | { kind: 'done' };
 
 /** Where a delivery's chain is: enough to release it from a record alone. */
 export interface ChainRef {
@@ -51,7 +57,7 @@ export function chainMember(entryId: string, deliveryId: string): string {
 
 function parseState(s: string): OrderState {
   if (s.startsWith('held:')) return { kind: 'held', heldBy: s.slice(5) };
-  if (s === 'go' || s === 'wait' || s === 'overflow' || s === 'free') return { kind: s };
+  if (s === 'go' || s === 'wait' || s === 'overflow' || s === 'free' || s === 'done') return { kind: s };
   throw new Error(`unknown order state ${s}`);
 }
 

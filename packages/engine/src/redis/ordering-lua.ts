@@ -94,7 +94,7 @@ end
  * Marks a batch's entries planned, inserts its ordered deliveries into their chains (NX), fails the
  * oldest held ones of a chain past the bound, advances the watermark and says what each of the
  * batch's ordered deliveries may do.
- * KEYS: stream, planned, watermark, members, chained, held, chain-of, chains...
+ * KEYS: stream, planned, watermark, members, chained, held, chain-of, done, chains...
  * ARGV: group, holdMax, now, budget, n marks, marks..., then per delivery: chain index (from 1, into
  * the chains), member, delivery id, entry ms.
  * Returns {watermark, {state per delivery}, {overflowed delivery ids}}.
@@ -111,15 +111,20 @@ local base = 6 + nMarks
 local list = {}
 local touched = {}
 for i = base, #ARGV, 4 do
-  local chain = KEYS[7 + tonumber(ARGV[i])]
+  local chain = KEYS[8 + tonumber(ARGV[i])]
   local member, id = ARGV[i + 1], ARGV[i + 2]
-  if redis.call('HSETNX', KEYS[4], id, member) == 1 then
-    redis.call('HSET', KEYS[7], id, chain)
-    redis.call('ZADD', KEYS[5], ARGV[i + 3], id)
-    redis.call('ZADD', chain, 'NX', 0, member)
+  if redis.call('ZSCORE', KEYS[8], id) then
+    -- it already left its chain (settled): a re-planned entry never puts it back
+    list[#list + 1] = {chain, id, true}
+  else
+    if redis.call('HSETNX', KEYS[4], id, member) == 1 then
+      redis.call('HSET', KEYS[7], id, chain)
+      redis.call('ZADD', KEYS[5], ARGV[i + 3], id)
+      redis.call('ZADD', chain, 'NX', 0, member)
+    end
+    list[#list + 1] = {chain, id}
+    touched[chain] = true
   end
-  list[#list + 1] = {chain, id}
-  touched[chain] = true
 end
 local overflowed = {}
 for chain in pairs(touched) do
@@ -130,6 +135,7 @@ for chain in pairs(touched) do
       redis.call('ZREM', chain, m)
       redis.call('HDEL', KEYS[4], id)
       redis.call('HDEL', KEYS[7], id)
+      redis.call('ZADD', KEYS[8], redis.call('ZSCORE', KEYS[5], id) or 0, id)
       redis.call('ZREM', KEYS[5], id)
       redis.call('ZREM', KEYS[6], id)
       overflowed[#overflowed + 1] = id
@@ -139,7 +145,9 @@ end
 local states = {}
 for i, x in ipairs(list) do
   local member = redis.call('HGET', KEYS[4], x[2])
-  if member then states[i] = stateOf(x[1], x[2], member, wm, now) else states[i] = 'overflow' end
+  if x[3] then states[i] = 'done'
+  elseif member then states[i] = stateOf(x[1], x[2], member, wm, now)
+  else states[i] = 'overflow' end
 end
 return {wm, states, overflowed}
 `;
@@ -160,7 +168,7 @@ return stateOf(KEYS[7], ARGV[2], member, wm, ARGV[3])
 /**
  * A chained delivery settled for good: removed from its chain. When the new head is held, it is
  * marked released (swept by workers until its job runs) and returned, for its job to be added.
- * Safe to repeat. KEYS: members, chained, held, released, chain, chain-of. ARGV: delivery id, now.
+ * Safe to repeat. KEYS: members, chained, held, released, chain, chain-of, done. ARGV: delivery id, now.
  */
 const ORDER_RELEASE = `
 local id = ARGV[1]
@@ -169,6 +177,7 @@ if member then
   redis.call('ZREM', KEYS[5], member)
   redis.call('HDEL', KEYS[1], id)
   redis.call('HDEL', KEYS[6], id)
+  redis.call('ZADD', KEYS[7], redis.call('ZSCORE', KEYS[2], id) or 0, id)
   redis.call('ZREM', KEYS[2], id)
   redis.call('ZREM', KEYS[3], id)
 end
@@ -185,11 +194,12 @@ return false
 /**
  * A delivery tried again by hand after it left its chain: inserted at the chain's end, keyed after
  * the stream's last entry, so it never goes ahead of deliveries already sent after it.
- * KEYS: stream, members, chained, chain, chain-of. ARGV: delivery id, entry ms. Returns the member.
+ * KEYS: stream, members, chained, chain, chain-of, done. ARGV: delivery id, entry ms. Returns the member.
  */
 const ORDER_REINSERT = `${PRELUDE}
 local old = redis.call('HGET', KEYS[2], ARGV[1])
 if old then return old end
+redis.call('ZREM', KEYS[6], ARGV[1])
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
 local member = pad(last and last[1] or '0-0') .. '~|' .. ARGV[1]
 redis.call('ZADD', KEYS[4], 0, member)
@@ -223,6 +233,7 @@ export interface OrderShardKeys {
   orderMembers: string;
   orderHeld: string;
   orderChainOf: string;
+  orderDone: string;
   orderChained: string;
   orderReleased: string;
 }
@@ -256,6 +267,7 @@ export function orderingLua(redis: Redis) {
         k.orderChained,
         k.orderHeld,
         k.orderChainOf,
+        k.orderDone,
         ...chains,
       ];
       const [watermark, states, overflowed] = (await plan.run(redis, keys, args)) as [string, string[], string[]];
@@ -272,12 +284,16 @@ export function orderingLua(redis: Redis) {
     release: async (k: OrderShardKeys, chain: string, id: string, now: number) =>
       ((await release.run(
         redis,
-        [k.orderMembers, k.orderChained, k.orderHeld, k.orderReleased, chain, k.orderChainOf],
+        [k.orderMembers, k.orderChained, k.orderHeld, k.orderReleased, chain, k.orderChainOf, k.orderDone],
         [id, now],
       )) ?? undefined) as string | undefined,
     reinsert: async (k: OrderShardKeys, chain: string, id: string, entryMs: number) =>
       String(
-        await reinsert.run(redis, [k.stream, k.orderMembers, k.orderChained, chain, k.orderChainOf], [id, entryMs]),
+        await reinsert.run(
+          redis,
+          [k.stream, k.orderMembers, k.orderChained, chain, k.orderChainOf, k.orderDone],
+          [id, entryMs],
+        ),
       ),
     heldBy: async (k: Pick<OrderShardKeys, 'orderMembers'>, chain: string, id: string) =>
       ((await heldBy.run(redis, [k.orderMembers, chain], [id])) ?? undefined) as string | undefined,
