@@ -50,6 +50,8 @@ export interface ShardKeys {
    * planned again (claimed from a worker thought dead) never puts one back. Trimmed with the stream.
    */
   orderDone: string;
+  /** HASH delivery id → the worker (consumer) that was told to attempt it as its chain's head. */
+  orderGoing: string;
   /** ZSET held delivery id → ms since it is held (the held gauges). */
   orderHeld: string;
   /** ZSET chained delivery id → ms of its entry id (maintenance keeps the stream from there). */
@@ -145,6 +147,7 @@ export function redisKeys(prefix: string): Keys {
         orderMembers: `${s}:order-members`,
         orderChainOf: `${s}:order-chain-of`,
         orderDone: `${s}:order-done`,
+        orderGoing: `${s}:order-going`,
         orderHeld: `${s}:order-held`,
         orderChained: `${s}:order-chained`,
         orderReleased: `${s}:order-released`,

@@ -206,7 +206,12 @@ export class StreamConsumer {
         settled = singles.filter((_, i) => existing[i]);
       }
       const marks = [...items.map((i) => i.entryId), ...gated.dropped.map((x) => x.entryId)];
-      const order = await orderBatch(this.ctx, this.o.shard, { marks, launch: toLaunch, settled });
+      const order = await orderBatch(this.ctx, this.o.shard, {
+        marks,
+        launch: toLaunch,
+        settled,
+        consumer: this.lease.consumer,
+      });
       // every read answered: from here on, nothing can fail before the deliveries are under way
       for (const [entryId, n] of fanned) {
         if (n === 0) this.commits.writes.ack(this.o.shard, entryId);
@@ -302,8 +307,9 @@ export class StreamConsumer {
   /** An ordered delivery (ordering/): attempted when its chain's head, else held or looked at shortly. */
   private ordered(d: Delivery, s: OrderState): void {
     if (s.kind === 'go' || s.kind === 'free') return this.launch(d);
-    // settled by the worker that had the entry before (its record is written): nothing left to do
-    if (s.kind === 'done') {
+    // settled by the worker that had the entry before, or still being attempted by it (alive, only
+    // slow to say so): nothing to do here
+    if (s.kind === 'done' || s.kind === 'busy') {
       this.release(d);
       return this.commits.schedule();
     }

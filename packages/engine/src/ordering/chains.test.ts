@@ -134,11 +134,36 @@ describe('an entry planned again', () => {
     // another worker claimed the first entry before its acknowledgement and plans it again
     const again = await planOrdered(engine.ctx, shard, [es[0].entryId], [ds[0]]);
     expect(again.get(ds[0].id)).toEqual({ kind: 'done' });
+    expect(await gateOrdered(engine.ctx, chainRefOfDelivery(ds[0])!)).toEqual({ kind: 'done' });
     expect(await gateOrdered(engine.ctx, chainRefOfDelivery(ds[1])!)).toEqual({ kind: 'go' });
     // a retry by hand puts it back, at the end
     await rejoinAtEnd(engine.ctx, chainRefOfDelivery(ds[0])!, ds[0].acceptedAt);
     expect(await gateOrdered(engine.ctx, chainRefOfDelivery(ds[0])!)).toEqual({ kind: 'held', heldBy: ds[1].id });
     expect(await redis.zscore(sk.orderDone, ds[0].id)).toBeNull();
+  });
+});
+
+describe('a head planned again by another worker', () => {
+  it('is busy while the worker told to attempt it is alive, and goes once its liveness lapsed', async () => {
+    const t = ordered();
+    const e = await append('b1');
+    const d = delivery(t, e);
+    await redis.zadd(sk.liveness, Date.now() + 60_000, 'worker-a');
+    expect((await planOrdered(engine.ctx, shard, [e.entryId], [d], { consumer: 'worker-a' })).get(d.id)).toEqual({
+      kind: 'go',
+    });
+    // worker B claims the entry (A was slow to say it is alive) and plans it again: A is on it
+    expect((await planOrdered(engine.ctx, shard, [e.entryId], [d], { consumer: 'worker-b' })).get(d.id)).toEqual({
+      kind: 'busy',
+    });
+    // A's liveness lapses (it died mid-attempt): B attempts it
+    await redis.zadd(sk.liveness, Date.now() - 1_000, 'worker-a');
+    expect((await planOrdered(engine.ctx, shard, [e.entryId], [d], { consumer: 'worker-b' })).get(d.id)).toEqual({
+      kind: 'go',
+    });
+    expect(await redis.hget(sk.orderGoing, d.id)).toBe('worker-b');
+    await releaseChains(engine.ctx, [chainRefOfDelivery(d)!]);
+    expect(await redis.hget(sk.orderGoing, d.id)).toBeNull();
   });
 });
 

@@ -22,7 +22,8 @@ export const ORDER_WAIT_MS = 200;
  * What a chained delivery may do now: `go` (attempt it), `wait` (head, watermark behind: check
  * again shortly), `held` (behind `heldBy`: no attempt, no job until released), `overflow` (dropped
  * from a chain past the bound: fails with `hold_overflow`), `free` (in no chain: attempt it),
- * `done` (an entry planned again whose delivery already left its chain: settled before, nothing to do).
+ * `done` (it already left its chain: settled before, nothing to do), `busy` (an entry planned again
+ * while the live worker told to attempt it is still at it: nothing to do here).
  */
 export type OrderState =
   | { kind: 'go' }
@@ -30,7 +31,8 @@ export type OrderState =
   | { kind: 'held'; heldBy: string }
   | { kind: 'overflow' }
   | { kind: 'free' }
-  | { kind: 'done' };
+  | { kind: 'done' }
+  | { kind: 'busy' };
 
 /** Where a delivery's chain is: enough to release it from a record alone. */
 export interface ChainRef {
@@ -57,7 +59,8 @@ export function chainMember(entryId: string, deliveryId: string): string {
 
 function parseState(s: string): OrderState {
   if (s.startsWith('held:')) return { kind: 'held', heldBy: s.slice(5) };
-  if (s === 'go' || s === 'wait' || s === 'overflow' || s === 'free' || s === 'done') return { kind: s };
+  if (s === 'go' || s === 'wait' || s === 'overflow' || s === 'free' || s === 'done' || s === 'busy')
+    return { kind: s };
   throw new Error(`unknown order state ${s}`);
 }
 
@@ -82,8 +85,9 @@ export async function planOrdered(
   shard: number,
   marks: string[],
   deliveries: Delivery[],
-  now = Date.now(),
+  o: { consumer?: string; now?: number } = {},
 ): Promise<Map<string, OrderState>> {
+  const now = o.now ?? Date.now();
   const planned: PlannedDelivery[] = deliveries.map((d) => ({
     chain: chainKey(ctx, chainRefOfDelivery(d)!),
     member: chainMember(d.entryIds[0], d.id),
@@ -93,6 +97,7 @@ export async function planOrdered(
   const out = await orderingLua(ctx.redis).plan(ctx.keys.shard(shard), CONSUMER_GROUP, {
     holdMax: ctx.orderHoldMax ?? DEFAULT_ORDER_HOLD_MAX,
     now,
+    consumer: o.consumer ?? '',
     marks,
     deliveries: planned,
   });

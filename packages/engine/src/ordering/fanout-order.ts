@@ -15,6 +15,8 @@ export interface OrderBatchInput {
   launch: Delivery[];
   /** Deliveries of reclaimed entries that already have a record (settled before a crash). */
   settled: Delivery[];
+  /** This worker's consumer name (a head it is told to attempt is marked as its). */
+  consumer: string;
 }
 
 /** What each ordered delivery about to be launched may do (deliveries not in the map: unordered). */
@@ -27,7 +29,7 @@ export async function orderBatch(
   const recovered = b.settled.filter((d) => d.orderKey);
   if (recovered.length) await releaseRecovered(ctx, recovered);
   if (!ordered.length) return new Map();
-  return planOrdered(ctx, shard, b.marks, ordered);
+  return planOrdered(ctx, shard, b.marks, ordered, { consumer: b.consumer });
 }
 
 /**

@@ -94,35 +94,39 @@ end
  * Marks a batch's entries planned, inserts its ordered deliveries into their chains (NX), fails the
  * oldest held ones of a chain past the bound, advances the watermark and says what each of the
  * batch's ordered deliveries may do.
- * KEYS: stream, planned, watermark, members, chained, held, chain-of, done, chains...
- * ARGV: group, holdMax, now, budget, n marks, marks..., then per delivery: chain index (from 1, into
- * the chains), member, delivery id, entry ms.
+ * KEYS: stream, planned, watermark, members, chained, held, chain-of, done, going, liveness, chains...
+ * ARGV: group, holdMax, now, budget, consumer, n marks, marks..., then per delivery: chain index
+ * (from 1, into the chains), member, delivery id, entry ms.
+ * A head planned again (its entry claimed) while the worker told to attempt it is still alive
+ * (its liveness has not lapsed: it was only slow to say so) is `busy`: that worker is on it.
  * Returns {watermark, {state per delivery}, {overflowed delivery ids}}.
  */
 const ORDER_PLAN = `${PRELUDE}
-local group, holdMax, now = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local nMarks = tonumber(ARGV[5])
+local group, holdMax, now, me = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[5]
+local nMarks = tonumber(ARGV[6])
 local wm0 = pad(redis.call('GET', KEYS[3]) or '0-0')
-for i = 6, 5 + nMarks do
+for i = 7, 6 + nMarks do
   if pad(ARGV[i]) > wm0 then redis.call('SADD', KEYS[2], ARGV[i]) end
 end
 local wm = advance(group, tonumber(ARGV[4]))
-local base = 6 + nMarks
+local base = 7 + nMarks
 local list = {}
 local touched = {}
 for i = base, #ARGV, 4 do
-  local chain = KEYS[8 + tonumber(ARGV[i])]
+  local chain = KEYS[10 + tonumber(ARGV[i])]
   local member, id = ARGV[i + 1], ARGV[i + 2]
   if redis.call('ZSCORE', KEYS[8], id) then
     -- it already left its chain (settled): a re-planned entry never puts it back
     list[#list + 1] = {chain, id, true}
   else
+    local again = true
     if redis.call('HSETNX', KEYS[4], id, member) == 1 then
+      again = false
       redis.call('HSET', KEYS[7], id, chain)
       redis.call('ZADD', KEYS[5], ARGV[i + 3], id)
       redis.call('ZADD', chain, 'NX', 0, member)
     end
-    list[#list + 1] = {chain, id}
+    list[#list + 1] = {chain, id, false, again}
     touched[chain] = true
   end
 end
@@ -148,19 +152,34 @@ for i, x in ipairs(list) do
   if x[3] then states[i] = 'done'
   elseif member then states[i] = stateOf(x[1], x[2], member, wm, now)
   else states[i] = 'overflow' end
+  if states[i] == 'go' then
+    local owner = x[4] and redis.call('HGET', KEYS[9], x[2])
+    local lapses = owner and owner ~= me and tonumber(redis.call('ZSCORE', KEYS[10], owner) or '0')
+    local t = redis.call('TIME')
+    if lapses and lapses > tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) then
+      states[i] = 'busy'
+    else
+      redis.call('HSET', KEYS[9], x[2], me)
+    end
+  end
 end
 return {wm, states, overflowed}
 `;
 
 /**
  * The gate of one delivery (a retry job, or a check again): its state, after advancing the
- * watermark; `free` when it is in no chain. Clears its released mark (its job runs).
- * KEYS: stream, planned, watermark, members, released, held, chain. ARGV: group, delivery id, now, budget.
+ * watermark; `done` when it has left its chain for good, `free` when it was never in one. Clears
+ * its released mark (its job runs).
+ * KEYS: stream, planned, watermark, members, released, held, chain, done. ARGV: group, delivery id, now,
+ * budget.
  */
 const ORDER_GATE = `${PRELUDE}
 redis.call('ZREM', KEYS[5], ARGV[2])
 local member = redis.call('HGET', KEYS[4], ARGV[2])
-if not member then return 'free' end
+if not member then
+  if redis.call('ZSCORE', KEYS[8], ARGV[2]) then return 'done' end
+  return 'free'
+end
 local wm = advance(ARGV[1], tonumber(ARGV[4]))
 return stateOf(KEYS[7], ARGV[2], member, wm, ARGV[3])
 `;
@@ -168,7 +187,8 @@ return stateOf(KEYS[7], ARGV[2], member, wm, ARGV[3])
 /**
  * A chained delivery settled for good: removed from its chain. When the new head is held, it is
  * marked released (swept by workers until its job runs) and returned, for its job to be added.
- * Safe to repeat. KEYS: members, chained, held, released, chain, chain-of, done. ARGV: delivery id, now.
+ * Safe to repeat. KEYS: members, chained, held, released, chain, chain-of, done, going. ARGV: delivery id,
+ * now.
  */
 const ORDER_RELEASE = `
 local id = ARGV[1]
@@ -178,6 +198,7 @@ if member then
   redis.call('HDEL', KEYS[1], id)
   redis.call('HDEL', KEYS[6], id)
   redis.call('ZADD', KEYS[7], redis.call('ZSCORE', KEYS[2], id) or 0, id)
+  redis.call('HDEL', KEYS[8], id)
   redis.call('ZREM', KEYS[2], id)
   redis.call('ZREM', KEYS[3], id)
 end
@@ -234,6 +255,8 @@ export interface OrderShardKeys {
   orderHeld: string;
   orderChainOf: string;
   orderDone: string;
+  orderGoing: string;
+  liveness: string;
   orderChained: string;
   orderReleased: string;
 }
@@ -253,11 +276,19 @@ export function orderingLua(redis: Redis) {
     async plan(
       k: OrderShardKeys,
       group: string,
-      o: { holdMax: number; now: number; marks: string[]; deliveries: PlannedDelivery[] },
+      o: { holdMax: number; now: number; consumer: string; marks: string[]; deliveries: PlannedDelivery[] },
     ): Promise<{ watermark: string; states: string[]; overflowed: string[] }> {
       const chains = [...new Set(o.deliveries.map((d) => d.chain))];
       const index = new Map(chains.map((c, i) => [c, i + 1]));
-      const args: Array<string | number> = [group, o.holdMax, o.now, WALK_BUDGET, o.marks.length, ...o.marks];
+      const args: Array<string | number> = [
+        group,
+        o.holdMax,
+        o.now,
+        WALK_BUDGET,
+        o.consumer,
+        o.marks.length,
+        ...o.marks,
+      ];
       for (const d of o.deliveries) args.push(index.get(d.chain)!, d.member, d.id, d.entryMs);
       const keys = [
         k.stream,
@@ -268,6 +299,8 @@ export function orderingLua(redis: Redis) {
         k.orderHeld,
         k.orderChainOf,
         k.orderDone,
+        k.orderGoing,
+        k.liveness,
         ...chains,
       ];
       const [watermark, states, overflowed] = (await plan.run(redis, keys, args)) as [string, string[], string[]];
@@ -277,14 +310,32 @@ export function orderingLua(redis: Redis) {
       String(
         await gate.run(
           redis,
-          [k.stream, k.orderPlanned, k.orderWatermark, k.orderMembers, k.orderReleased, k.orderHeld, chain],
+          [
+            k.stream,
+            k.orderPlanned,
+            k.orderWatermark,
+            k.orderMembers,
+            k.orderReleased,
+            k.orderHeld,
+            chain,
+            k.orderDone,
+          ],
           [group, id, now, WALK_BUDGET],
         ),
       ),
     release: async (k: OrderShardKeys, chain: string, id: string, now: number) =>
       ((await release.run(
         redis,
-        [k.orderMembers, k.orderChained, k.orderHeld, k.orderReleased, chain, k.orderChainOf, k.orderDone],
+        [
+          k.orderMembers,
+          k.orderChained,
+          k.orderHeld,
+          k.orderReleased,
+          chain,
+          k.orderChainOf,
+          k.orderDone,
+          k.orderGoing,
+        ],
         [id, now],
       )) ?? undefined) as string | undefined,
     reinsert: async (k: OrderShardKeys, chain: string, id: string, entryMs: number) =>

@@ -91,6 +91,8 @@ export async function processRetry(
       state = await gateOrdered(ctx, chain);
     }
     if (state.kind === 'overflow') return finish(ctx, job, rec, 'hold_overflow');
+    // it left its chain for good while this job waited (another worker settled it): never again
+    if (state.kind === 'done') return 'settled by another worker';
     if (state.kind === 'wait') {
       await delayJobUntil(ctx.redis, job, Date.now() + ORDER_WAIT_MS, token);
       throw new DelayedError();
