@@ -85,7 +85,7 @@ export async function processRetry(
   if (chain) {
     // ordered (docs/contract.md §8): only its chain's head is attempted
     let state = await gateOrdered(ctx, chain);
-    if (state.kind === 'free' && manual) {
+    if ((state.kind === 'free' || state.kind === 'done') && manual) {
       // tried again by hand after it left its chain: it joins at the end, behind what was sent since
       await rejoinAtEnd(ctx, chain, Date.parse(rec.created_at));
       state = await gateOrdered(ctx, chain);
