@@ -20,9 +20,6 @@ const env = (o) => ({
   DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
   DEVHOOKS_LOG_LEVEL: 'info',
   DEVHOOKS_MAX_BACKLOG: '10000000',
-  // above the burst: at the default 10,000 the per-webhook log bound trims records of deliveries
-  // still waiting in the retry queue, whose jobs then find nothing to send (the burst never completes)
-  DEVHOOKS_LOG_MAX_PER_WEBHOOK: process.env.BENCH_LOG_MAX ?? '1000000',
   ...o,
 });
 

@@ -7,7 +7,7 @@
  *   node bench/run.mjs --quick         smoke run (~30 s, small counts)
  *   node bench/run.mjs --only=limit,devhooks
  *
- * Phases: limit, naive, ingest, devhooks, latency, fanout, memory, scaling, ordering.
+ * Phases: limit, naive, ingest, devhooks, latency, isolation, fanout, memory, scaling, ordering.
  * Needs Redis (DEVHOOKS_REDIS_URL, default redis://127.0.0.1:6379) and the built apps (npm run build).
  * Every key it writes is under a fresh prefix `bench-<random>` and deleted at the end.
  *
@@ -17,6 +17,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -31,6 +32,7 @@ import {
   deleteKeys,
   forkChild,
   freePort,
+  procCpuSeconds,
   hookExit,
   log,
   now,
@@ -40,13 +42,25 @@ import {
   sleep,
   usedMemory,
 } from './lib.mjs';
+import { redisCpuSeconds } from './cluster.mjs';
 import { benchScaling } from './scaling.mjs';
 import { benchOrdering } from './ordering.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // arguments and sizes
 
-const ALL_PHASES = ['limit', 'naive', 'ingest', 'devhooks', 'latency', 'fanout', 'memory', 'scaling', 'ordering'];
+const ALL_PHASES = [
+  'limit',
+  'naive',
+  'ingest',
+  'devhooks',
+  'latency',
+  'isolation',
+  'fanout',
+  'memory',
+  'scaling',
+  'ordering',
+];
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const onlyArg = argv.find((a) => a.startsWith('--only='));
@@ -79,6 +93,7 @@ const SIZES = QUICK
       devhooksN: 5_000,
       ingestSec: 1,
       latencySec: 5,
+      isolationSec: 3,
       latencyRate: 1_000,
       fanoutN: 1_000,
       memoryN: 1_500,
@@ -91,6 +106,7 @@ const SIZES = QUICK
       devhooksN: 50_000,
       ingestSec: 5,
       latencySec: 30,
+      isolationSec: 10,
       latencyRate: 1_000,
       fanoutN: 10_000,
       memoryN: 100_000,
@@ -174,11 +190,18 @@ async function startApi() {
   return api;
 }
 
-async function startWorker() {
+async function startWorker(extraEnv = {}) {
   if (worker?.alive) return worker;
   // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the worker
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = new Proc('worker', 'apps/worker/dist/main.js', devhooksEnv(), nodeArgs);
+  // BENCH_WORKER_ENV (e.g. "DEVHOOKS_ORIGIN_IN_PROGRESS=8 DEVHOOKS_MAX_IN_PROGRESS=600") for experiments
+  const envArgs = Object.fromEntries(
+    (process.env.BENCH_WORKER_ENV ?? '')
+      .split(' ')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  const proc = new Proc('worker', 'apps/worker/dist/main.js', devhooksEnv({ ...extraEnv, ...envArgs }), nodeArgs);
   procs.push(proc);
   await proc.waitForOutput('worker started');
   worker = proc;
@@ -462,11 +485,14 @@ async function phaseDevhooks() {
   );
   await receiver.reset({ track: true });
   const reached = receiver.expect(N, QUICK ? 60_000 : 150_000);
+  const cpu0 = { worker: procCpuSeconds(worker.pid), redis: await redisCpuSeconds(redis) };
   const t0 = now();
   const post = await postEvents(key, Math.ceil(N / BATCH), (i) => bodies[i % bodies.length], CONCURRENCY.devhooksPost);
   const tPosted = now();
   log(`devhooks: ${post.accepted} accepted in ${((tPosted - t0) / 1000).toFixed(2)} s; waiting for deliveries`);
   const r = await reached;
+  // CPU per delivery of the worker and of Redis (the API's ingest included) over the whole phase
+  const cpu = { worker: procCpuSeconds(worker.pid) - cpu0.worker, redis: (await redisCpuSeconds(redis)) - cpu0.redis };
   const st = await receiver.stats();
   const end = r.reached ? r.at : st.last;
   results.devhooks_dps = st.unique / ((end - t0) / 1000);
@@ -485,13 +511,17 @@ async function phaseDevhooks() {
     seconds: round((end - t0) / 1000, 2),
     post_seconds: round((tPosted - t0) / 1000, 2),
     backlog_after: backlogLeft,
+    // deliveries that went through the retry queue (none fail here: each was put off by the worker)
+    retry_jobs: Number((await redis.get(`{${PREFIX}}:retries:id`)) ?? 0),
+    worker_cpu_us_per_delivery: round((cpu.worker * 1e6) / Math.max(1, st.unique), 1),
+    redis_cpu_us_per_delivery: round((cpu.redis * 1e6) / Math.max(1, st.unique), 1),
   };
   if (!r.reached) notes.push(`devhooks: only ${st.unique} of ${N} deliveries arrived within the timeout`);
   if (st2.duplicates) notes.push(`devhooks: ${st2.duplicates} duplicate deliveries (same webhook-id twice)`);
   if (post.errors) notes.push(`devhooks: ${post.errors} event POSTs failed: ${post.firstError}`);
   if (backlogLeft) notes.push(`devhooks: backlog counter still ${backlogLeft} after all deliveries arrived`);
   log(
-    `devhooks: ${Math.round(results.devhooks_dps)} deliveries/s (${st.unique}/${N} in ${((end - t0) / 1000).toFixed(2)} s, ${st2.duplicates} duplicates)`,
+    `devhooks: ${Math.round(results.devhooks_dps)} deliveries/s (${st.unique}/${N} in ${((end - t0) / 1000).toFixed(2)} s, ${st2.duplicates} duplicates, ${details.devhooks.retry_jobs} through the retry queue)`,
   );
 }
 
@@ -499,7 +529,7 @@ async function phaseDevhooks() {
  * Sends single events at `rate`/s for `seconds` (each request fired on schedule, never waiting for
  * earlier ones), with data.sent_at = the send time; resolves once every request has answered.
  */
-async function sendAtRate(key, rate, seconds) {
+async function sendAtRate(key, rate, seconds, eventOf = makeEvent) {
   const total = Math.round(rate * seconds);
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
   const out = { total, errors: 0, firstError: undefined, maxInflight: 0, acceptMs: [], sendSeconds: 0 };
@@ -508,7 +538,7 @@ async function sendAtRate(key, rate, seconds) {
   const pending = new Set();
   const fire = (i) => {
     const sentAt = now();
-    const body = JSON.stringify(makeEvent(i, sentAt));
+    const body = JSON.stringify(eventOf(i, sentAt));
     inflight++;
     out.maxInflight = Math.max(out.maxInflight, inflight);
     const p = api.pool
@@ -592,6 +622,118 @@ async function phaseLatency() {
     `latency: p50 ${results.latency_ms.p50} ms, p99 ${results.latency_ms.p99} ms, max ${results.latency_ms.max} ms (${st.unique}/${s.total} received); ` +
       `of which sent → 202: p50 ${a.p50} ms, p99 ${a.p99} ms; most requests in flight ${s.maxInflight}`,
   );
+}
+
+/** A loopback server that takes requests and never answers (until closed): a receiver that hangs. */
+async function startHangingServer() {
+  const sockets = new Set();
+  let requests = 0;
+  const server = http.createServer(() => requests++);
+  server.on('connection', (c) => {
+    sockets.add(c);
+    c.on('close', () => sockets.delete(c));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${server.address().port}`,
+    requests: () => requests,
+    close: () =>
+      new Promise((resolve) => {
+        for (const c of sockets) c.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Issue 13, defect 5: a healthy webhook's delivery latency while four others hang. One worker
+ * (delivery timeout 5 s); the healthy webhook gets 200 events/s, alone first, then with four
+ * webhooks on origins that never answer getting 50 events/s each. Latency is sent → received at
+ * the healthy receiver; the target is p99 with the hanging ones ≤ 2 × p99 alone.
+ */
+async function phaseIsolation() {
+  await stopWorker(); // a worker of its own, with a short delivery timeout
+  await startApi();
+  const { key } = await newOrg('isolation');
+  const hanging = await Promise.all([0, 1, 2, 3].map(() => startHangingServer()));
+  try {
+    const hook = (url, lane) => ({ name: lane, url, topics: ['deviceauth'], filter: { data: { lane } } });
+    await call(
+      'POST',
+      '/v1/webhooks',
+      {
+        webhooks: [
+          hook(`${receiver.origin}/healthy`, 'healthy'),
+          ...hanging.map((h, k) => hook(`${h.origin}/hang`, `hang-${k}`)),
+        ],
+      },
+      key,
+      [201],
+    );
+    await startWorker({ DEVHOOKS_DELIVERY_TIMEOUT: '5s' });
+    const rate = 200;
+    const seconds = SIZES.isolationSec;
+    // alone: every event to the healthy webhook; with the others: 8 lanes, half of them healthy
+    const alone = (i, sentAt) => ({ ...makeEvent(i, sentAt), data: { ...makeEvent(i, sentAt).data, lane: 'healthy' } });
+    const mixed = (i, sentAt) => {
+      const e = makeEvent(i, sentAt);
+      return { ...e, data: { ...e.data, lane: i % 8 < 4 ? 'healthy' : `hang-${i % 4}` } };
+    };
+    const run = async (label, eventOf, sendRate) => {
+      await receiver.reset({ track: true, latency: true });
+      const s = await sendAtRate(key, sendRate, seconds, eventOf);
+      const healthy = Array.from({ length: s.total }, (_, i) => eventOf(i, 0).data.lane === 'healthy').filter(
+        Boolean,
+      ).length;
+      const r = await receiver.expect(healthy - s.errors, 30_000);
+      const st = await receiver.stats(true);
+      const lat = st.latencies.sort((a, b) => a - b);
+      const out = {
+        sent: s.total,
+        healthy_sent: healthy,
+        received: st.unique,
+        complete: r.reached,
+        errors: s.errors,
+        p50: round(percentile(lat, 50), 1),
+        p99: round(percentile(lat, 99), 1),
+        max: round(lat[lat.length - 1], 1),
+        // sent → 202 at the client, every event (the API's share)
+        accept_p99: round(
+          percentile(
+            s.acceptMs.sort((a, b) => a - b),
+            99,
+          ),
+          1,
+        ),
+      };
+      log(
+        `isolation: ${label}: healthy p50 ${out.p50} ms, p99 ${out.p99} ms, max ${out.max} ms (${st.unique}/${healthy}); sent → 202 p99 ${out.accept_p99} ms`,
+      );
+      if (!r.reached) notes.push(`isolation: ${label}: only ${st.unique} of ${healthy} healthy deliveries arrived`);
+      return out;
+    };
+    log(
+      `isolation: warm-up 2 s; then ${rate}/s to the healthy webhook for ${seconds} s, alone and with 4 × 50/s to hanging ones`,
+    );
+    await sendAtRate(key, rate, 2, alone);
+    await sleep(500);
+    const before = await run('alone', alone, rate);
+    const during = await run('four others hang', mixed, 2 * rate);
+    details.isolation = {
+      rate_per_s: rate,
+      hanging_rate_per_s: rate / 4,
+      seconds,
+      delivery_timeout_s: 5,
+      alone: before,
+      with_hanging: during,
+      hanging_requests: hanging.map((h) => h.requests()),
+    };
+    results.isolation_p99_ratio = before.p99 > 0 ? during.p99 / before.p99 : undefined;
+    results.isolation_ms = { alone_p99: before.p99, with_hanging_p99: during.p99 };
+  } finally {
+    for (const h of hanging) await h.close(); // attempts in flight fail at once: the worker stops quickly
+    await stopWorker();
+  }
 }
 
 async function phaseFanout() {
@@ -797,6 +939,7 @@ function targetsOf(r) {
     devhooks_ge_4x_naive: has(r.devhooks_dps, r.naive_dps) ? r.devhooks_dps >= 4 * r.naive_dps : null,
     ingest_batch_ge_20k: has(r.ingest_batch_eps) ? r.ingest_batch_eps >= 20_000 : null,
     latency_p99_le_25ms: has(r.latency_ms?.p99) ? r.latency_ms.p99 <= 25 : null,
+    isolation_p99_le_2x: has(r.isolation_p99_ratio) ? r.isolation_p99_ratio <= 2 : null,
     fanout_10k_le_2s: has(r.fanout_10k_s) && !QUICK ? r.fanout_10k_s <= 2 : null,
     redis_bytes_le_2x_raw: has(r.redis_bytes_per_event, r.raw_event_bytes)
       ? r.redis_bytes_per_event <= 2 * r.raw_event_bytes
@@ -836,6 +979,14 @@ function table(r, t) {
       r.latency_ms ? `${fmt(r.latency_ms.p50)} / ${fmt(r.latency_ms.p99)} / ${fmt(r.latency_ms.max)} ms` : '—',
       'p99 ≤ 25 ms',
       verdict(t.latency_p99_le_25ms),
+    ],
+    [
+      `healthy webhook p99 while 4 others hang (200/s; alone → with them)`,
+      r.isolation_ms
+        ? `${fmt(r.isolation_ms.alone_p99)} → ${fmt(r.isolation_ms.with_hanging_p99)} ms (${fmt(r.isolation_p99_ratio, 2)} ×)`
+        : '—',
+      '≤ 2 ×',
+      verdict(t.isolation_p99_le_2x),
     ],
     [
       `fan-out: 1 event → ${fmtInt(SIZES.fanoutN)} webhooks (first event)`,
@@ -984,6 +1135,7 @@ async function main() {
       ingest: phaseIngest,
       devhooks: phaseDevhooks,
       latency: phaseLatency,
+      isolation: phaseIsolation,
       fanout: phaseFanout,
       memory: phaseMemory,
       scaling: phaseScaling,
@@ -1041,6 +1193,8 @@ async function main() {
     ingest_single_eps: round(r.ingest_single_eps) ?? null,
     ingest_batch_eps: round(r.ingest_batch_eps) ?? null,
     latency_ms: r.latency_ms ?? null,
+    isolation_ms: r.isolation_ms ?? null,
+    isolation_p99_ratio: round(r.isolation_p99_ratio, 2) ?? null,
     fanout_10k_s: r.fanout_10k_s ?? null,
     fanout_filter_ratio: round(r.fanout_filter_ratio, 3) ?? null,
     redis_bytes_per_event: round(r.redis_bytes_per_event, 1) ?? null,

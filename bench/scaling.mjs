@@ -6,21 +6,11 @@
  * request (bench/raw-client.mjs) in the same run. Ratios from one run are what to compare: the
  * machine's speed drifts between runs.
  */
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import IORedis from 'ioredis';
 import { Pool } from 'undici';
 import { startCluster, redisCpuSeconds } from './cluster.mjs';
-import { Proc, deleteKeys, forkChild, freePort, log, now, round, sleep } from './lib.mjs';
-
-const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
-
-/** CPU seconds a process has used (user + system), from /proc. */
-function procCpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
-}
+import { Proc, deleteKeys, forkChild, freePort, log, now, procCpuSeconds, round, sleep } from './lib.mjs';
 
 const env = (o) => ({
   PATH: process.env.PATH ?? '',

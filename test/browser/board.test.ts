@@ -17,21 +17,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { RETRY_QUEUE } from '@devhooks/core';
 import type { RetryJobData } from '@devhooks/engine';
 import { ROOT } from '../support/api';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser';
 import { eventually } from '../support/receiver';
 import { startRetryStack, statusEvent, type RetryStack } from '../support/retry-stack';
 import type { Stack } from '../support/stack';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const shots = process.env.DEVHOOKS_SCREENSHOTS ?? mkdtempSync(path.join(os.tmpdir(), 'devhooks-board-'));
 
 let stack: RetryStack;

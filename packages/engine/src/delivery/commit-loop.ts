@@ -14,6 +14,11 @@ const FLUSH_NOW_AT = 512;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+export interface CommitLoopOptions {
+  /** After each commit, done or given up. */
+  onCommitEnd?: (batch: PendingWrites) => void;
+}
+
 export class CommitLoop {
   /** What the next commit persists. */
   writes = new PendingWrites();
@@ -24,6 +29,7 @@ export class CommitLoop {
   constructor(
     private readonly ctx: EngineContext,
     private readonly flushMs: number,
+    private readonly o: CommitLoopOptions = {},
   ) {}
 
   /** Commits soon: within `flushMs`, or at once when many writes wait. */
@@ -63,6 +69,7 @@ export class CommitLoop {
       await this.flushing;
     } finally {
       this.flushing = undefined;
+      this.o.onCommitEnd?.(batch);
     }
     if (this.writes.size) this.schedule();
   }

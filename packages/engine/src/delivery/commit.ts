@@ -6,6 +6,7 @@
 import { CONSUMER_GROUP } from '@devhooks/core';
 import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
+import { execWithLogScripts } from '../redis/delivery-log-lua';
 import { luaCommands } from '../redis/lua-commands';
 import { chainRefOfDelivery, releaseChains, type ChainRef } from '../ordering/chains';
 import { logFirstAttempts, retryJobs, type RetryJob } from '../retry/retry-queue';
@@ -84,6 +85,8 @@ export class PendingWrites {
 
 export const FAILING_REASON = 'every delivery has failed for 5 days';
 const ACK_CHUNK = 5_000;
+/** Retry jobs per addBulk (one MULTI each). */
+const JOB_CHUNK = 50;
 
 export async function commit(ctx: EngineContext, e: PendingWrites): Promise<void> {
   const { keys, redis } = ctx;
@@ -97,10 +100,10 @@ export async function commit(ctx: EngineContext, e: PendingWrites): Promise<void
   const sinceAt = failing.length ? (p.length as unknown as number) : -1;
   if (failing.length) p.hmget(keys.failingSince, ...failing);
   queuePingResults(p, keys, e.pings);
-  const results = p.length ? await p.exec() : [];
-  for (const [err] of results ?? []) if (err) throw err;
+  const results = p.length ? await execWithLogScripts(redis, p) : [];
+  for (const [err] of results) if (err) throw err;
 
-  if (failing.length && results) {
+  if (failing.length) {
     const since = results[sinceAt]?.[1] as Array<string | null>;
     failing.forEach((w, i) => {
       const t = Number(since?.[i] ?? now);
@@ -120,8 +123,13 @@ export async function commit(ctx: EngineContext, e: PendingWrites): Promise<void
       else byShard.set(s, [j]);
     }
     for (const [shard, list] of byShard) {
-      const jobs = await ctx.queues.of(shard).addBulk(retryJobs(list, ctx.schedule.length));
-      await logFirstAttempts(jobs, list, ctx.schedule.length);
+      // BullMQ adds a bulk in one MULTI, which Redis runs without a break: in chunks, the other
+      // commands (a healthy webhook's reads and acks) get in between
+      for (let i = 0; i < list.length; i += JOB_CHUNK) {
+        const chunk = list.slice(i, i + JOB_CHUNK);
+        const jobs = await ctx.queues.of(shard).addBulk(retryJobs(chunk, ctx.schedule.length));
+        await logFirstAttempts(jobs, chunk, ctx.schedule.length);
+      }
     }
   }
 

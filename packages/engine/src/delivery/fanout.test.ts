@@ -89,3 +89,37 @@ it('releases entries whose reclaim failed on a Redis error; another consumer cla
   expect(a.held).toBe(0);
   expect(b.held).toBe(0);
 });
+
+it('never claims back its own entries while their acknowledging commit is slow (no second delivery)', async () => {
+  const w = testWebhook({ url: rx.url('/slow-commit'), topics: ['deviceauth'] });
+  const { id: _i, org_id, created_at: _c, updated_at: _u, ...fields } = w;
+  await engine.ctx.webhooks.create(org_id, [fields]);
+  await redis.xgroup('CREATE', stream, CONSUMER_GROUP, '$', 'MKSTREAM').catch(() => undefined);
+  // every commit spends 2.5 s in the delivery log's upkeep: the entries wait that long for their ack,
+  // idle well past this consumer's claim-idle time
+  class SlowUpkeep extends DeliveryLog {
+    override dueForTrim(): string[] {
+      return ['wh_upkeep'];
+    }
+    override async trim(): Promise<number> {
+      await new Promise((r) => setTimeout(r, 2_500));
+      return 0;
+    }
+  }
+  const ctx: EngineContext = {
+    ...engine.ctx,
+    deliveries: new SlowUpkeep(redis, keys, { ttlMs: 86_400_000, maxPerWebhook: 10_000 }),
+  };
+  const c = consumer('slow-commit', ctx, 300);
+  await c.start();
+  const N = 20;
+  for (let i = 0; i < N; i++) {
+    const e = testEvent({ org: org_id, id: `slow-commit-${i}`, type: 'device-status-changed', topic: 'deviceauth' });
+    await redis.xadd(stream, '*', FIELDS[0], encodeEvent(e)[0]);
+  }
+  await rx.waitOn('/slow-commit', N);
+  // two commits' worth of time, with claims every 250 ms meanwhile
+  await eventually(async () => ((await redis.xpending(stream, CONSUMER_GROUP)) as [number])[0] === 0, 15_000);
+  const got = rx.on('/slow-commit');
+  expect([got.length, new Set(got.map((r) => r.headers['webhook-id'])).size]).toEqual([N, N]);
+});

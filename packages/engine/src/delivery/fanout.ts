@@ -62,6 +62,12 @@ export class StreamConsumer {
   private readonly parked = new Map<string, RawEntry>();
   private parkTimer: NodeJS.Timeout | undefined;
   private readonly gate: BatchGate;
+  /**
+   * Entries done here and waiting for the commit that acknowledges them. Until then they are
+   * still pending in the group: kept fresh and never claimed back by this worker, which would
+   * deliver them again (a slow commit under a large backlog did, 2,000 times in one bench run).
+   */
+  private readonly acking = new Set<string>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -70,7 +76,12 @@ export class StreamConsumer {
     /** The worker's consumers of every shard, and the batcher they share. */
     private readonly group: FanoutGroup,
   ) {
-    this.commits = new CommitLoop(ctx, o.flushMs);
+    this.commits = new CommitLoop(ctx, o.flushMs, {
+      // acknowledged, or given up (then claimed and redone later, as a dead worker's would be)
+      onCommitEnd: (batch) => {
+        for (const id of batch.acks.get(o.shard) ?? []) this.acking.delete(id);
+      },
+    });
     this.gate = new BatchGate(ctx.redis, ctx.keys, lease.stream);
   }
 
@@ -141,7 +152,9 @@ export class StreamConsumer {
     if (this.stopping || this.full) return;
     try {
       await claim(async (claimed) => {
-        const fresh = claimed.filter((e) => !this.entries.has(e[0]) && !this.parked.has(e[0]));
+        const fresh = claimed.filter(
+          (e) => !this.entries.has(e[0]) && !this.parked.has(e[0]) && !this.acking.has(e[0]),
+        );
         if (fresh.length) {
           this.ctx.logger.info('claimed entries left by another worker', {
             shard: this.o.shard,
@@ -158,9 +171,9 @@ export class StreamConsumer {
 
   /** Keeps this worker's entries from looking idle while their deliveries are in progress. */
   private async heartbeat(): Promise<void> {
-    if (this.stopping || !(this.entries.size + this.parked.size)) return;
+    if (this.stopping || !(this.entries.size + this.parked.size + this.acking.size)) return;
     try {
-      await this.lease.heartbeat([...this.entries.keys(), ...this.parked.keys()]);
+      await this.lease.heartbeat([...this.entries.keys(), ...this.parked.keys(), ...this.acking]);
     } catch (err) {
       this.ctx.logger.warn('heartbeat failed', { shard: this.o.shard, error: (err as Error).message });
     }
@@ -178,7 +191,7 @@ export class StreamConsumer {
           entry_id: entryId,
           error: (err as Error).message,
         });
-        this.commits.writes.ack(this.o.shard, entryId);
+        this.ack(entryId);
       }
     }
     return items;
@@ -192,7 +205,7 @@ export class StreamConsumer {
   private async handle(raw: RawEntry[], o: { reclaimed: boolean }): Promise<void> {
     try {
       const gated = await this.gate.sort(this.decode(raw));
-      for (const x of gated.dropped) this.commits.writes.ack(this.o.shard, x.entryId);
+      for (const x of gated.dropped) this.ack(x.entryId);
       if (gated.waiting.length) this.park(raw, gated.waiting, o);
       const items = gated.ready;
       await this.ctx.directory.refresh(items.map((i) => i.event.org));
@@ -214,7 +227,7 @@ export class StreamConsumer {
       });
       // every read answered: from here on, nothing can fail before the deliveries are under way
       for (const [entryId, n] of fanned) {
-        if (n === 0) this.commits.writes.ack(this.o.shard, entryId);
+        if (n === 0) this.ack(entryId);
         else {
           this.entries.set(entryId, n);
           this.inProgress += n;
@@ -336,6 +349,12 @@ export class StreamConsumer {
     });
   }
 
+  /** The entry is done here: acknowledged by the next commit. */
+  private ack(entryId: string): void {
+    this.acking.add(entryId);
+    this.commits.writes.ack(this.o.shard, entryId);
+  }
+
   /** One delivery of this entry settled. */
   releaseEntry(id: string): void {
     const left = (this.entries.get(id) ?? 1) - 1;
@@ -343,7 +362,7 @@ export class StreamConsumer {
     this.group.held(-1);
     if (left <= 0) {
       this.entries.delete(id);
-      this.commits.writes.ack(this.o.shard, id);
+      this.ack(id);
     } else this.entries.set(id, left);
     this.commits.schedule();
     if (!this.full && this.capacityWaiter) {

@@ -11,13 +11,21 @@ import {
 } from './origin-slots';
 
 const origins = { averageMs: () => 2_500 };
+
+/** An attempt whose receiver answered 200 in `ms`. */
+const answered = (ms: number) =>
+  ({
+    outcome: 'success',
+    decision: { kind: 'succeeded' },
+    record: { attempt_log: [{ at: '', status_code: 200, duration_ms: ms, error: null }] },
+  }) as unknown as AttemptOutcome;
 const slow = testWebhook({ url: 'http://127.0.0.1:9001/slow' });
 const fast = testWebhook({ url: 'http://127.0.0.1:9002/fast' });
 
 describe('OriginSlots', () => {
   it('holds at most its share per slow origin; other origins are not affected', () => {
     let t = 0;
-    const slots = new OriginSlots(origins, 2, () => t);
+    const slots = new OriginSlots(origins, { perOrigin: 2, clock: () => t });
     const a = slots.take('http://a');
     expect(a).toBeDefined();
     expect(slots.take('http://a')).toBeDefined();
@@ -32,7 +40,7 @@ describe('OriginSlots', () => {
 
   it('lets an origin known to be fast go past its share; unknown and slow ones are held to it', () => {
     let t = 0;
-    const slots = new OriginSlots(origins, 2, () => t);
+    const slots = new OriginSlots(origins, { perOrigin: 2, clock: () => t });
     // unknown: held to the share
     const first = [slots.take('http://fast'), slots.take('http://fast')];
     expect(slots.take('http://fast')).toBeUndefined();
@@ -48,9 +56,9 @@ describe('OriginSlots', () => {
     expect(slots.take('http://fast')).toBeUndefined();
   });
 
-  it('defers a delivery past its origin share without an attempt, and frees the slot when an attempt ends', async () => {
+  it('defers at once, without an attempt, past the share of an origin known to be slow; frees the slot when an attempt ends', async () => {
     let t = 0;
-    const slots = new OriginSlots(origins, 1, () => t);
+    const slots = new OriginSlots(origins, { perOrigin: 1, waitMs: 20, clock: () => t });
     const finish: Record<string, (o: AttemptOutcome) => void> = {};
     const attempts: string[] = [];
     const attempt = (name: string) => () => {
@@ -61,7 +69,9 @@ describe('OriginSlots', () => {
     t += SLOW_ATTEMPT_MS;
     const second = await slots.run(testDelivery(slow), attempt('slow-2'));
     expect(second.outcome).toBe('deferred');
-    expect(second.decision).toEqual({ kind: 'retry', delayMs: 2_500, consumed: false });
+    expect(second.decision).toMatchObject({ kind: 'retry', consumed: false });
+    const delay = (second.decision as { delayMs: number }).delayMs;
+    expect([delay >= 1_250, delay <= 3_750]).toEqual([true, true]); // about one attempt at the origin
     // another origin still gets its attempt at once
     void slots.run(testDelivery(fast), attempt('fast-1'));
     expect(attempts).toEqual(['slow-1', 'fast-1']);
@@ -69,11 +79,90 @@ describe('OriginSlots', () => {
     await first;
     expect(slots.inUse(testDelivery(slow).target.origin)).toBe(0);
   });
+
+  it('defers a delivery to an unknown origin whose wait for a slot ran out', async () => {
+    const slots = new OriginSlots(origins, { perOrigin: 1, waitMs: 20 });
+    const d = testDelivery(slow);
+    let finish: (o: AttemptOutcome) => void = () => {};
+    const first = slots.run(d, () => new Promise<AttemptOutcome>((r) => (finish = r)));
+    const second = slots.run(d, () => Promise.reject(new Error('never attempted')));
+    expect(slots.waitingFor(d.target.origin)).toBe(1);
+    const out = await second;
+    expect([out.outcome, slots.waitingFor(d.target.origin)]).toEqual(['deferred', 0]);
+    finish(out);
+    await first;
+  });
+
+  it('starts a waiting delivery as soon as a slot frees, in order', async () => {
+    const slots = new OriginSlots(origins, { perOrigin: 1, waitMs: 60_000 });
+    const finish: Record<string, (o: AttemptOutcome) => void> = {};
+    const attempts: string[] = [];
+    const attempt = (name: string) => () => {
+      attempts.push(name);
+      return new Promise<AttemptOutcome>((r) => (finish[name] = r));
+    };
+    const d = testDelivery(slow);
+    const first = slots.run(d, attempt('1'));
+    const second = slots.run(d, attempt('2')); // both wait: the only slot is taken (answers of 400 ms: not fast)
+    const third = slots.run(d, attempt('3'));
+    expect([attempts, slots.waitingFor(d.target.origin)]).toEqual([['1'], 2]);
+    finish['1'](answered(400));
+    await first;
+    await new Promise((r) => setImmediate(r));
+    expect([attempts, slots.waitingFor(d.target.origin), slots.inUse(d.target.origin)]).toEqual([['1', '2'], 1, 1]);
+    finish['2'](answered(400));
+    expect((await second).outcome).toBe('success');
+    await new Promise((r) => setImmediate(r));
+    finish['3'](answered(400));
+    expect((await third).outcome).toBe('success');
+    expect(slots.inUse(d.target.origin)).toBe(0);
+  });
+
+  it('learns speed from answer times, not from slot time spent in our own queue', async () => {
+    let t = 0;
+    const slots = new OriginSlots(origins, { perOrigin: 1, clock: () => t });
+    const d = testDelivery(fast);
+    // held 900 ms (our own connection queue), answered in 5 ms: fast, the share no longer binds
+    const first = slots.run(d, async () => {
+      t += 900;
+      return answered(5);
+    });
+    await first;
+    const release = [slots.take(d.target.origin), slots.take(d.target.origin), slots.take(d.target.origin)];
+    expect(release.every(Boolean)).toBe(true);
+    // a deferral or an open breaker teaches nothing
+    release.forEach((r) => r!(null));
+    expect(slots.inUse(d.target.origin)).toBe(0);
+  });
+
+  it("lets a fresh origin's whole first burst go once its first attempts show it fast", async () => {
+    let t = 0;
+    const slots = new OriginSlots(origins, { perOrigin: 2, waitMs: 60_000, clock: () => t });
+    const finish: Array<() => void> = [];
+    const attempts: number[] = [];
+    const d = testDelivery(fast);
+    const ok = answered(5);
+    const burst = Array.from({ length: 4 }, (_, i) =>
+      slots.run(d, () => {
+        attempts.push(i);
+        return new Promise<AttemptOutcome>((r) => finish.push(() => r(ok)));
+      }),
+    );
+    expect(attempts).toEqual([0, 1]); // unknown: held to its share, two wait
+    t += 5;
+    finish[0](); // 5 ms: known fast, every waiting one starts
+    await new Promise((r) => setImmediate(r));
+    expect(attempts).toEqual([0, 1, 2, 3]);
+    finish.slice(1).forEach((f) => f());
+    expect((await Promise.all(burst)).map((o) => o.outcome)).toEqual(['success', 'success', 'success', 'success']);
+  });
 });
 
 it('defers by about one attempt at the origin, within bounds; default share an eighth, at least 8', () => {
   expect(overflowDelayMs(20)).toBe(MIN_OVERFLOW_DELAY_MS);
-  expect(overflowDelayMs(4_000)).toBe(4_000);
+  expect(overflowDelayMs(4_000, () => 0.5)).toBe(4_000);
+  // spread ±50 %, so deliveries deferred together do not all come back together
+  expect([overflowDelayMs(4_000, () => 0), overflowDelayMs(4_000, () => 0.999)]).toEqual([2_000, 5_996]);
   expect(overflowDelayMs(10 * MAX_OVERFLOW_DELAY_MS)).toBe(MAX_OVERFLOW_DELAY_MS);
   expect(defaultPerOrigin(300)).toBe(38);
   expect(defaultPerOrigin(50)).toBe(8);

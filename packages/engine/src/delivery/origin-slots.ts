@@ -1,18 +1,25 @@
 /**
  * A stream consumer's in-progress slots shared out between origins: a slow origin may hold no more
- * than `perOrigin` of the deliveries a consumer keeps in memory. Past it, a delivery to that
- * origin is handed to the retry queue (deferred, no attempt used) instead of holding a slot, so
- * receivers that hang can never fill the consumer's `maxInProgress` bound and stop it from reading
- * the events of healthy ones (docs/decisions/0005-isolation-and-liveness.md). The share binds an
- * origin not known to be fast: one with no finished attempt yet, an average attempt of
- * FAST_ORIGIN_MS or more, or an attempt in progress for SLOW_ATTEMPT_MS. A receiver known to be
- * fast that takes a large part of the traffic is not put off (that would only slow it down).
+ * than `perOrigin` of the deliveries a consumer keeps in memory. Past it, a delivery to an origin
+ * not yet known to be slow waits in memory for a slot, at most `waitMs` (a fresh origin's first
+ * burst goes out as soon as its first answers show it fast, instead of through the retry queue);
+ * when the wait runs out, or at once for an origin known to be slow, it is handed to the retry
+ * queue (deferred, no attempt used) instead of holding a slot, so receivers that hang can never
+ * fill the consumer's `maxInProgress` bound and stop it from reading the events of healthy ones
+ * (docs/decisions/0005-isolation-and-liveness.md). The share binds an origin not known to be
+ * fast: one with no answer yet, answers averaging FAST_ORIGIN_MS or more, or an attempt in
+ * progress for SLOW_ATTEMPT_MS. Speed is learnt from the receiver's answer times, not from how
+ * long slots are held (that includes this process's own per-origin connection queue). A receiver
+ * known to be fast that takes a large part of the traffic is not put off (that would only slow it
+ * down).
  */
 
 import { deferred, type AttemptOutcome } from './attempt';
 import type { Delivery } from './delivery';
 import type { OriginLimiter } from './origin-limiter';
 
+/** Longest wait in memory for a slot of the delivery's origin before it is deferred (ms). */
+export const SLOT_WAIT_MS = 1_000;
 /** Shortest delay of a delivery put off because its origin's share was full (ms). */
 export const MIN_OVERFLOW_DELAY_MS = 1_000;
 /** Longest such delay (ms). */
@@ -31,32 +38,125 @@ interface OriginUse {
   avgMs?: number;
 }
 
+/**
+ * Frees a slot. `sampleMs`: how long the receiver took to answer (undefined: the time the slot was
+ * held; null: nothing learnt, e.g. no request was sent).
+ */
+type Release = (sampleMs?: number | null) => void;
+
+/** How long the receiver took to answer this attempt; null when no request went out. */
+function answerMs(out: AttemptOutcome): number | null {
+  if (out.outcome === 'deferred') return null;
+  const last = out.record.attempt_log[out.record.attempt_log.length - 1];
+  if (!last || last.error === 'circuit_open') return null;
+  return last.duration_ms;
+}
+
+interface Waiter {
+  attempt: () => Promise<AttemptOutcome>;
+  settle: (outcome: Promise<AttemptOutcome>) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface OriginSlotsOptions {
+  /** Slots one origin not known to be fast may hold. */
+  perOrigin: number;
+  /** Longest wait for a slot before a deferral (default SLOT_WAIT_MS). */
+  waitMs?: number;
+  clock?: () => number;
+}
+
 export class OriginSlots {
   private readonly use = new Map<string, OriginUse>();
+  /** Deliveries waiting for a slot, per origin, oldest first. */
+  private readonly waiting = new Map<string, Waiter[]>();
+  readonly perOrigin: number;
+  private readonly waitMs: number;
+  private readonly clock: () => number;
 
   constructor(
     /** Where the origins' average attempt durations are learnt (the delay of a deferral). */
     private readonly origins: Pick<OriginLimiter, 'averageMs'>,
-    readonly perOrigin: number,
-    private readonly clock: () => number = Date.now,
-  ) {}
+    o: OriginSlotsOptions,
+  ) {
+    this.perOrigin = o.perOrigin;
+    this.waitMs = o.waitMs ?? SLOT_WAIT_MS;
+    this.clock = o.clock ?? Date.now;
+  }
 
   /**
-   * Runs `attempt` holding a slot of the delivery's origin; when the share of an origin not known to
-   * be fast is full, the delivery is deferred instead (no attempt used), by about one attempt's
-   * duration at that origin.
+   * Runs `attempt` holding a slot of the delivery's origin. When the share of an origin not known
+   * to be fast is full, the delivery waits for a slot (at most `waitMs`, and only if the origin is
+   * not known to be slow); past that it is deferred instead (no attempt used), by about one
+   * attempt's duration at that origin.
    */
   run(d: Delivery, attempt: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
-    const release = this.take(d.target.origin);
-    if (!release) return Promise.resolve(deferred(d, overflowDelayMs(this.origins.averageMs(d.target.origin))));
-    return attempt().finally(release);
+    const origin = d.target.origin;
+    const release = this.take(origin);
+    if (release) return this.attemptHolding(release, attempt);
+    const defer = () => deferred(d, overflowDelayMs(this.origins.averageMs(origin)));
+    const queue = this.waiting.get(origin) ?? [];
+    // an origin known to be slow gets no wait: it would only hold more of the consumer's slots (the
+    // others wait at most `waitMs`, within the consumer's own in-progress bound)
+    if (this.knownSlow(origin)) return Promise.resolve(defer());
+    this.waiting.set(origin, queue);
+    return new Promise<AttemptOutcome>((resolve) => {
+      const w: Waiter = {
+        attempt,
+        settle: resolve,
+        timer: setTimeout(() => {
+          const at = queue.indexOf(w);
+          if (at >= 0) queue.splice(at, 1);
+          if (!queue.length && this.waiting.get(origin) === queue) this.waiting.delete(origin);
+          resolve(defer());
+        }, this.waitMs),
+      };
+      queue.push(w);
+    });
+  }
+
+  /**
+   * Runs an attempt holding a slot, and learns the origin's speed from how long the receiver took
+   * to answer — not from how long the slot was held, which includes waiting in this process's own
+   * per-origin connection queue (a busy fast receiver is not a slow one).
+   */
+  private attemptHolding(release: Release, attempt: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
+    return attempt().then(
+      (out) => {
+        release(answerMs(out));
+        return out;
+      },
+      (err: unknown) => {
+        release(null);
+        throw err;
+      },
+    );
+  }
+
+  /** Deliveries waiting for a slot of `origin`. */
+  waitingFor(origin: string): number {
+    return this.waiting.get(origin)?.length ?? 0;
+  }
+
+  /** A slot of `origin` freed (or the origin proved fast): starts the waiting deliveries it now admits. */
+  private wake(origin: string): void {
+    const queue = this.waiting.get(origin);
+    if (!queue) return;
+    while (queue.length) {
+      const release = this.take(origin);
+      if (!release) break;
+      const w = queue.shift()!;
+      clearTimeout(w.timer);
+      w.settle(this.attemptHolding(release, w.attempt));
+    }
+    if (!queue.length) this.waiting.delete(origin);
   }
 
   /**
    * A slot for one delivery to `origin`: its release function, or undefined when the origin's share
    * is full and it is not known to be fast.
    */
-  take(origin: string): (() => void) | undefined {
+  take(origin: string): Release | undefined {
     const now = this.clock();
     let u = this.use.get(origin);
     if (u && u.starts.length >= this.perOrigin && !this.fast(u, now)) return undefined;
@@ -64,16 +164,25 @@ export class OriginSlots {
     const entry = u;
     entry.starts.push(now);
     let released = false;
-    return () => {
+    return (sampleMs) => {
       if (released) return;
       released = true;
-      const took = this.clock() - now;
-      entry.avgMs = entry.avgMs === undefined ? took : entry.avgMs + EWMA * (took - entry.avgMs);
+      const took = sampleMs === undefined ? this.clock() - now : sampleMs;
+      if (took !== null) entry.avgMs = entry.avgMs === undefined ? took : entry.avgMs + EWMA * (took - entry.avgMs);
       // attempts at one origin end about in the order they started: drop the oldest start
       entry.starts.shift();
       // what is known of an origin is kept (one small entry per origin); a bounded map at that
       if (!entry.starts.length && this.use.size > MAX_ORIGINS_KNOWN) this.use.delete(origin);
+      this.wake(origin);
     };
+  }
+
+  /** Slow by what is known: attempts averaging FAST_ORIGIN_MS or more, or one running SLOW_ATTEMPT_MS. */
+  private knownSlow(origin: string): boolean {
+    const u = this.use.get(origin);
+    if (!u) return false;
+    const running = u.starts.length > 0 && this.clock() - u.starts[0] >= SLOW_ATTEMPT_MS;
+    return running || (u.avgMs !== undefined && u.avgMs >= FAST_ORIGIN_MS);
   }
 
   private fast(u: OriginUse, now: number): boolean {
@@ -88,10 +197,14 @@ export class OriginSlots {
 
 /**
  * How long a delivery whose origin's share is full is put off: about one attempt's duration at
- * that origin (a slot frees by then), within [MIN_OVERFLOW_DELAY_MS, MAX_OVERFLOW_DELAY_MS].
+ * that origin (a slot frees by then), spread ±50 % at random, within [MIN_OVERFLOW_DELAY_MS,
+ * MAX_OVERFLOW_DELAY_MS]. The spread matters: deferred together, the deliveries to a hanging
+ * origin would all come back at once, in step with its attempts timing out, and those waves
+ * raised a healthy webhook's p99 several times over (docs/performance.md).
  */
-export function overflowDelayMs(averageAttemptMs: number): number {
-  return Math.round(Math.min(MAX_OVERFLOW_DELAY_MS, Math.max(MIN_OVERFLOW_DELAY_MS, averageAttemptMs)));
+export function overflowDelayMs(averageAttemptMs: number, random: () => number = Math.random): number {
+  const spread = averageAttemptMs * (0.5 + random());
+  return Math.round(Math.min(MAX_OVERFLOW_DELAY_MS, Math.max(MIN_OVERFLOW_DELAY_MS, spread)));
 }
 
 /** The default share of one origin: an eighth of the consumer's bound, at least 8. */

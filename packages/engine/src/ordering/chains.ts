@@ -193,8 +193,7 @@ export async function releaseChains(ctx: EngineContext, refs: ChainRef[], now = 
 }
 
 /**
- * Chained deliveries whose record is gone from the delivery log (trimmed by
- * DEVHOOKS_LOG_MAX_PER_WEBHOOK or expired): nothing is left to send, so they leave their chains
+ * Chained deliveries whose record is gone from the delivery log (expired): nothing is left to send, so they leave their chains
  * (found by id) and the chains move on. Returns how many were chained.
  */
 export async function releaseOrphans(
@@ -216,8 +215,7 @@ export async function releaseOrphans(
     const head = await lua.release(k, chain, ids[i], now);
     if (head) heads.push(head);
   }
-  if (n)
-    ctx.logger.warn('chained deliveries without a record released (trimmed from the log)', { shard, deliveries: n });
+  if (n) ctx.logger.warn('chained deliveries without a record released (gone from the log)', { shard, deliveries: n });
   if (heads.length) await enqueueReleased(ctx, heads);
   return n;
 }

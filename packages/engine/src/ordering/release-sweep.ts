@@ -5,8 +5,8 @@
  *   id dedupes);
  * - a head that settled for good but is still chained (its worker died between the record and the
  *   release; a dead worker's retry job only comes back once its lock expires) is released here;
- * - a chained delivery whose record has been gone from the delivery log for a while (trimmed by
- *   DEVHOOKS_LOG_MAX_PER_WEBHOOK) has nothing left to send: released, so its chain moves on.
+ * - a chained delivery whose record has been gone from the delivery log for a while (its hour
+ *   expired, DEVHOOKS_LOG_TTL) has nothing left to send: released, so its chain moves on.
  */
 import type { EngineContext } from '../runtime/engine-context';
 import { chainRefOf, enqueueReleased, releaseChains, releaseOrphans, type ChainRef } from './chains';

@@ -11,6 +11,7 @@
  * index names they are given (as the bucket names were already), so they run on Redis Cluster.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
+import { LuaScript } from './lua-commands';
 
 const COMMON = `
 local STATUSES = {'pending', 'succeeded', 'failed'}
@@ -43,12 +44,28 @@ local function drop(index, org, bucketPrefix, ids)
   end
   return chunked('ZREM', index, ids)
 end
--- the TTL bound, then the size bound
+-- the oldest settled (succeeded or failed) ids of a webhook index, at most n: a pending record is
+-- live state (its retry job reads it), so the size bound never drops one
+local function oldestSettled(index, n)
+  local found = {}
+  for _, s in ipairs({'succeeded', 'failed'}) do
+    local r = redis.call('ZRANGE', index .. ':status:' .. s, 0, n - 1, 'WITHSCORES')
+    for i = 1, #r, 2 do table.insert(found, {r[i], tonumber(r[i + 1])}) end
+  end
+  table.sort(found, function(a, b)
+    if a[2] ~= b[2] then return a[2] < b[2] end
+    return a[1] < b[1]
+  end)
+  local ids = {}
+  for i = 1, math.min(n, #found) do ids[i] = found[i][1] end
+  return ids
+end
+-- the TTL bound, then the size bound (settled records only)
 local function trim(index, org, bucketPrefix, oldest, max)
   local dropped = drop(index, org, bucketPrefix, redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. oldest, 'LIMIT', 0, 5000))
   local n = redis.call('ZCARD', index)
   if n > max then
-    dropped = dropped + drop(index, org, bucketPrefix, redis.call('ZRANGE', index, 0, math.min(n - max, 5000) - 1))
+    dropped = dropped + drop(index, org, bucketPrefix, oldestSettled(index, math.min(n - max, 5000)))
   end
   if org ~= '' then
     redis.call('ZREMRANGEBYSCORE', org, '-inf', '(' .. oldest)
@@ -183,12 +200,38 @@ const TRIM_LOG = `${COMMON}
 return trim(KEYS[1], ARGV[4], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 `;
 
+const writeLog = new LuaScript(WRITE_LOG);
+
+/** Write-script calls queued in a pipeline: where, and with what, to run one again on NOSCRIPT. */
+const queuedCalls = new WeakMap<
+  ChainableCommander,
+  Array<{ at: number; keys: string[]; args: Array<string | number> }>
+>();
+
 /**
- * Queues the write script into a pipeline. EVAL, not EVALSHA: a pipeline cannot load a script on
- * NOSCRIPT, and this runs once per batch of records, so the script's text is cheap to send.
+ * Queues the write script into a pipeline, by SHA: its text (~6 KB) sent with every commit cost
+ * the worker more than the script's work when commits are small (writeUtf8String was 16 % of a
+ * worker's busy time with four hanging receivers). Run the pipeline with `execWithLogScripts`,
+ * which runs a call again with the script's text when Redis did not have it (NOSCRIPT: a
+ * restarted or newly promoted node). The write is idempotent, so running it again is safe.
  */
 export function queueWriteLog(p: ChainableCommander, keys: string[], args: Array<string | number>): void {
-  p.eval(WRITE_LOG, keys.length, ...keys, ...args);
+  const at = (p as unknown as { length: number }).length;
+  p.evalsha(writeLog.sha, keys.length, ...keys, ...args);
+  let calls = queuedCalls.get(p);
+  if (!calls) queuedCalls.set(p, (calls = []));
+  calls.push({ at, keys, args });
+}
+
+/** `p.exec()`, with every write-script call Redis had no script for run again with its text. */
+export async function execWithLogScripts(redis: Redis, p: ChainableCommander): Promise<Array<[Error | null, unknown]>> {
+  const results = ((await p.exec()) ?? []) as Array<[Error | null, unknown]>;
+  for (const c of queuedCalls.get(p) ?? []) {
+    const err = results[c.at]?.[0];
+    if (err && String(err.message).includes('NOSCRIPT'))
+      results[c.at] = [null, await writeLog.run(redis, c.keys, c.args)];
+  }
+  return results;
 }
 
 export async function trimLog(

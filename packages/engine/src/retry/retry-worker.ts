@@ -69,7 +69,11 @@ export async function processRetry(
     await job.updateData({ ...job.data, park: undefined });
     throw new UnrecoverableError(rec ? describe(rec) : `delivery ${deliveryId} failed`);
   }
-  if (!rec) return 'expired'; // gone from the delivery log: nothing left to send
+  if (!rec) {
+    // gone from the delivery log (past its TTL): nothing left to send, but say so
+    ctx.logger.warn('retry found no delivery record; nothing sent', { delivery_id: deliveryId, job_id: job.id });
+    return 'expired';
+  }
   const manual = isManualAttempt(job.data, rec);
   if (rec.status === 'succeeded' && !manual) {
     // a job run again after its worker died between the record and the release: release now

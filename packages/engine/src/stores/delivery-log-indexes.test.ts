@@ -4,7 +4,7 @@
  * after bursts (indexes included), and the org-wide listing.
  */
 import type { Redis } from 'ioredis';
-import type { DeliveryTopic } from '@devhooks/core';
+import { deliveryId, type DeliveryTopic } from '@devhooks/core';
 import { deliveryRecord as rec } from '../../../../test/support/delivery-records';
 import { redisForFile, testRedis } from '../../../../test/support/redis';
 import { DeliveryLog, type DeliveryRecord, type DeliveryStatus } from './delivery-log';
@@ -150,6 +150,62 @@ describe('the bound', () => {
     const exists = await log.exist(everyId);
     expect(exists.filter(Boolean)).toHaveLength(max);
     expect(new Set(kept)).toEqual(new Set(everyId.filter((_, i) => exists[i])));
+  });
+
+  it('cuts exactly at the bound when many records share the oldest creation time', async () => {
+    const log = new DeliveryLog(redis, keys, { ttlMs: 7 * DAY, maxPerWebhook: 10 });
+    const w = webhook();
+    const t = Date.now() - 60_000;
+    // 15 deliveries of entries accepted in the same ms (their ids, and so their scores, share it)
+    const same = Array.from({ length: 15 }, (_, i) => ({
+      ...rec(t, w, { status: i % 2 ? 'failed' : 'succeeded', status_code: i % 2 ? 500 : 200 }),
+      id: deliveryId(`${t}-${i}`, w),
+    }));
+    await log.write(same, { created: true });
+    const newer = Array.from({ length: 5 }, (_, i) => rec(t + 10 + i, w, { status: 'succeeded', status_code: 200 }));
+    await log.write(newer, { created: true });
+    const index = keys.webhookDeliveries(w);
+    const kept = await redis.zrange(index, 0, -1);
+    expect(kept).toHaveLength(10);
+    expect(kept.slice(-5)).toEqual(newer.map((r) => r.id).sort());
+    // facets hold exactly what the index holds, and every kept id has its record
+    const f = (facet: 'status' | 'code', v: string) => redis.zrange(keys.webhookDeliveryFacet(w, facet, v), 0, -1);
+    const inFacets = [...(await f('status', 'failed')), ...(await f('status', 'succeeded'))].sort();
+    expect(inFacets).toEqual([...kept].sort());
+    expect([...(await f('code', '500')), ...(await f('code', '200'))].sort()).toEqual([...kept].sort());
+    expect((await log.exist(kept)).every(Boolean)).toBe(true);
+    expect((await log.exist(same.map((r) => r.id))).filter(Boolean)).toHaveLength(5);
+  });
+
+  it('never drops a pending record (its retry reads it): the oldest settled ones go instead', async () => {
+    const max = 100;
+    const log = new DeliveryLog(redis, keys, { ttlMs: 7 * DAY, maxPerWebhook: max });
+    const w = webhook();
+    const t0 = Date.now() - 3_600_000;
+    // the 30 oldest wait for a retry; 300 newer ones settled after them
+    const waiting = Array.from({ length: 30 }, (_, i) => rec(t0 + i, w, { status: 'pending', status_code: 503 }));
+    await log.write(waiting, { created: true });
+    for (let b = 0; b < 3; b++) {
+      const settled = Array.from({ length: 100 }, (_, i) =>
+        rec(t0 + 1_000 + b * 100 + i, w, { status: i % 3 ? 'succeeded' : 'failed', status_code: i % 3 ? 200 : 500 }),
+      );
+      await log.write(settled, { created: true });
+    }
+    expect(await log.exist(waiting.map((r) => r.id))).toEqual(waiting.map(() => true));
+    // the bound counts them: settled records are dropped down to it, the pending ones on top
+    expect(await redis.zcard(keys.webhookDeliveries(w))).toBe(max);
+    expect((await log.list(w, { status: 'pending' }, page(0, 1))).total).toBe(30);
+    // once settled, they are the oldest: 30 new records push them out
+    await log.write(
+      waiting.map((r) => ({ ...r, status: 'succeeded' as const, status_code: 200 })),
+      { created: false },
+    );
+    const newer = Array.from({ length: 30 }, (_, i) =>
+      rec(t0 + 5_000 + i, w, { status: 'succeeded', status_code: 200 }),
+    );
+    await log.write(newer, { created: true });
+    expect((await log.exist(waiting.map((r) => r.id))).filter(Boolean)).toHaveLength(0);
+    expect(await redis.zcard(keys.webhookDeliveries(w))).toBe(max);
   });
 
   it('keeps facets exact as statuses and codes change', async () => {

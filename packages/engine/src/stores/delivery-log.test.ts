@@ -1,8 +1,9 @@
 /** The delivery log over a real Redis: hourly record hashes, the per-webhook index, listing and trimming. */
-import type { Redis } from 'ioredis';
+import IORedis, { type Redis } from 'ioredis';
 import { deliveryId, redisKeys, type DeliveryTopic } from '@devhooks/core';
 import { deliveryRecord } from '../../../../test/support/delivery-records';
 import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { RedisServer } from '../../../../test/support/redis-server';
 import { DeliveryLog, deliveryView, type DeliveryRecord, type DeliveryStatus } from './delivery-log';
 
 const prefix = testPrefix(__filename);
@@ -105,6 +106,24 @@ describe('write / get / getMany / exist', () => {
     await s.write([a, b], { created: true });
     expect(await redis.zrange(keys.webhookDeliveries(w1), 0, -1, 'WITHSCORES')).toEqual([a.id, String(hourStart + 40)]);
     expect(await redis.zrange(keys.webhookDeliveries(w2), 0, -1, 'WITHSCORES')).toEqual([b.id, String(hourStart + 41)]);
+  });
+
+  it('writes when Redis lost its scripts (NOSCRIPT: a restarted or promoted node), on a server of its own', async () => {
+    const server = await RedisServer.start();
+    const own = new IORedis(server.url, { maxRetriesPerRequest: 3 });
+    try {
+      const log = new DeliveryLog(own, keys, { ttlMs: 7 * DAY, maxPerWebhook: 10_000 });
+      const w = 'wh_noscript';
+      await log.write([rec(Date.now() - 1_000, w)], { created: true });
+      await own.script('FLUSH');
+      const second = rec(Date.now() - 500, w);
+      await log.write([second], { created: true });
+      expect(await own.zrange(keys.webhookDeliveries(w), 0, -1)).toHaveLength(2);
+      expect((await log.get(second.id))?.id).toBe(second.id);
+    } finally {
+      own.disconnect();
+      await server.stop();
+    }
   });
 
   it('writing nothing is a no-op', async () => {

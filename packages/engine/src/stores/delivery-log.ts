@@ -15,7 +15,7 @@ import {
   type DeliveryTopic,
   type Keys,
 } from '@devhooks/core';
-import { queueWriteLog, trimLog } from '../redis/delivery-log-lua';
+import { execWithLogScripts, queueWriteLog, trimLog } from '../redis/delivery-log-lua';
 import { listIndex, type LogListing, type LogPage, type LogScope } from './delivery-log-query';
 
 export type { LogListing, LogPage } from './delivery-log-query';
@@ -215,8 +215,7 @@ export class DeliveryLog {
   async write(records: DeliveryRecord[], o: WriteOptions): Promise<void> {
     const p = this.redis.pipeline();
     this.queueWrite(p, records, o);
-    const res = await p.exec();
-    for (const [err] of res ?? []) if (err) throw err;
+    for (const [err] of await execWithLogScripts(this.redis, p)) if (err) throw err;
   }
 
   private readonly sinceTrim = new Map<string, number>();
