@@ -68,19 +68,19 @@ it('releases a head that succeeded but was left in its chain, and not a head sti
   await job!.remove();
 });
 
-it('releases chained deliveries whose record stays gone from the log (trimmed), so the chain moves on', async () => {
+it('releases chained deliveries whose record stays gone from the log (expired), so the chain moves on', async () => {
   const { t, ds } = await chainOfTwo('g1');
   const third = os.delivery(t, await os.append('g1'));
   await planOrdered(engine.ctx, shard, [third.entryIds[0]], [third]);
   await engine.ctx.deliveries.write([heldRecord(newRecordOf(third), ds[1].id)], { created: true });
   const later = Date.now() + 60_000;
-  // the head has no record (trimmed while it waited for a retry): not at once, after orphanAfterMs
+  // the head has no record (its hour expired while it waited for a retry): not at once, after orphanAfterMs
   expect(await sweepStuckHeads(engine.ctx, shard, { now: later, orphanAfterMs: 1_000 })).toBe(0);
   expect(await sweepStuckHeads(engine.ctx, shard, { now: later + 1_000, orphanAfterMs: 1_000 })).toBe(1);
   const second = await engine.ctx.queues.of(shard).getJob(ds[1].id);
   expect(second?.data.deliveryId).toBe(ds[1].id);
   await second!.remove();
-  // the released second one's record is trimmed before its job ran: its mark is swept the same way
+  // the released second one's record is gone before its job ran: its mark is swept the same way
   await redis.hdel(keys.deliveries(deliveryHour(ds[1].id)!), ds[1].id);
   const o = { orphanAfterMs: 1_000 };
   await sweepReleased(engine.ctx, shard, { ...o, now: later + 10_000 });

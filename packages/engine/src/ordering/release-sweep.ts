@@ -16,7 +16,7 @@ export const RELEASE_SWEEP_AFTER_MS = 3_000;
 /** A chained delivery this old (by its entry) is looked at by the stuck-head sweep. */
 export const STUCK_HEAD_AFTER_MS = 5_000;
 /**
- * A chained delivery whose record has been missing this long was trimmed from the log (a first
+ * A chained delivery whose record has been missing this long is gone from the log (a first
  * attempt in flight writes its record within the delivery timeout, a held one's within a commit).
  */
 export const ORPHAN_AFTER_MS = 120_000;
