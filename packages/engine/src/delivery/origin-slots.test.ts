@@ -10,7 +10,7 @@ import {
   SLOW_ATTEMPT_MS,
 } from './origin-slots';
 
-const origins = { averageMs: () => 2_500 };
+const origins = { averageMs: () => 2_500, expectedWaitMs: () => 0 };
 
 /** An attempt whose receiver answered 200 in `ms`. */
 const answered = (ms: number) =>
@@ -116,6 +116,43 @@ describe('OriginSlots', () => {
     finish['3'](answered(400));
     expect((await third).outcome).toBe('success');
     expect(slots.inUse(d.target.origin)).toBe(0);
+  });
+
+  it('does not blame a receiver when the whole process is slow, but still one much slower than the rest', async () => {
+    const slots = new OriginSlots(origins, { perOrigin: 1 });
+    const only = testDelivery(slow);
+    // every answer takes 400 ms, from the only receiver there is: the process is slow, not it
+    for (let i = 0; i < 300; i++) await slots.run(only, async () => answered(400));
+    const held = [slots.take(only.target.origin), slots.take(only.target.origin), slots.take(only.target.origin)];
+    expect(held.every(Boolean)).toBe(true);
+    held.forEach((r) => r!(null));
+    // a receiver answering in 5 s among them is slow: held to its share
+    const other = testDelivery(fast);
+    await slots.run(other, async () => answered(5_000));
+    const first = slots.take(other.target.origin);
+    expect([first !== undefined, slots.take(other.target.origin)]).toEqual([true, undefined]);
+    first!(null);
+  });
+
+  it("counts this process's own connection queue for the origin as ours, not the receiver's", () => {
+    let t = 0;
+    let queued = 0;
+    const slots = new OriginSlots(
+      { averageMs: () => 20, expectedWaitMs: () => queued },
+      { perOrigin: 1, clock: () => t },
+    );
+    const o = testDelivery(fast).target.origin;
+    const first = slots.take(o);
+    first!(5); // answered in 5 ms: fast
+    const running = slots.take(o);
+    t += 1_500; // an attempt held its slot 1.5 s...
+    queued = 4_000; // ...because thousands wait in our own queue to the origin: not slow
+    const more = slots.take(o);
+    expect(more).toBeDefined();
+    queued = 0; // nothing queued: 1.5 s is the receiver's own doing
+    expect(slots.take(o)).toBeUndefined();
+    running!(null);
+    more!(null);
   });
 
   it('learns speed from answer times, not from slot time spent in our own queue', async () => {

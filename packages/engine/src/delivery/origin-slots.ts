@@ -8,7 +8,8 @@
  * fill the consumer's `maxInProgress` bound and stop it from reading the events of healthy ones
  * (docs/decisions/0005-isolation-and-liveness.md). The share binds an origin not known to be
  * fast: one with no answer yet, answers averaging FAST_ORIGIN_MS or more, or an attempt in
- * progress for SLOW_ATTEMPT_MS. Speed is learnt from the receiver's answer times, not from how
+ * progress for SLOW_ATTEMPT_MS — or SLOW_FACTOR × the process's typical successful answer, when
+ * that is longer (the whole process slowed down is no receiver's fault). Speed is learnt from the receiver's answer times, not from how
  * long slots are held (that includes this process's own per-origin connection queue). A receiver
  * known to be fast that takes a large part of the traffic is not put off (that would only slow it
  * down).
@@ -29,6 +30,10 @@ export const SLOW_ATTEMPT_MS = 1_000;
 /** An origin whose attempts take this long on average (or longer) is not fast: its share applies. */
 export const FAST_ORIGIN_MS = 250;
 const EWMA = 0.2;
+/** Weight of one successful answer in the process's typical answer time. */
+const TYPICAL_EWMA = 0.01;
+/** An origin is slow past this many times the process's typical successful answer (if that is more). */
+export const SLOW_FACTOR = 4;
 const MAX_ORIGINS_KNOWN = 50_000;
 
 interface OriginUse {
@@ -70,13 +75,15 @@ export class OriginSlots {
   private readonly use = new Map<string, OriginUse>();
   /** Deliveries waiting for a slot, per origin, oldest first. */
   private readonly waiting = new Map<string, Waiter[]>();
+  /** Moving average of successful answers, every origin together (ms). */
+  private typicalMs: number | undefined;
   readonly perOrigin: number;
   private readonly waitMs: number;
   private readonly clock: () => number;
 
   constructor(
     /** Where the origins' average attempt durations are learnt (the delay of a deferral). */
-    private readonly origins: Pick<OriginLimiter, 'averageMs'>,
+    private readonly origins: Pick<OriginLimiter, 'averageMs' | 'expectedWaitMs'>,
     o: OriginSlotsOptions,
   ) {
     this.perOrigin = o.perOrigin;
@@ -123,7 +130,12 @@ export class OriginSlots {
   private attemptHolding(release: Release, attempt: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
     return attempt().then(
       (out) => {
-        release(answerMs(out));
+        const ms = answerMs(out);
+        release(ms);
+        // the typical successful answer, whatever the origin: how fast this process sees healthy receivers
+        if (ms !== null && out.outcome === 'success') {
+          this.typicalMs = this.typicalMs === undefined ? ms : this.typicalMs + TYPICAL_EWMA * (ms - this.typicalMs);
+        }
         return out;
       },
       (err: unknown) => {
@@ -159,7 +171,7 @@ export class OriginSlots {
   take(origin: string): Release | undefined {
     const now = this.clock();
     let u = this.use.get(origin);
-    if (u && u.starts.length >= this.perOrigin && !this.fast(u, now)) return undefined;
+    if (u && u.starts.length >= this.perOrigin && !this.fast(origin, u, now)) return undefined;
     if (!u) this.use.set(origin, (u = { starts: [] }));
     const entry = u;
     entry.starts.push(now);
@@ -177,16 +189,35 @@ export class OriginSlots {
     };
   }
 
-  /** Slow by what is known: attempts averaging FAST_ORIGIN_MS or more, or one running SLOW_ATTEMPT_MS. */
+  /**
+   * The bounds past which an origin is slow: FAST_ORIGIN_MS and SLOW_ATTEMPT_MS, or SLOW_FACTOR ×
+   * the typical successful answer of this process, if higher. When the whole process is slow (its
+   * own CPU spent, Redis busy), every receiver answers slowly: none of them is to blame, and
+   * putting them all off through the retry queue would only add to the load (it once sent 10,000
+   * of 20,000 deliveries of a two-worker cluster run there).
+   */
+  private bounds(origin: string): { avgMs: number; runningMs: number } {
+    const typical = this.typicalMs === undefined ? 0 : SLOW_FACTOR * this.typicalMs;
+    return {
+      avgMs: Math.max(FAST_ORIGIN_MS, typical),
+      // an attempt runs from when it took its slot: its wait in this process's own connection queue
+      // for the origin (OriginLimiter) is ours, not the receiver's
+      runningMs: Math.max(SLOW_ATTEMPT_MS, typical) + this.origins.expectedWaitMs(origin),
+    };
+  }
+
+  /** Slow by what is known: answers averaging past the bound, or an attempt running past it. */
   private knownSlow(origin: string): boolean {
     const u = this.use.get(origin);
     if (!u) return false;
-    const running = u.starts.length > 0 && this.clock() - u.starts[0] >= SLOW_ATTEMPT_MS;
-    return running || (u.avgMs !== undefined && u.avgMs >= FAST_ORIGIN_MS);
+    const b = this.bounds(origin);
+    const running = u.starts.length > 0 && this.clock() - u.starts[0] >= b.runningMs;
+    return running || (u.avgMs !== undefined && u.avgMs >= b.avgMs);
   }
 
-  private fast(u: OriginUse, now: number): boolean {
-    return u.avgMs !== undefined && u.avgMs < FAST_ORIGIN_MS && now - u.starts[0] < SLOW_ATTEMPT_MS;
+  private fast(origin: string, u: OriginUse, now: number): boolean {
+    const b = this.bounds(origin);
+    return u.avgMs !== undefined && u.avgMs < b.avgMs && now - u.starts[0] < b.runningMs;
   }
 
   /** Deliveries to `origin` holding a slot now. */
