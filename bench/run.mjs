@@ -7,7 +7,7 @@
  *   node bench/run.mjs --quick         smoke run (~30 s, small counts)
  *   node bench/run.mjs --only=limit,devhooks
  *
- * Phases: limit, naive, ingest, devhooks, latency, isolation, fanout, memory, scaling.
+ * Phases: limit, naive, ingest, devhooks, latency, isolation, fanout, memory, scaling, ordering.
  * Needs Redis (DEVHOOKS_REDIS_URL, default redis://127.0.0.1:6379) and the built apps (npm run build).
  * Every key it writes is under a fresh prefix `bench-<random>` and deleted at the end.
  *
@@ -44,11 +44,23 @@ import {
 } from './lib.mjs';
 import { redisCpuSeconds } from './cluster.mjs';
 import { benchScaling } from './scaling.mjs';
+import { benchOrdering } from './ordering.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // arguments and sizes
 
-const ALL_PHASES = ['limit', 'naive', 'ingest', 'devhooks', 'latency', 'isolation', 'fanout', 'memory', 'scaling'];
+const ALL_PHASES = [
+  'limit',
+  'naive',
+  'ingest',
+  'devhooks',
+  'latency',
+  'isolation',
+  'fanout',
+  'memory',
+  'scaling',
+  'ordering',
+];
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const onlyArg = argv.find((a) => a.startsWith('--only='));
@@ -1127,6 +1139,11 @@ async function main() {
       fanout: phaseFanout,
       memory: phaseMemory,
       scaling: phaseScaling,
+      // ordered vs unordered webhook, interleaved runs with a worker of their own (bench/ordering.mjs)
+      ordering: async () => {
+        await stopWorker();
+        details.ordering = await benchOrdering({ receiver, redisUrl: REDIS_URL, quick: QUICK });
+      },
     };
     for (const name of ALL_PHASES) {
       if (!want(name)) continue;

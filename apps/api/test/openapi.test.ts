@@ -759,6 +759,7 @@ describe('schemas', () => {
         'created_at',
         'updated_at',
         'next_attempt_at',
+        'held_by',
       ].sort(),
     );
     expect(Object.keys(s.PingResult.properties).sort()).toEqual([

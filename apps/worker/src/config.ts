@@ -36,6 +36,7 @@ export const workerEnvSchema: EnvSchema = {
     DEVHOOKS_ORIGIN_IN_PROGRESS: integer,
     DEVHOOKS_WORKER_LIVENESS: duration,
     DEVHOOKS_SHUTDOWN_TIMEOUT: duration,
+    DEVHOOKS_ORDER_HOLD_MAX: integer,
   },
 };
 
@@ -61,6 +62,8 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
   if (livenessMs < 500) problems.push('DEVHOOKS_WORKER_LIVENESS must be at least 500ms');
   const port = e.DEVHOOKS_WORKER_PORT === undefined ? undefined : Number(e.DEVHOOKS_WORKER_PORT);
   if (port !== undefined && port > 65535) problems.push('DEVHOOKS_WORKER_PORT must be at most 65535');
+  const orderHoldMax = num(e.DEVHOOKS_ORDER_HOLD_MAX, 10_000);
+  if (orderHoldMax < 1) problems.push('DEVHOOKS_ORDER_HOLD_MAX must be at least 1');
   if (problems.length) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const maxInProgress = Math.max(100, num(e.DEVHOOKS_MAX_IN_PROGRESS, 300));
   const perOrigin = e.DEVHOOKS_ORIGIN_IN_PROGRESS;
@@ -80,6 +83,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     maxInProgressPerOrigin: perOrigin === undefined ? undefined : Math.max(1, Number(perOrigin)),
     livenessMs,
     retryConcurrency: Math.max(1, num(e.DEVHOOKS_RETRY_CONCURRENCY, 100)),
+    orderHoldMax,
     disableAfterFailingMs: 5 * 86_400_000,
     port,
     host: e.DEVHOOKS_WORKER_HOST ?? '127.0.0.1',

@@ -31,6 +31,33 @@ export interface ShardKeys {
    * the claim-idle time. In the shard's slot, so one script reads it with the stream's group.
    */
   liveness: string;
+  /**
+   * Ordered delivery (docs/contract.md §8, docs/decisions/0007): ZSET, all scores 0, of one
+   * webhook's deliveries of one device's events, members `<padded entry id>|<delivery id>` in
+   * acceptance order. Its head is the one delivery of the chain that may be attempted.
+   */
+  orderChain(webhook: string, device: string): string;
+  /** SET of stream entries planned (fanned out) past the watermark, not yet walked over. */
+  orderPlanned: string;
+  /** STRING the planned watermark: every stream entry up to this id has been planned. */
+  orderWatermark: string;
+  /** HASH delivery id → its chain member (in which chain is known from the delivery). */
+  orderMembers: string;
+  /** HASH delivery id → its chain's key (to release a delivery whose record is gone). */
+  orderChainOf: string;
+  /**
+   * ZSET delivery id → ms of its entry: deliveries that have left their chain for good, so an entry
+   * planned again (claimed from a worker thought dead) never puts one back. Trimmed with the stream.
+   */
+  orderDone: string;
+  /** HASH delivery id → the worker (consumer) that was told to attempt it as its chain's head. */
+  orderGoing: string;
+  /** ZSET held delivery id → ms since it is held (the held gauges). */
+  orderHeld: string;
+  /** ZSET chained delivery id → ms of its entry id (maintenance keeps the stream from there). */
+  orderChained: string;
+  /** ZSET delivery id → ms it was released to run: cleared when its job runs, swept by workers. */
+  orderReleased: string;
 }
 
 /** What a delivery log index is split by. */
@@ -114,6 +141,16 @@ export function redisKeys(prefix: string): Keys {
         trimLease: `${s}:trim-lease`,
         queuePrefix: n === 0 ? tag : s,
         liveness: `${s}:alive`,
+        orderChain: (webhook, device) => `${s}:order:${webhook}:${device}`,
+        orderPlanned: `${s}:order-planned`,
+        orderWatermark: `${s}:order-wm`,
+        orderMembers: `${s}:order-members`,
+        orderChainOf: `${s}:order-chain-of`,
+        orderDone: `${s}:order-done`,
+        orderGoing: `${s}:order-going`,
+        orderHeld: `${s}:order-held`,
+        orderChained: `${s}:order-chained`,
+        orderReleased: `${s}:order-released`,
       };
     },
     orgs: `${tag}:orgs`,

@@ -91,7 +91,7 @@ export const SCHEMA_NOTES: Record<string, SchemaNotes> = {
   DeliveryTopic: { description: "A delivery's topic: a subscribable topic, or `ping`." },
   Ordering: {
     description:
-      '`device`: deliveries of one partition key to this webhook one at a time, in acceptance order (contract §8). Stored and read back; the ordering itself comes with a later release.',
+      '`device`: deliveries of one device (the partition key of contract §7) to this webhook are attempted one at a time, in acceptance order (contract §8): a delivery waiting for a retry holds the later ones of the same device (they read `pending` with `held_by`); one that ends `failed` releases the next. Events without a device are never held. Mist-style topics are sent one event per message for such devices.',
   },
   WebhookInput: {
     description:

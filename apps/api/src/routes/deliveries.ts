@@ -7,6 +7,7 @@ import {
   loadEvents,
   reopenForManualAttempt,
   retryNow,
+  withCurrentHolds,
   type DeliveryFilter,
   type DeliveryRecord,
   type LogListing,
@@ -58,12 +59,14 @@ export function deliveryRoutes(d: ApiDeps): Router {
     return { filter, page: { offset, limit, after } };
   }
 
-  function sendListing(res: Response, page: { offset: number; limit: number }, listing: LogListing) {
+  async function sendListing(res: Response, page: { offset: number; limit: number }, listing: LogListing) {
+    // held deliveries of ordered webhooks: who holds them now (docs/contract.md §8)
+    const records = await withCurrentHolds(d, listing.deliveries);
     res.json({
       total: listing.total,
       offset: page.offset,
       limit: page.limit,
-      deliveries: listing.deliveries.map(deliveryView),
+      deliveries: records.map(deliveryView),
       ...(listing.truncated ? { truncated: true } : {}),
       ...(listing.next ? { next: listing.next } : {}),
     });
@@ -76,20 +79,20 @@ export function deliveryRoutes(d: ApiDeps): Router {
       if (!(await d.webhooks.get(org, req.params.id))) throw notFound('webhook');
       return d.deliveries.list(req.params.id, filter, page);
     });
-    sendListing(res, page, listing);
+    await sendListing(res, page, listing);
   });
 
   /** The whole org's delivery log (the console's Activity page), newest first. */
   r.get('/v1/deliveries', async (req, res) => {
     const org = orgFor(res, READ_ROLES);
     const { filter, page } = listQuery(req);
-    sendListing(res, page, await pool.run(callerOf(res), () => d.deliveries.listOrg(org, filter, page)));
+    await sendListing(res, page, await pool.run(callerOf(res), () => d.deliveries.listOrg(org, filter, page)));
   });
 
   r.get('/v1/deliveries/:id', async (req, res) => {
     const org = orgFor(res, READ_ROLES);
     const { rec, webhook, events } = await pool.run(callerOf(res), async () => {
-      const rec = await load(org, req.params.id);
+      const [rec] = await withCurrentHolds(d, [await load(org, req.params.id)]);
       const [webhook, events] = await Promise.all([
         d.webhooks.get(org, rec.webhook_id),
         loadEvents(d.redis, d.keys, entryShardsOf(rec), rec.entry_ids),

@@ -8,6 +8,7 @@ import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
 import { execWithLogScripts } from '../redis/delivery-log-lua';
 import { luaCommands } from '../redis/lua-commands';
+import { chainRefOfDelivery, releaseChains, type ChainRef } from '../ordering/chains';
 import { logFirstAttempts, retryJobs, type RetryJob } from '../retry/retry-queue';
 import type { AttemptOutcome } from './attempt';
 import type { Delivery } from './delivery';
@@ -32,6 +33,8 @@ export class PendingWrites {
   /** shard → stream entries whose deliveries have all settled. */
   acks = new Map<number, string[]>();
   private ackCount = 0;
+  /** Ordered deliveries settled for good: they leave their chains once their records are written. */
+  releases: ChainRef[] = [];
 
   /** Records what an attempt decided. */
   settle(d: Delivery, out: AttemptOutcome, o: SettleOptions): void {
@@ -55,6 +58,13 @@ export class PendingWrites {
         break;
     }
     if (d.topic === 'ping' && r.attempts <= 1) this.pings.push(pingResultOf(r));
+    const chain = out.decision.kind === 'retry' ? undefined : chainRefOfDelivery(d);
+    if (chain) this.releases.push(chain);
+  }
+
+  /** A delivery held behind another of its chain: its record only (no attempt, no job). */
+  hold(record: DeliveryRecord, o: { created: boolean }): void {
+    (o.created ? this.created : this.updated).push(record);
   }
 
   ack(shard: number, entryId: string): void {
@@ -69,7 +79,7 @@ export class PendingWrites {
   }
 
   get empty(): boolean {
-    return this.size === 0 && !this.pings.length && !this.disable.length;
+    return this.size === 0 && !this.pings.length && !this.disable.length && !this.releases.length;
   }
 }
 
@@ -122,6 +132,9 @@ export async function commit(ctx: EngineContext, e: PendingWrites): Promise<void
       }
     }
   }
+
+  // records first: a chain moves on only once what settled is written (a crash in between re-releases)
+  if (e.releases.length) await releaseChains(ctx, e.releases, now);
 
   for (const d of e.disable) {
     await ctx.webhooks.disable(d.org, d.webhook, d.reason);

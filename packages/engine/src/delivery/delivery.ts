@@ -26,6 +26,8 @@ export interface Delivery {
   acceptedAt: number;
   /** Asked for by hand (API, dashboard) or by a recover: recorded on the attempt. */
   trigger?: 'manual' | 'recover';
+  /** Ordered delivery (docs/contract.md §8): the device whose chain holds it (ordering/). */
+  orderKey?: string;
 }
 
 export interface MakeDeliveryOptions {
@@ -36,6 +38,8 @@ export interface MakeDeliveryOptions {
   record?: DeliveryRecord;
   /** The body, when already built (one event fanned out to many webhooks shares one body). */
   body?: string;
+  /** The device whose chain holds it, for a webhook with `ordering: device`. */
+  orderKey?: string;
 }
 
 export function makeDelivery(
@@ -46,7 +50,8 @@ export function makeDelivery(
   o: MakeDeliveryOptions,
 ): Delivery {
   const { record } = o;
-  return {
+  const orderKey = o.orderKey ?? record?.order_key;
+  const d: Delivery = {
     id: record?.id ?? deliveryId(entryIds[0], target.id, events.length, o.shard),
     target,
     topic,
@@ -59,6 +64,8 @@ export function makeDelivery(
     record,
     acceptedAt: entryTime(entryIds[0]),
   };
+  if (orderKey) d.orderKey = orderKey;
+  return d;
 }
 
 let lastMs = -1;
@@ -97,6 +104,7 @@ export function newRecord(d: Delivery, now: number): DeliveryRecord {
     attempt_log: [],
   };
   if (d.shard) r.shard = d.shard;
+  if (d.orderKey) r.order_key = d.orderKey;
   if (d.entryShards.some((s) => s !== d.shard)) r.entry_shards = d.entryShards;
   return r;
 }

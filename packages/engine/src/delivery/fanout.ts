@@ -18,10 +18,12 @@ import type { EngineContext } from '../runtime/engine-context';
 import { traceFanout, tracingOn } from '../ops/tracing';
 import type { Target } from '../stores/webhook-directory';
 import type { FanoutGroup } from './fanout-group';
-import { attemptDelivery, deferred, type AttemptOutcome } from './attempt';
+import { orderKeyOf, heldRecord, ORDER_WAIT_MS, type OrderState } from '../ordering/chains';
+import { orderBatch } from '../ordering/fanout-order';
+import { attemptDelivery, deferred, endedWithout, type AttemptOutcome } from './attempt';
 import { CommitLoop } from './commit-loop';
 import { settledBefore } from './reclaim';
-import { makeDelivery, type Delivery } from './delivery';
+import { makeDelivery, newRecord, type Delivery } from './delivery';
 
 export interface ConsumerOptions {
   shard: number;
@@ -216,6 +218,13 @@ export class StreamConsumer {
         toLaunch = singles.filter((_, i) => !existing[i]);
         settled = singles.filter((_, i) => existing[i]);
       }
+      const marks = [...items.map((i) => i.entryId), ...gated.dropped.map((x) => x.entryId)];
+      const order = await orderBatch(this.ctx, this.o.shard, {
+        marks,
+        launch: toLaunch,
+        settled,
+        consumer: this.lease.consumer,
+      });
       // every read answered: from here on, nothing can fail before the deliveries are under way
       for (const [entryId, n] of fanned) {
         if (n === 0) this.ack(entryId);
@@ -227,7 +236,11 @@ export class StreamConsumer {
       }
       for (const d of settled) this.release(d);
       for (const b of batched) this.group.batcher.add(b.target, b.event, b.entryId, this.o.shard);
-      for (const d of toLaunch) this.launch(d);
+      for (const d of toLaunch) {
+        const s = order.get(d.id);
+        if (s) this.ordered(d, s);
+        else this.launch(d);
+      }
     } catch (err) {
       this.ctx.logger.error('fan-out failed; entries left pending for a retry', {
         shard: this.o.shard,
@@ -261,9 +274,12 @@ export class StreamConsumer {
       if (tracingOn()) traceFanout(event, { entryId, webhooks: targets.length, shard: this.o.shard });
       let body: string | undefined; // built once per event, shared by every webhook it goes to
       for (const t of targets) {
-        if (isBatchedTopic(event.topic) && !t.single_event_per_message) batched.push({ target: t, event, entryId });
+        // ordered (docs/contract.md §8): a device's events go one per message, through its chain
+        const orderKey = orderKeyOf(t, event);
+        if (isBatchedTopic(event.topic) && !t.single_event_per_message && !orderKey)
+          batched.push({ target: t, event, entryId });
         else {
-          const d = makeDelivery(t, event.topic, [event], [entryId], { shard: this.o.shard, body });
+          const d = makeDelivery(t, event.topic, [event], [entryId], { shard: this.o.shard, body, orderKey });
           body = d.body;
           singles.push(d);
         }
@@ -299,6 +315,23 @@ export class StreamConsumer {
         this.settle(d, deferred(d, CRASH_RETRY_MS));
       },
     );
+  }
+
+  /** An ordered delivery (ordering/): attempted when its chain's head, else held or looked at shortly. */
+  private ordered(d: Delivery, s: OrderState): void {
+    if (s.kind === 'go' || s.kind === 'free') return this.launch(d);
+    // settled by the worker that had the entry before, or still being attempted by it (alive, only
+    // slow to say so): nothing to do here
+    if (s.kind === 'done' || s.kind === 'busy') {
+      this.release(d);
+      return this.commits.schedule();
+    }
+    if (s.kind === 'wait') return this.settle(d, deferred(d, ORDER_WAIT_MS));
+    if (s.kind === 'overflow') return this.settle(d, endedWithout(newRecord(d, Date.now()), 'hold_overflow'));
+    // held: its record only, no job; its entry is acknowledged like a delivery handed to the retry queue
+    this.commits.writes.hold(heldRecord(newRecord(d, Date.now()), s.heldBy), { created: true });
+    this.release(d);
+    this.commits.schedule();
   }
 
   private settle(d: Delivery, out: AttemptOutcome): void {

@@ -16,7 +16,8 @@ export async function settledBefore(ctx: EngineContext, singles: Delivery[]): Pr
   singles.forEach((d, i) => {
     if (!existing[i]) return;
     const r = records[k++];
-    if (r?.status === 'pending') pending.push({ ...d, record: r });
+    // a held ordered delivery has no job on purpose: its chain's release adds it (ordering/)
+    if (r?.status === 'pending' && !r.held_by) pending.push({ ...d, record: r });
   });
   for (const d of pending) {
     const queue = ctx.queues.of(d.record!.shard);

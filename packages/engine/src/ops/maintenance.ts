@@ -1,6 +1,7 @@
 /**
  * Periodic upkeep, one worker at a time (a short lease): trims the event stream to what is still
- * needed (unacknowledged entries, retries on schedule, and the delivery log's bodies) and forgets
+ * needed (unacknowledged entries, retries on schedule, the delivery log's bodies, and the events of
+ * deliveries still in an ordered chain, however long they have been held) and forgets
  * consumers that died holding nothing.
  */
 import { CONSUMER_GROUP } from '@devhooks/core';
@@ -45,7 +46,12 @@ export async function maintain(ctx: EngineContext, o: MaintenanceOptions): Promi
   const pending = (await redis.xpending(stream, CONSUMER_GROUP).catch(() => null)) as
     [number, string | null, string | null, unknown] | null;
   if (pending && pending[0] > 0 && pending[1] && compareIds(pending[1], minKeep) < 0) minKeep = pending[1];
+  // ordered delivery: a delivery held behind a head that retries for days still needs its event
+  const oldestChained = await redis.zrange(shard.orderChained, 0, 0, 'WITHSCORES');
+  if (oldestChained.length && compareIds(`${oldestChained[1]}-0`, minKeep) < 0) minKeep = `${oldestChained[1]}-0`;
   const trimmed = Number(await redis.xtrim(stream, 'MINID', '~', minKeep));
+  // settled ordered deliveries of entries that can no longer be read again need no tombstone
+  await redis.zremrangebyscore(shard.orderDone, '-inf', `(${minKeep.split('-')[0]}`);
 
   for (const c of consumers) {
     const info: Record<string, unknown> = {};

@@ -4,6 +4,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DEFAULT_METRICS_TOP_ORIGINS, type Keys, type ShardKeys } from '@devhooks/core';
 import { InFlightByOrigin } from './origin-in-flight';
+import { heldGauges } from './held-gauges';
 import { redisGauges } from './redis-gauges';
 
 export function createRegistry(service: string): Registry {
@@ -95,6 +96,7 @@ export function queueGauges(registry: Registry, redis: Redis, keys: Keys, queues
       },
     });
   redisGauges(registry, redis, keys, shards);
+  heldGauges(registry, redis, keys, shards);
   perStream('devhooks_backlog_events', 'Events accepted and not yet fanned out, per stream', async (k) =>
     Number((await redis.get(k.backlog).catch(() => null)) ?? 0),
   );

@@ -13,6 +13,7 @@ import { makeDelivery, type Delivery } from '../delivery/delivery';
 import { entryShardsOf, loadEvents } from '../log/event-reader';
 import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
+import { chainRefOf, gateOrdered, heldRecord, ORDER_WAIT_MS, rejoinAtEnd, releaseChains } from '../ordering/chains';
 import { delayJobUntil, showAttempt } from './job-view';
 import { isManualAttempt, reopenForManualAttempt } from './manual-attempt';
 import { endedWithoutLine } from './retry-job-log';
@@ -35,7 +36,12 @@ function describe(r: DeliveryRecord): string {
 async function persist(ctx: EngineContext, d: Delivery | undefined, out: AttemptOutcome): Promise<void> {
   const e = new PendingWrites();
   if (d) e.settle(d, out, { asJob: true });
-  else e.updated.push(out.record);
+  else {
+    e.updated.push(out.record);
+    // ended without an attempt: an ordered delivery leaves its chain all the same
+    const chain = out.decision.kind === 'failed' ? chainRefOf(out.record) : undefined;
+    if (chain) e.releases.push(chain);
+  }
   await commit(ctx, e);
 }
 
@@ -69,11 +75,42 @@ export async function processRetry(
     return 'expired';
   }
   const manual = isManualAttempt(job.data, rec);
-  if (rec.status === 'succeeded' && !manual) return 'already delivered';
+  if (rec.status === 'succeeded' && !manual) {
+    // a job run again after its worker died between the record and the release: release now
+    const done = chainRefOf(rec);
+    if (done) await releaseChains(ctx, [done]);
+    return 'already delivered';
+  }
 
   const target = await ctx.directory.fetch(rec.org_id, rec.webhook_id);
   if (!target) return finish(ctx, job, rec, 'webhook_deleted');
   if (!target.enabled && rec.topic !== 'ping') return finish(ctx, job, rec, 'webhook_disabled');
+  const chain = chainRefOf(rec);
+  if (chain) {
+    // ordered (docs/contract.md §8): only its chain's head is attempted
+    let state = await gateOrdered(ctx, chain);
+    if ((state.kind === 'free' || state.kind === 'done') && manual) {
+      // tried again by hand after it left its chain: it joins at the end, behind what was sent since
+      await rejoinAtEnd(ctx, chain, Date.parse(rec.created_at));
+      state = await gateOrdered(ctx, chain);
+    }
+    if (state.kind === 'overflow') return finish(ctx, job, rec, 'hold_overflow');
+    // it left its chain for good while this job waited (another worker settled it): never again
+    if (state.kind === 'done') return 'settled by another worker';
+    if (state.kind === 'wait') {
+      await delayJobUntil(ctx.redis, job, Date.now() + ORDER_WAIT_MS, token);
+      throw new DelayedError();
+    }
+    if (state.kind === 'held') {
+      // no attempt and no job: the release of the one before it adds its job again
+      if (rec.held_by !== state.heldBy || rec.status !== 'pending') {
+        const reopened = manual && rec.status !== 'pending' ? await reopenForManualAttempt(ctx.deliveries, rec) : rec;
+        await ctx.deliveries.write([heldRecord(reopened, state.heldBy)], { created: false });
+      }
+      return `held by ${state.heldBy}`;
+    }
+    if (rec.held_by) delete rec.held_by;
+  }
   const shard = rec.shard ?? 0;
   const entryShards = entryShardsOf(rec);
   const events = await loadEvents(ctx.redis, ctx.keys, entryShards, rec.entry_ids);

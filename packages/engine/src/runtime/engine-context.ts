@@ -32,4 +32,6 @@ export interface EngineContext {
   batchWindowMs: number;
   /** A webhook whose deliveries have all failed this long is disabled (docs/contract.md §6: 5 days). */
   disableAfterFailingMs: number;
+  /** Longest chain of one webhook's deliveries of one device (DEVHOOKS_ORDER_HOLD_MAX); default 10,000. */
+  orderHoldMax?: number;
 }

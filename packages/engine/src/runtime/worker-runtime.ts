@@ -18,6 +18,7 @@ import { defaultPerOrigin } from '../delivery/origin-slots';
 import type { Logger } from '../ops/logger';
 import { startBreakerPublisher } from '../ops/breaker-states';
 import { maintain } from '../ops/maintenance';
+import { sweepReleased, sweepStuckHeads } from '../ordering/release-sweep';
 import { queueGauges, workerMetrics } from '../ops/metrics';
 import { connectRedis, waitForRedis } from '../redis/connection';
 import { RetryWorkers } from '../retry/retry-supervisor';
@@ -40,6 +41,8 @@ export interface WorkerRuntimeConfig extends SharedSettings {
   livenessMs?: number;
   retryConcurrency: number;
   disableAfterFailingMs: number;
+  /** Longest hold chain of one webhook and device (DEVHOOKS_ORDER_HOLD_MAX); default 10,000. */
+  orderHoldMax?: number;
   /** Name in the consumer group; defaults to host-pid-random. */
   consumerName?: string;
 }
@@ -54,6 +57,7 @@ export interface WorkerRuntime {
 const UPKEEP_EVERY_MS = 30_000;
 const DEAD_CONSUMER_MS = 24 * 3_600_000;
 const DEFAULT_LIVENESS_MS = 3_000;
+const RELEASE_SWEEP_EVERY_MS = 2_000;
 
 export async function startWorkerRuntime(
   cfg: WorkerRuntimeConfig,
@@ -95,6 +99,7 @@ export async function startWorkerRuntime(
     schedule: cfg.schedule,
     batchWindowMs: cfg.batchWindowMs,
     disableAfterFailingMs: cfg.disableAfterFailingMs,
+    orderHoldMax: cfg.orderHoldMax,
   };
 
   // each shard's reader blocks on XREADGROUP: a connection of its own
@@ -148,6 +153,15 @@ export async function startWorkerRuntime(
     }
   }, UPKEEP_EVERY_MS);
   upkeep.unref();
+  // released heads of ordered chains whose job a dead worker never added (ordering/release-sweep.ts)
+  const releaseSweep = setInterval(() => {
+    for (let shard = 0; shard < cfg.shards; shard++) {
+      sweepReleased(ctx, shard)
+        .then(() => sweepStuckHeads(ctx, shard))
+        .catch((err) => logger.warn('release sweep failed', { shard, error: (err as Error).message }));
+    }
+  }, RELEASE_SWEEP_EVERY_MS);
+  releaseSweep.unref();
   // secrets not yet under the current encryption key (plain, or the old key's) are resealed once per start
   resealWebhookSecrets(redis, keys, box)
     .then((r) => {
@@ -179,6 +193,7 @@ export async function startWorkerRuntime(
     context: ctx,
     async stop(deadlineMs: number): Promise<boolean> {
       clearInterval(upkeep);
+      clearInterval(releaseSweep);
       stopBreakers();
       const started = Date.now();
       const [drained] = await Promise.all([fanout.stop(deadlineMs), retries.close(deadlineMs)]);

@@ -37,6 +37,8 @@ export interface DeliveryRecord extends DeliveryView {
   /** The shard of each entry, when they are not all on `shard` (a Mist batch across shards). */
   entry_shards?: number[];
   attempt_log: AttemptRecord[];
+  /** Ordered delivery (docs/contract.md §8): the device whose chain it is in (never shown). */
+  order_key?: string;
 }
 
 export interface WriteOptions {
@@ -48,7 +50,8 @@ export interface WriteOptions {
 export const MAX_ATTEMPT_LOG = 30;
 
 export function deliveryView(r: DeliveryRecord): DeliveryView {
-  const { entry_ids: _e, attempt_log: _a, org_id: _o, shard: _s, entry_shards: _es, ...view } = r;
+  const { entry_ids: _e, attempt_log: _a, org_id: _o, shard: _s, entry_shards: _es, order_key: _k, ...view } = r;
+  if (view.held_by && view.status !== 'pending') delete view.held_by;
   return view;
 }
 

@@ -1,0 +1,195 @@
+/**
+ * Ordered delivery end to end (docs/contract.md §8) with the real processes: 100 devices × 50
+ * events, a webhook with `ordering: device` whose receiver answers 500 to about a fifth of requests
+ * (seeded), two workers, one SIGKILLed mid-run and started again. For every device, the events the
+ * receiver accepted (2xx) are exactly the device's acceptance order, none missing. Delivery is at
+ * least once: an event accepted just before a SIGKILL may arrive again, right after itself (its
+ * delivery was still its chain's head), so immediate repeats are collapsed before comparing.
+ * Run on a standalone Redis (test/e2e) and on a Redis Cluster (test/cluster) by the same code.
+ */
+import { CONSUMER_GROUP } from '@devhooks/core';
+import { Client, ROOT } from '../support/api';
+import { shardKeys, type Backend } from '../support/backend';
+import { baseEnv, startApiProcess, startWorkerProcess, type Proc } from '../support/processes';
+import { eventually, Receiver } from '../support/receiver';
+import { testPrefix } from '../support/redis';
+
+/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Consecutive repeats collapsed (at-least-once: a redelivery right after itself). */
+function collapsed(seq: string[]): string[] {
+  return seq.filter((x, i) => i === 0 || seq[i - 1] !== x);
+}
+
+export interface OrderingSuiteOptions {
+  devices: number;
+  eventsPerDevice: number;
+  /** Share of requests answered 500. */
+  failShare: number;
+  seed?: number;
+}
+
+export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOptions): void {
+  const prefix = testPrefix(file);
+  const seed = o.seed ?? Number(process.env.DEVHOOKS_ORDERING_SEED ?? 10);
+  let workerEnv: Record<string, string>;
+  let api: Proc;
+  const workers: Proc[] = [];
+  let rx: Receiver;
+  let client: Client;
+  let progress: NodeJS.Timeout | undefined;
+
+  beforeAll(async () => {
+    await backend.start();
+    rx = await Receiver.start();
+    const common = { DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true' };
+    workerEnv = {
+      ...baseEnv(prefix, {
+        ...common,
+        DEVHOOKS_DELIVERY_TIMEOUT: '1s',
+        DEVHOOKS_CLAIM_IDLE: '3s',
+        DEVHOOKS_WORKER_LIVENESS: '1s',
+        // enough attempts that no delivery fails for good at a 1-in-5 failure rate (0.2^12)
+        DEVHOOKS_RETRY_SCHEDULE: '0,20ms,50ms,50ms,100ms,100ms,100ms,200ms,200ms,200ms,200ms,200ms',
+      }),
+      ...backend.env(),
+    };
+    const started = await startApiProcess({
+      ...baseEnv(prefix, { ...common, DEVHOOKS_ADMIN_TOKEN: ROOT }),
+      ...backend.env(),
+    });
+    api = started.proc;
+    client = new Client(started.base);
+  });
+  afterAll(async () => {
+    clearInterval(progress);
+    await Promise.all([api, ...workers].map((p) => p?.kill('SIGKILL')));
+    await rx.close();
+    await backend.stop(prefix);
+  });
+
+  it(`delivers each of ${o.devices} devices' events in order through failures and a SIGKILLed worker (seed ${seed})`, async () => {
+    const { devices, eventsPerDevice: per } = o;
+    const total = devices * per;
+    const org = await client.org('acme', 'admin');
+    const hook = await client.call('POST', '/v1/webhooks', {
+      token: org.key,
+      body: { name: 'ordered', url: rx.url(), topics: ['deviceauth'], ordering: 'device' },
+    });
+    expect(hook.status).toBe(201);
+    expect(hook.body.ordering).toBe('device');
+
+    const random = seeded(seed);
+    const accepted = new Map<string, string[]>();
+    const seen = new Set<string>();
+    rx.respond = (r) => {
+      if (random() < o.failShare) return { status: 500 };
+      const id = String(r.headers['webhook-id']);
+      const device = id.slice(0, id.lastIndexOf('.'));
+      const list = accepted.get(device) ?? [];
+      list.push(id);
+      accepted.set(device, list);
+      seen.add(id);
+      return {};
+    };
+
+    workers.push(await startWorkerProcess(workerEnv), await startWorkerProcess(workerEnv));
+    const t0 = Date.now();
+    // a timeline for the failure message: where progress stalled
+    const timeline: string[] = [];
+    progress = setInterval(() => timeline.push(`${Date.now() - t0} ms: ${seen.size} accepted`), 5_000);
+    // acceptance order: round n carries event n of every device
+    for (let n = 0; n < per; n++) {
+      const events = Array.from({ length: devices }, (_, d) => ({
+        id: `dev-${d}.${String(n).padStart(3, '0')}`,
+        type: 'device-status-changed',
+        device_id: `dev-${d}`,
+        data: { id: `dev-${d}`, status: n % 2 ? 'accepted' : 'pending' },
+      }));
+      const r = await client.call('POST', '/v1/events', { token: org.key, body: { events } });
+      expect(r.status).toBe(202);
+    }
+    await eventually(() => seen.size >= total / 5 || undefined, 60_000, 20);
+    const { signal } = await workers[0].kill('SIGKILL');
+    expect(signal).toBe('SIGKILL');
+    const atKill = seen.size;
+    workers.push(await startWorkerProcess(workerEnv));
+
+    await eventually(() => seen.size === total || undefined, 120_000, 100).catch(async (err) => {
+      const redis = backend.redis();
+      const left: string[] = [];
+      for (const k of shardKeys(prefix, backend.shards)) {
+        const pend = await redis.xpending(k.stream, CONSUMER_GROUP).catch((e: Error) => e.message);
+        const held = await redis.zcard(k.orderHeld).catch(() => -1);
+        const chained = await redis.zcard(k.orderChained).catch(() => -1);
+        const released = await redis.zcard(k.orderReleased).catch(() => -1);
+        const delayed = await redis.zcard(`${k.queuePrefix}:retries:delayed`).catch(() => -1);
+        left.push(
+          `${k.stream} pending=${JSON.stringify(pend)} held=${held} chained=${chained} released=${released} delayed=${delayed}`,
+        );
+        // the heads of chains that did not move: what their records and jobs say
+        const heldIds = new Set(await redis.zrange(k.orderHeld, 0, -1));
+        const heads = (await redis.zrange(k.orderChained, 0, -1)).filter((id) => !heldIds.has(id)).slice(0, 5);
+        for (const id of heads) {
+          const job = await redis.hgetall(`${k.queuePrefix}:retries:${id}`);
+          const rec = (await client.call('GET', `/v1/deliveries/${id}`, { token: org.key })).body as Record<
+            string,
+            unknown
+          >;
+          left.push(`  head ${id}: record ${JSON.stringify(rec)} job ${JSON.stringify(job).slice(0, 400)}`);
+        }
+      }
+      // the records of events never accepted, and what the workers said about releases
+      const list = await client.call('GET', `/v1/webhooks/${hook.body.id}/deliveries?limit=500&status=failed`, {
+        token: org.key,
+      });
+      left.push(`failed deliveries: ${list.body.total}`);
+      for (const d of (list.body.deliveries ?? []).slice(0, 5)) left.push(`  ${JSON.stringify(d)}`);
+      const pending = await client.call('GET', `/v1/webhooks/${hook.body.id}/deliveries?limit=500&status=pending`, {
+        token: org.key,
+      });
+      left.push(`pending deliveries: ${pending.body.total}`);
+      for (const d of (pending.body.deliveries ?? []).slice(0, 5)) left.push(`  ${JSON.stringify(d)}`);
+      const said = workers
+        .flatMap((w) => w.output.split('\n'))
+        .filter((l) => /released|without|expired|crash|error/.test(l))
+        .slice(0, 20);
+      throw new Error(
+        `${(err as Error).message}: ${seen.size} of ${total} accepted (${atKill} at the kill)\n` +
+          `workers said:\n${said.join('\n')}\n` +
+          `${timeline.join('\n')}\n${left.join('\n')}\n` +
+          `worker said:\n${workers[workers.length - 1].output.slice(-3000)}`,
+      );
+    });
+
+    clearInterval(progress);
+    for (let d = 0; d < devices; d++) {
+      const expected = Array.from({ length: per }, (_, n) => `dev-${d}.${String(n).padStart(3, '0')}`);
+      expect({ device: d, accepted: collapsed(accepted.get(`dev-${d}`) ?? []) }).toEqual({
+        device: d,
+        accepted: expected,
+      });
+    }
+    expect(atKill).toBeLessThan(total);
+
+    // every chain drained: nothing held, nothing chained, every entry acknowledged
+    const redis = backend.redis();
+    await eventually(async () => {
+      for (const k of shardKeys(prefix, backend.shards)) {
+        const [pending] = (await redis.xpending(k.stream, CONSUMER_GROUP)) as [number];
+        if (pending !== 0 || (await redis.zcard(k.orderHeld)) || (await redis.zcard(k.orderChained))) return undefined;
+      }
+      return true;
+    }, 30_000);
+  });
+}
