@@ -4,7 +4,8 @@
  * (seeded), two workers, one SIGKILLed mid-run and started again. For every device, the events the
  * receiver accepted (2xx) are exactly the device's acceptance order, none missing. Delivery is at
  * least once: an event accepted just before a SIGKILL may arrive again, right after itself (its
- * delivery was still its chain's head), so immediate repeats are collapsed before comparing.
+ * delivery was still its chain's head), so immediate repeats are collapsed before comparing. With
+ * `failover`, on a cluster, the master holding the most shards is SIGKILLed mid-run as well.
  * Run on a standalone Redis (test/e2e) and on a Redis Cluster (test/cluster) by the same code.
  */
 import { CONSUMER_GROUP } from '@devhooks/core';
@@ -37,6 +38,11 @@ export interface OrderingSuiteOptions {
   /** Share of requests answered 500. */
   failShare: number;
   seed?: number;
+  /**
+   * On a cluster: also SIGKILL the master holding the most shards mid-run (after the worker), with
+   * DEVHOOKS_INGEST_REPLICAS=1; its replica takes over, and the node comes back as a replica.
+   */
+  failover?: boolean;
 }
 
 export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOptions): void {
@@ -61,11 +67,16 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
         DEVHOOKS_WORKER_LIVENESS: '1s',
         // enough attempts that no delivery fails for good at a 1-in-5 failure rate (0.2^12)
         DEVHOOKS_RETRY_SCHEDULE: '0,20ms,50ms,50ms,100ms,100ms,100ms,200ms,200ms,200ms,200ms,200ms',
+        ...(o.failover ? { DEVHOOKS_INGEST_REPLICAS: '1' } : {}),
       }),
       ...backend.env(),
     };
     const started = await startApiProcess({
-      ...baseEnv(prefix, { ...common, DEVHOOKS_ADMIN_TOKEN: ROOT }),
+      ...baseEnv(prefix, {
+        ...common,
+        DEVHOOKS_ADMIN_TOKEN: ROOT,
+        ...(o.failover ? { DEVHOOKS_INGEST_REPLICAS: '1' } : {}),
+      }),
       ...backend.env(),
     });
     api = started.proc;
@@ -124,6 +135,15 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
     expect(signal).toBe('SIGKILL');
     const atKill = seen.size;
     workers.push(await startWorkerProcess(workerEnv));
+    let rejoined: Promise<void> | undefined;
+    if (o.failover) {
+      // the master of the most shards dies too: chains, watermarks and streams fail over to its replica
+      const cluster = backend.cluster!;
+      await eventually(() => seen.size >= (2 * total) / 5 || undefined, 60_000, 20);
+      const victim = await cluster.masterOwningMost(shardKeys(prefix, backend.shards).map((k) => k.stream));
+      await cluster.killNode(victim.port, 'SIGKILL');
+      rejoined = cluster.waitForFailover(victim.port, 60_000).then(() => cluster.restartNode(victim.port));
+    }
 
     await eventually(() => seen.size === total || undefined, 120_000, 100).catch(async (err) => {
       const redis = backend.redis();
@@ -173,6 +193,7 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
     });
 
     clearInterval(progress);
+    await rejoined;
     for (let d = 0; d < devices; d++) {
       const expected = Array.from({ length: per }, (_, n) => `dev-${d}.${String(n).padStart(3, '0')}`);
       expect({ device: d, accepted: collapsed(accepted.get(`dev-${d}`) ?? []) }).toEqual({
