@@ -733,6 +733,14 @@ async function phaseIsolation() {
   } finally {
     for (const h of hanging) await h.close(); // attempts in flight fail at once: the worker stops quickly
     await stopWorker();
+    // the hanging webhooks' deliveries still waiting for a retry would go on costing the next phases'
+    // worker (attempts, records, jobs): their retry queue is emptied (nothing else is in it)
+    const connection = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
+    try {
+      await new Queue('retries', { connection, prefix: `{${PREFIX}}` }).obliterate({ force: true });
+    } finally {
+      connection.disconnect();
+    }
   }
 }
 
@@ -987,6 +995,14 @@ function table(r, t) {
         : '—',
       '≤ 2 ×',
       verdict(t.isolation_p99_le_2x),
+    ],
+    [
+      `ordering: ordered webhook / unordered (one worker, ${fmtInt(details.ordering?.events)} events, ${fmtInt(details.ordering?.devices)} devices)`,
+      details.ordering
+        ? `${fmtInt(details.ordering.ordered_dps)} / ${fmtInt(details.ordering.unordered_dps)} deliveries/s (${fmt(details.ordering.ordered_vs_unordered, 2)} ×)`
+        : '—',
+      '',
+      '',
     ],
     [
       `fan-out: 1 event → ${fmtInt(SIZES.fanoutN)} webhooks (first event)`,
