@@ -2,8 +2,10 @@
  * Shared pieces of the benchmarks: child processes that never outlive the bench, the loopback
  * receiver's remote control, a Redis check, key cleanup.
  */
+import { randomBytes } from 'node:crypto';
 import { fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Pool } from 'undici';
 import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -307,4 +309,45 @@ export function procCpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+/** The environment of a devhooks process the bench starts on its own (scaling, ordering), plus `o`. */
+export const devhooksProcessEnv = (o) => ({
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
+  DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
+  DEVHOOKS_LOG_LEVEL: 'info',
+  DEVHOOKS_MAX_BACKLOG: '10000000',
+  ...o,
+});
+
+/** One API call on an undici pool; throws on a status of 300 or more; the JSON answer. */
+export async function apiRequest(pool, method, path, token, body) {
+  const res = await pool.request({
+    method,
+    path,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`);
+  return JSON.parse(text || '{}');
+}
+
+/**
+ * An API process of its own on `redisUrl` under `prefix` (scaling, ordering): the process, an undici
+ * pool to it, its root token, and the environment its workers should get too.
+ */
+export async function startOwnApi({ redisUrl, prefix, env = {} }) {
+  const token = randomBytes(16).toString('hex');
+  const port = await freePort();
+  const base = devhooksProcessEnv({ DEVHOOKS_REDIS_URL: redisUrl, DEVHOOKS_PREFIX: prefix, ...env });
+  const api = new Proc('api', 'apps/api/dist/main.js', {
+    ...base,
+    DEVHOOKS_ADMIN_TOKEN: token,
+    DEVHOOKS_PORT: String(port),
+  });
+  await api.waitForOutput('api listening');
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 16 });
+  return { api, pool, token, base };
 }

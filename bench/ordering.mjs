@@ -11,43 +11,22 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import IORedis from 'ioredis';
-import { Pool } from 'undici';
-import { Proc, REDIS_URL, Receiver, deleteKeys, freePort, log, round, sleep } from './lib.mjs';
-
-const env = (o) => ({
-  PATH: process.env.PATH ?? '',
-  HOME: process.env.HOME ?? '',
-  DEVHOOKS_ALLOW_PRIVATE_TARGETS: 'true',
-  DEVHOOKS_LOG_LEVEL: 'info',
-  DEVHOOKS_MAX_BACKLOG: '10000000',
-  ...o,
-});
-
-async function request(pool, method, path, token, body) {
-  const res = await pool.request({
-    method,
-    path,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.body.text();
-  if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`);
-  return JSON.parse(text || '{}');
-}
+import {
+  Proc,
+  REDIS_URL,
+  Receiver,
+  deleteKeys,
+  log,
+  round,
+  sleep,
+  apiRequest as request,
+  startOwnApi,
+} from './lib.mjs';
 
 /** One run: API + one worker, a webhook with `ordering`, n events over `devices` devices. */
 async function runOne({ receiver, redisUrl, ordering, n, devices }) {
   const prefix = `bench-order-${randomBytes(3).toString('hex')}`;
-  const token = randomBytes(16).toString('hex');
-  const port = await freePort();
-  const base = env({ DEVHOOKS_REDIS_URL: redisUrl, DEVHOOKS_PREFIX: prefix });
-  const api = new Proc('api', 'apps/api/dist/main.js', {
-    ...base,
-    DEVHOOKS_ADMIN_TOKEN: token,
-    DEVHOOKS_PORT: String(port),
-  });
-  await api.waitForOutput('api listening');
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 16 });
+  const { api, pool, token, base } = await startOwnApi({ redisUrl, prefix });
   const procs = [api];
   const cleanup = new IORedis(redisUrl);
   try {

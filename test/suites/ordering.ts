@@ -14,18 +14,7 @@ import { shardKeys, type Backend } from '../support/backend';
 import { baseEnv, startApiProcess, startWorkerProcess, type Proc } from '../support/processes';
 import { eventually, Receiver } from '../support/receiver';
 import { testPrefix } from '../support/redis';
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../support/seeded';
 
 /** Consecutive repeats collapsed (at-least-once: a redelivery right after itself). */
 function collapsed(seq: string[]): string[] {
@@ -100,7 +89,7 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
     expect(hook.status).toBe(201);
     expect(hook.body.ordering).toBe('device');
 
-    const random = seeded(seed);
+    const random = seededRandom(seed);
     const accepted = new Map<string, string[]>();
     const seen = new Set<string>();
     rx.respond = (r) => {

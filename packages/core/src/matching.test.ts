@@ -1,5 +1,6 @@
 /** Which webhooks an event goes to (docs/contract.md §5): the rule, and the index that must agree with it. */
 import { matches, WebhookIndex, type MatchableEvent, type MatchableWebhook } from './matching';
+import { seededRandom } from '../../../test/support/seeded';
 import { TOPICS, type DeliveryTopic, type Topic } from './topics';
 
 const hook = (
@@ -130,20 +131,8 @@ describe('WebhookIndex', () => {
 });
 
 describe('WebhookIndex.match equals filtering with matches (randomized, fixed seed)', () => {
-  /** mulberry32: a small deterministic PRNG, so a failure reproduces. */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   it.each([1, 42, 20240501])('seed %i: 300 webhooks × 500 events', (seed) => {
-    const rnd = prng(seed);
+    const rnd = seededRandom(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
     const SITES = [undefined, null, 's1', 's2', 's3', 'S1'];
     const GROUPS = [undefined, null, 'g1', 'g2', 'g3'];

@@ -3,7 +3,7 @@
  * the age of each shard stream's oldest unacknowledged event, and each Redis master's memory use
  * against its maxmemory. A value Redis does not answer for is left out of that scrape (no stale one).
  */
-import { CONSUMER_GROUP, type Keys } from '@devhooks/core';
+import { CONSUMER_GROUP, type Keys, type ShardKeys } from '@devhooks/core';
 import type { Cluster, Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
 import { isCluster } from '../redis/connection';
@@ -27,22 +27,43 @@ export function memoryOf(info: string): { used: number; max: number } | undefine
   return used === undefined || max === undefined ? undefined : { used: Number(used), max: Number(max) };
 }
 
-export function redisGauges(registry: Registry, redis: Redis, keys: Keys, shards: number): void {
-  new Gauge({
-    name: 'devhooks_oldest_pending_age_seconds',
-    help: "Age of the oldest event of a shard's stream not yet acknowledged (pending in a worker, or not read yet); 0 when none",
+/**
+ * A gauge with one value per shard stream (label `stream`), read at scrape time by `read` (the
+ * shard's keys, the scrape's time); a shard whose read fails or answers undefined is left out.
+ */
+export function shardGauge(
+  registry: Registry,
+  o: { name: string; help: string; keys: Keys; shards: number },
+  read: (k: ShardKeys, now: number) => Promise<number | undefined>,
+): Gauge {
+  return new Gauge({
+    name: o.name,
+    help: o.help,
     labelNames: ['stream'],
     registers: [registry],
     async collect() {
       this.reset();
       const now = Date.now();
-      for (let s = 0; s < shards; s++) {
-        const stream = keys.shard(s).stream;
-        const age = await oldestPendingAgeSeconds(redis, stream, CONSUMER_GROUP, now).catch(() => undefined);
-        if (age !== undefined) this.set({ stream }, age);
+      for (let s = 0; s < o.shards; s++) {
+        const k = o.keys.shard(s);
+        const v = await read(k, now).catch(() => undefined);
+        if (v !== undefined) this.set({ stream: k.stream }, v);
       }
     },
   });
+}
+
+export function redisGauges(registry: Registry, redis: Redis, keys: Keys, shards: number): void {
+  shardGauge(
+    registry,
+    {
+      name: 'devhooks_oldest_pending_age_seconds',
+      help: "Age of the oldest event of a shard's stream not yet acknowledged (pending in a worker, or not read yet); 0 when none",
+      keys,
+      shards,
+    },
+    (k, now) => oldestPendingAgeSeconds(redis, k.stream, CONSUMER_GROUP, now),
+  );
   /** INFO memory of every master that answers (each gauge reads its own: two cheap INFOs a scrape). */
   const readMemory = async () => {
     const all = await Promise.all(
