@@ -18,6 +18,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -149,8 +150,13 @@ const PREFIX = `bench-${randomBytes(4).toString('hex')}`;
 const NAIVE_PREFIX = `{${PREFIX}-naive}`;
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
 const KEY_PATTERNS = [`{${PREFIX}}*`, `{${PREFIX}:s*}*`, `${NAIVE_PREFIX}*`];
-const STREAM = `{${PREFIX}:s0}:events`;
-const BACKLOG = `{${PREFIX}:s0}:backlog`;
+// key and queue names from core's one module (docs: every Redis name comes from there)
+const { RETRY_QUEUE, redisKeys } = createRequire(import.meta.url)('@devhooks/core');
+const SHARD0 = redisKeys(PREFIX).shard(0);
+const STREAM = SHARD0.stream;
+const BACKLOG = SHARD0.backlog;
+/** Shard 0's retry queue: `new Queue(RETRY_QUEUE, { prefix: RETRY_PREFIX })`. */
+const RETRY_PREFIX = SHARD0.queuePrefix;
 
 let redis;
 let receiver;
@@ -512,7 +518,7 @@ async function phaseDevhooks() {
     post_seconds: round((tPosted - t0) / 1000, 2),
     backlog_after: backlogLeft,
     // deliveries that went through the retry queue (none fail here: each was put off by the worker)
-    retry_jobs: Number((await redis.get(`{${PREFIX}}:retries:id`)) ?? 0),
+    retry_jobs: Number((await redis.get(`${RETRY_PREFIX}:${RETRY_QUEUE}:id`)) ?? 0),
     worker_cpu_us_per_delivery: round((cpu.worker * 1e6) / Math.max(1, st.unique), 1),
     redis_cpu_us_per_delivery: round((cpu.redis * 1e6) / Math.max(1, st.unique), 1),
   };
@@ -737,7 +743,7 @@ async function phaseIsolation() {
     // worker (attempts, records, jobs): their retry queue is emptied (nothing else is in it)
     const connection = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
     try {
-      await new Queue('retries', { connection, prefix: `{${PREFIX}}` }).obliterate({ force: true });
+      await new Queue(RETRY_QUEUE, { connection, prefix: RETRY_PREFIX }).obliterate({ force: true });
     } finally {
       connection.disconnect();
     }

@@ -218,13 +218,16 @@ export class StreamConsumer {
         toLaunch = singles.filter((_, i) => !existing[i]);
         settled = singles.filter((_, i) => existing[i]);
       }
-      const marks = [...items.map((i) => i.entryId), ...gated.dropped.map((x) => x.entryId)];
-      const order = await orderBatch(this.ctx, this.o.shard, {
-        marks,
-        launch: toLaunch,
-        settled,
-        consumer: this.lease.consumer,
-      });
+      // ordered delivery (ordering/): nothing to do, not even an await, for batches without it
+      const order =
+        toLaunch.some((d) => d.orderKey) || settled.some((d) => d.orderKey)
+          ? await orderBatch(this.ctx, this.o.shard, {
+              marks: [...items.map((i) => i.entryId), ...gated.dropped.map((x) => x.entryId)],
+              launch: toLaunch,
+              settled,
+              consumer: this.lease.consumer,
+            })
+          : undefined;
       // every read answered: from here on, nothing can fail before the deliveries are under way
       for (const [entryId, n] of fanned) {
         if (n === 0) this.ack(entryId);
@@ -237,7 +240,7 @@ export class StreamConsumer {
       for (const d of settled) this.release(d);
       for (const b of batched) this.group.batcher.add(b.target, b.event, b.entryId, this.o.shard);
       for (const d of toLaunch) {
-        const s = order.get(d.id);
+        const s = order?.get(d.id);
         if (s) this.ordered(d, s);
         else this.launch(d);
       }

@@ -1,8 +1,9 @@
 /**
  * The fan-out's hook for ordered delivery (delivery/fanout.ts): after a consumer planned a batch,
  * one script marks its entries planned and chains its ordered deliveries (ordering/chains.ts).
- * Batches without an ordered delivery skip it: the watermark counts an acknowledged entry as
- * planned, so their entries only keep ordered heads waiting until they are acknowledged.
+ * The fan-out calls it only for batches with an ordered delivery: the watermark counts an
+ * acknowledged entry as planned, so the others' entries only keep ordered heads waiting until they
+ * are acknowledged.
  */
 import type { Delivery } from '../delivery/delivery';
 import type { EngineContext } from '../runtime/engine-context';
