@@ -12,8 +12,6 @@ import {
   chainRefOfDelivery,
   gateOrdered,
   heldByNow,
-  heldRecord,
-  newRecordOf,
   planOrdered,
   rejoinAtEnd,
   releaseChains,
@@ -94,16 +92,8 @@ describe('planOrdered and the gate', () => {
 describe('release', () => {
   it('moves the chain on when its head settles for good and adds the job of the held next one', async () => {
     const t = ordered();
-    const es = [await append('r1'), await append('r1')];
-    const ds = es.map((e) => delivery(t, e));
-    await planOrdered(
-      engine.ctx,
-      shard,
-      es.map((e) => e.entryId),
-      ds,
-    );
     // the held one's record is written (the fan-out's commit)
-    await engine.ctx.deliveries.write([heldRecord(newRecordOf(ds[1]), ds[0].id)], { created: true });
+    const { ds } = await os.chain(engine.ctx, t, 'r1');
     await releaseChains(engine.ctx, [chainRefOfDelivery(ds[0])!]);
     const job = await engine.ctx.queues.of(shard).getJob(ds[1].id);
     expect(job?.data.deliveryId).toBe(ds[1].id);
@@ -172,15 +162,7 @@ describe('the hold bound', () => {
     engine.ctx.orderHoldMax = 3;
     try {
       const t = ordered();
-      const early = [await append('o1'), await append('o1')];
-      const ed = early.map((e) => delivery(t, e));
-      await planOrdered(
-        engine.ctx,
-        shard,
-        early.map((e) => e.entryId),
-        ed,
-      );
-      await engine.ctx.deliveries.write([heldRecord(newRecordOf(ed[1]), ed[0].id)], { created: true });
+      const { ds: ed } = await os.chain(engine.ctx, t, 'o1');
       const later = [await append('o1'), await append('o1'), await append('o1')];
       const ld = later.map((e) => delivery(t, e));
       const states = await planOrdered(

@@ -28,15 +28,7 @@ afterEach(() => os.catchUp(engine.ctx));
 /** Two events of one device planned: the first is the head, the second held behind it (record written). */
 async function chainOfTwo(device: string) {
   const t = os.webhook();
-  const es = [await os.append(device), await os.append(device)];
-  const ds = es.map((e) => os.delivery(t, e));
-  await planOrdered(
-    engine.ctx,
-    shard,
-    es.map((e) => e.entryId),
-    ds,
-  );
-  await engine.ctx.deliveries.write([heldRecord(newRecordOf(ds[1]), ds[0].id)], { created: true });
+  const { ds } = await os.chain(engine.ctx, t, device);
   return { t, ds };
 }
 
