@@ -18,24 +18,17 @@ export async function startCluster(masters = 3) {
   const children = ports.map((port) =>
     spawn(
       'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
+      // a throwaway cluster node: no persistence, fast failure detection
+      Object.entries({
+        port,
+        bind: '127.0.0.1',
         dir,
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `nodes-${port}.conf`,
-        '--cluster-node-timeout',
-        '2000',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-      ],
+        'cluster-enabled': 'yes',
+        'cluster-config-file': `nodes-${port}.conf`,
+        'cluster-node-timeout': 2000,
+        save: '',
+        appendonly: 'no',
+      }).flatMap(([name, value]) => [`--${name}`, String(value)]),
       { stdio: 'ignore' },
     ),
   );

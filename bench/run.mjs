@@ -335,6 +335,7 @@ async function resetStream() {
 async function phaseLimit() {
   log(`limit: raw undici POSTs, ${CONCURRENCY.limit} concurrent, ${SIZES.limitSec} s`);
   const body = deliveryBodyOf(makeEvent(1));
+  const jsonHeaders = { 'content-type': 'application/json' };
   const pool = new Pool(receiver.origin, { connections: CONCURRENCY.limit, pipelining: 1, keepAliveTimeout: 60_000 });
   const run = async (seconds) => {
     let ok = 0;
@@ -344,12 +345,7 @@ async function phaseLimit() {
     await Promise.all(
       Array.from({ length: CONCURRENCY.limit }, async () => {
         while (now() < end) {
-          const res = await pool.request({
-            method: 'POST',
-            path: '/limit',
-            headers: { 'content-type': 'application/json' },
-            body,
-          });
+          const res = await pool.request({ method: 'POST', path: '/limit', headers: jsonHeaders, body });
           await res.body.dump();
           if (res.statusCode === 200) ok++;
           else bad++;
@@ -763,11 +759,12 @@ async function phaseFanout() {
   log(`fanout: webhooks created in ${((now() - tc) / 1000).toFixed(1)} s`);
   await startWorker();
   const timeoutMs = QUICK ? 30_000 : 60_000;
-  const once = async (label, i) => {
+  // one event to the org of `orgKey`, timed until all N deliveries arrived
+  const once = async (label, i, orgKey = key) => {
     await receiver.reset({ track: true });
     const reached = receiver.expect(N, timeoutMs);
     const t0 = now();
-    await call('POST', '/v1/events', makeEvent(i), key, [202]);
+    await call('POST', '/v1/events', makeEvent(i), orgKey, [202]);
     const r = await reached;
     const st = await receiver.stats();
     const s = ((r.reached ? r.at : st.last) - t0) / 1000;
@@ -791,26 +788,14 @@ async function phaseFanout() {
     { filter: { types: ['device-status-changed'], data: { status: { $exists: true } } } },
   );
   await startWorker();
-  const keyOf = key;
-  const onceAs = async (k, label, i) => {
-    await receiver.reset({ track: true });
-    const reached = receiver.expect(N, timeoutMs);
-    const t0 = now();
-    await call('POST', '/v1/events', makeEvent(i), k, [202]);
-    const r = await reached;
-    const st = await receiver.stats();
-    const sec = ((r.reached ? r.at : st.last) - t0) / 1000;
-    log(`fanout (${label}): ${st.unique}/${N} deliveries in ${sec.toFixed(2)} s`);
-    return { seconds: round(sec, 3), received: st.unique, complete: r.reached };
-  };
-  await onceAs(filtered.key, 'filtered, first event', 3);
+  await once('filtered, first event', 3, filtered.key);
   await waitBacklogZero(10_000);
   // interleaved, warm: unfiltered, filtered, unfiltered, filtered
   const runs = [];
   for (let i = 0; i < 2; i++) {
-    runs.push(['plain', await onceAs(keyOf, 'no filter, warm', 10 + i)]);
+    runs.push(['plain', await once('no filter, warm', 10 + i)]);
     await waitBacklogZero(10_000);
-    runs.push(['filtered', await onceAs(filtered.key, 'filtered, warm', 20 + i)]);
+    runs.push(['filtered', await once('filtered, warm', 20 + i, filtered.key)]);
     await waitBacklogZero(10_000);
   }
   const mean = (kind) => {

@@ -49,20 +49,15 @@ async function ensureRedis(url) {
   mkdirSync(dir, { recursive: true });
   const child = spawn(
     found,
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
+    // durable (AOF) and never evicting: Redis holds the event log and the retry queue
+    Object.entries({
+      port,
+      bind: '127.0.0.1',
       dir,
-      '--appendonly',
-      'yes',
-      '--maxmemory-policy',
-      'noeviction',
-      '--save',
-      '',
-    ],
+      appendonly: 'yes',
+      'maxmemory-policy': 'noeviction',
+      save: '',
+    }).flatMap(([name, value]) => [`--${name}`, String(value)]),
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   for (let i = 0; i < 50 && !(await answers('127.0.0.1', port)); i++) await new Promise((r) => setTimeout(r, 100));

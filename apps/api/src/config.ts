@@ -2,16 +2,7 @@
  * The API's configuration: the environment of docs/contract.md §1, checked at boot. Nothing else reads
  * process.env.
  */
-import {
-  DURATION_PATTERN,
-  INTEGER_PATTERN,
-  parseDuration,
-  readEnv,
-  SHARED_ENV_PROPERTIES,
-  sharedSettings,
-  type EnvSchema,
-  type SharedSettings,
-} from '@devhooks/core';
+import { appEnvSchema, ENV_VALUE, loadConfig, type EnvReading, type SharedSettings } from '@devhooks/core';
 
 export interface ApiConfig extends SharedSettings {
   adminToken: string;
@@ -37,61 +28,57 @@ export interface HttpLimits {
   maxConnections: number;
 }
 
-export const apiEnvSchema: EnvSchema = {
-  type: 'object',
-  required: ['DEVHOOKS_ADMIN_TOKEN'],
-  properties: {
-    ...SHARED_ENV_PROPERTIES,
+const { duration, integer, positiveInteger } = ENV_VALUE;
+export const apiEnvSchema = appEnvSchema(
+  {
     DEVHOOKS_ADMIN_TOKEN: { type: 'string', minLength: 1, maxLength: 512 },
-    DEVHOOKS_PORT: { type: 'string', pattern: INTEGER_PATTERN },
-    DEVHOOKS_HOST: { type: 'string', minLength: 1 },
-    DEVHOOKS_MAX_BACKLOG: { type: 'string', pattern: INTEGER_PATTERN },
+    DEVHOOKS_PORT: integer,
+    DEVHOOKS_HOST: ENV_VALUE.text,
+    DEVHOOKS_MAX_BACKLOG: integer,
     DEVHOOKS_INGEST_REPLICAS: { type: 'string', pattern: '^[0-9]$' },
-    DEVHOOKS_LOG_READ_CONCURRENCY: { type: 'string', pattern: '^[1-9]\\d*$' },
-    DEVHOOKS_LOG_READ_QUEUE: { type: 'string', pattern: INTEGER_PATTERN },
-    DEVHOOKS_LOG_READ_PER_KEY: { type: 'string', pattern: '^[1-9]\\d*$' },
-    DEVHOOKS_HTTP_HEADERS_TIMEOUT: { type: 'string', pattern: DURATION_PATTERN },
-    DEVHOOKS_HTTP_REQUEST_TIMEOUT: { type: 'string', pattern: DURATION_PATTERN },
-    DEVHOOKS_HTTP_KEEPALIVE_TIMEOUT: { type: 'string', pattern: DURATION_PATTERN },
-    DEVHOOKS_HTTP_MAX_CONNECTIONS: { type: 'string', pattern: INTEGER_PATTERN },
+    DEVHOOKS_LOG_READ_CONCURRENCY: positiveInteger,
+    DEVHOOKS_LOG_READ_QUEUE: integer,
+    DEVHOOKS_LOG_READ_PER_KEY: positiveInteger,
+    DEVHOOKS_HTTP_HEADERS_TIMEOUT: duration,
+    DEVHOOKS_HTTP_REQUEST_TIMEOUT: duration,
+    DEVHOOKS_HTTP_KEEPALIVE_TIMEOUT: duration,
+    DEVHOOKS_HTTP_MAX_CONNECTIONS: integer,
   },
-};
+  { required: ['DEVHOOKS_ADMIN_TOKEN'] },
+);
 
 export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
-  const e = readEnv(apiEnvSchema, env);
-  const port = Number(e.DEVHOOKS_PORT ?? 8080);
-  if (port > 65535) throw new Error('invalid configuration:\n  DEVHOOKS_PORT must be at most 65535');
-  const http = httpLimits(e);
-  return {
-    ...sharedSettings(e),
-    adminToken: e.DEVHOOKS_ADMIN_TOKEN!,
-    port,
-    host: e.DEVHOOKS_HOST ?? '127.0.0.1',
-    maxBacklog: Number(e.DEVHOOKS_MAX_BACKLOG ?? 1_000_000),
-    ingestReplicas: Number(e.DEVHOOKS_INGEST_REPLICAS ?? 0),
-    logReads: {
-      concurrency: Number(e.DEVHOOKS_LOG_READ_CONCURRENCY ?? 4),
-      queue: Number(e.DEVHOOKS_LOG_READ_QUEUE ?? 32),
-      perCaller: Number(e.DEVHOOKS_LOG_READ_PER_KEY ?? 4),
-    },
-    http,
-  };
+  return loadConfig(apiEnvSchema, env, (e) => {
+    const port = e.int('DEVHOOKS_PORT', 8080);
+    if (port > 65535) e.problem('DEVHOOKS_PORT must be at most 65535');
+    return {
+      ...e.shared,
+      adminToken: e.values.DEVHOOKS_ADMIN_TOKEN!,
+      port,
+      host: e.values.DEVHOOKS_HOST ?? '127.0.0.1',
+      maxBacklog: e.int('DEVHOOKS_MAX_BACKLOG', 1_000_000),
+      ingestReplicas: e.int('DEVHOOKS_INGEST_REPLICAS', 0),
+      logReads: {
+        concurrency: e.int('DEVHOOKS_LOG_READ_CONCURRENCY', 4),
+        queue: e.int('DEVHOOKS_LOG_READ_QUEUE', 32),
+        perCaller: e.int('DEVHOOKS_LOG_READ_PER_KEY', 4),
+      },
+      http: httpLimits(e),
+    };
+  });
 }
 
-function httpLimits(e: Record<string, string | undefined>): HttpLimits {
-  const ms = (name: string, dflt: string) => parseDuration(e[name] ?? dflt, name);
+function httpLimits(e: EnvReading): HttpLimits {
   const limits: HttpLimits = {
-    headersTimeoutMs: ms('DEVHOOKS_HTTP_HEADERS_TIMEOUT', '10s'),
-    requestTimeoutMs: ms('DEVHOOKS_HTTP_REQUEST_TIMEOUT', '30s'),
-    keepAliveTimeoutMs: ms('DEVHOOKS_HTTP_KEEPALIVE_TIMEOUT', '65s'),
-    maxConnections: Number(e.DEVHOOKS_HTTP_MAX_CONNECTIONS ?? 4096),
+    headersTimeoutMs: e.ms('DEVHOOKS_HTTP_HEADERS_TIMEOUT', '10s'),
+    requestTimeoutMs: e.ms('DEVHOOKS_HTTP_REQUEST_TIMEOUT', '30s'),
+    keepAliveTimeoutMs: e.ms('DEVHOOKS_HTTP_KEEPALIVE_TIMEOUT', '65s'),
+    maxConnections: e.int('DEVHOOKS_HTTP_MAX_CONNECTIONS', 4096),
   };
-  const problems: string[] = [];
-  if (limits.headersTimeoutMs < 1) problems.push('DEVHOOKS_HTTP_HEADERS_TIMEOUT must be more than 0');
+  if (limits.headersTimeoutMs < 1) e.problem('DEVHOOKS_HTTP_HEADERS_TIMEOUT must be more than 0');
   if (limits.requestTimeoutMs < limits.headersTimeoutMs) {
-    problems.push('DEVHOOKS_HTTP_REQUEST_TIMEOUT must be at least DEVHOOKS_HTTP_HEADERS_TIMEOUT');
+    e.problem('DEVHOOKS_HTTP_REQUEST_TIMEOUT must be at least DEVHOOKS_HTTP_HEADERS_TIMEOUT');
   }
-  if (limits.maxConnections < 1) problems.push('DEVHOOKS_HTTP_MAX_CONNECTIONS must be at least 1');
-  if (problems.length) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  if (limits.maxConnections < 1) e.problem('DEVHOOKS_HTTP_MAX_CONNECTIONS must be at least 1');
   return limits;
 }

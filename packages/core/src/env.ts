@@ -41,7 +41,16 @@ export function envBoolean(v: string | undefined, dflt: boolean): boolean {
   return v === 'true' || v === '1' || v === 'yes';
 }
 
-const duration = { type: 'string', pattern: DURATION_PATTERN };
+/** Schema fragments for the raw (string) values of variables. */
+export const ENV_VALUE = {
+  duration: { type: 'string', pattern: DURATION_PATTERN },
+  integer: { type: 'string', pattern: INTEGER_PATTERN },
+  positiveInteger: { type: 'string', pattern: '^[1-9]\\d*$' },
+  boolean: { type: 'string', pattern: BOOLEAN_PATTERN },
+  text: { type: 'string', minLength: 1 },
+} as const;
+
+const duration = ENV_VALUE.duration;
 /** Base64 (or base64url) of 32 bytes: `openssl rand -base64 32`. */
 const encryptionKey = { type: 'string', pattern: '^\\s*[A-Za-z0-9+/_-]{43}=?\\s*$' };
 
@@ -127,4 +136,45 @@ export function sharedSettings(e: Record<string, string | undefined>): SharedSet
     tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT?.trim(), serviceName: e.OTEL_SERVICE_NAME },
     metricsTopOrigins: Number(e.DEVHOOKS_METRICS_TOP_ORIGINS ?? DEFAULT_METRICS_TOP_ORIGINS),
   };
+}
+
+/** An app's environment schema: the shared variables of docs/contract.md §1 and its own. */
+export function appEnvSchema(own: Record<string, object>, options: { required?: string[] } = {}): EnvSchema {
+  const schema: EnvSchema = { type: 'object', properties: { ...SHARED_ENV_PROPERTIES, ...own } };
+  if (options.required) schema.required = options.required;
+  return schema;
+}
+
+/** What an app's config builder gets: the checked values, the shared settings and typed readers. */
+export interface EnvReading {
+  values: Record<string, string | undefined>;
+  shared: SharedSettings;
+  /** A duration variable in ms, or the default (a duration string) when unset. */
+  ms(name: string, dflt: string): number;
+  /** An integer variable, or the default when unset. */
+  int(name: string, dflt: number): number;
+  /** A problem with the values as a whole (one variable against another); reported with the rest. */
+  problem(message: string): void;
+}
+
+/**
+ * Reads an app's configuration: checks `env` against `schema`, builds the shared settings, runs the
+ * app's `build`, and throws one error naming every problem found (schema and cross-variable alike).
+ */
+export function loadConfig<T>(
+  schema: EnvSchema,
+  env: Record<string, string | undefined>,
+  build: (env: EnvReading) => T,
+): T {
+  const values = readEnv(schema, env);
+  const problems: string[] = [];
+  const config = build({
+    values,
+    shared: sharedSettings(values),
+    ms: (name, dflt) => parseDuration(values[name] ?? dflt, name),
+    int: (name, dflt) => (values[name] === undefined ? dflt : Number(values[name])),
+    problem: (message) => problems.push(message),
+  });
+  if (problems.length) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return config;
 }

@@ -14,6 +14,11 @@ const readOnly = (what: string) => ({
   description: `Read-only ${what}: accepted (so a read can be sent back) and ignored.`,
 });
 
+/** An optional 1–256 character id (site, group, device). */
+const optionalId = (what: string) => ({
+  description: `${what}: 1–256 characters; \`null\` (or absent) means none.`,
+});
+
 /** The webhook fields both a whole body and a patch describe alike. */
 const webhookFields = {
   name: { description: '1–100 characters.' },
@@ -23,14 +28,8 @@ const webhookFields = {
     examples: ['https://receiver.example.com/hooks/devhooks'],
   },
   topics: { description: 'Non-empty, no repeats.' },
-  site_id: {
-    description:
-      'Site the webhook is limited to; absent or `null`: every site of the org: 1–256 characters; `null` (or absent) means none.',
-  },
-  group_id: {
-    description:
-      'Group the webhook is limited to; absent or `null`: every group: 1–256 characters; `null` (or absent) means none.',
-  },
+  site_id: optionalId('Site the webhook is limited to (none: every site of the org)'),
+  group_id: optionalId('Group the webhook is limited to (none: every group)'),
   headers: {
     description:
       'Extra request headers sent with every delivery (`null` clears them). At most 4096 bytes in all (names and values). Names are HTTP tokens, unique ignoring case, and none of `Host`, `Content-Length`, `Transfer-Encoding`, `Connection`, `Keep-Alive`, `Upgrade`, `TE`, `Trailer`, `Proxy-Connection`, the signature headers (`X-Men-Signature`, `X-Men-Algorithm`, `X-Mist-Signature`, `X-Mist-Signature-v2`) nor any `webhook-*` header. Values hold no control characters or line breaks. Values are write-only: reads show `"***"`, and `"***"` sent here keeps the stored value of that header (refused for a header with no stored value).',
@@ -57,6 +56,14 @@ const webhookFields = {
   modified_time: readOnly('Mist field'),
   previous_secret_expires_at: readOnly('field'),
 };
+
+/** A whole body's or a patch's properties: the shared fields and what each says of signing, secret, enabled. */
+const webhookProperties = (notes: { signing: string; secret: string; enabled: string }) => ({
+  ...webhookFields,
+  signing: { description: notes.signing },
+  secret: { description: SECRET + notes.secret },
+  enabled: { description: notes.enabled },
+});
 
 /** `since` and `until` of the recover and replay windows. */
 const windowFields = {
@@ -106,31 +113,23 @@ export const SCHEMA_NOTES: Record<string, SchemaNotes> = {
         metadata: { team: 'ops' },
       },
     ],
-    properties: {
-      ...webhookFields,
-      signing: { description: 'Signature scheme; default `standard`.' },
-      secret: {
-        description:
-          SECRET +
-          'On PUT, an absent `secret` keeps the old one when the scheme is unchanged; a scheme change without a secret generates one (`standard`) or leaves none (`mender`, `mist`).',
-      },
-      enabled: { description: 'Default `true`. Clears `disabled_reason`.' },
-    },
+    properties: webhookProperties({
+      signing: 'Signature scheme; default `standard`.',
+      secret:
+        'On PUT, an absent `secret` keeps the old one when the scheme is unchanged; a scheme change without a secret generates one (`standard`) or leaves none (`mender`, `mist`).',
+      enabled: 'Default `true`. Clears `disabled_reason`.',
+    }),
   },
   WebhookPatch: {
     description:
       'The fields to change (at least one besides the ignored read-only ones); the rest are kept. `null` clears `site_id`, `group_id`, `headers`, `metadata` (and the secret of a `mender`/`mist` webhook). A `secret` is checked against `signing` as given, else the current scheme.',
     examples: [{ enabled: false }],
-    properties: {
-      ...webhookFields,
-      signing: { description: 'Signature scheme; absent keeps the current one.' },
-      secret: {
-        description:
-          SECRET +
-          'PATCH without `secret` keeps the current secret while the scheme stays the same and the secret is valid for it; otherwise a `standard` webhook gets a generated one and a `mender`/`mist` one is left without.',
-      },
-      enabled: { description: 'Setting it (either way) clears `disabled_reason`.' },
-    },
+    properties: webhookProperties({
+      signing: 'Signature scheme; absent keeps the current one.',
+      secret:
+        'PATCH without `secret` keeps the current secret while the scheme stays the same and the secret is valid for it; otherwise a `standard` webhook gets a generated one and a `mender`/`mist` one is left without.',
+      enabled: 'Setting it (either way) clears `disabled_reason`.',
+    }),
   },
   WebhookIds: { examples: [{ webhook_ids: ['wh_3k9x0q2m7t1v8b4n6c5z', 'wh_7h6g5f4d3s2a1q0w9e8r'] }] },
   Timestamp: { description: 'Unix seconds (often fractional, as Mist sends them) or an RFC 3339 date-time.' },
@@ -175,13 +174,9 @@ export const SCHEMA_NOTES: Record<string, SchemaNotes> = {
         description:
           '1–128 of `A-Za-z0-9._:-`; a UUID is generated when absent. The same id again in the same org within 24 h is a duplicate: counted, not delivered again.',
       },
-      site_id: {
-        description: 'Site the event belongs to, used for matching: 1–256 characters; `null` (or absent) means none.',
-      },
-      group_id: {
-        description: 'Group the event belongs to, used for matching: 1–256 characters; `null` (or absent) means none.',
-      },
-      device_id: { description: 'Device the event is about: 1–256 characters; `null` (or absent) means none.' },
+      site_id: optionalId('Site the event belongs to, used for matching'),
+      group_id: optionalId('Group the event belongs to, used for matching'),
+      device_id: optionalId('Device the event is about (the partition key of ordered delivery)'),
       time: { description: 'RFC 3339; default (absent or `null`): when it arrived.' },
     },
   },

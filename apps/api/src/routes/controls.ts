@@ -1,5 +1,5 @@
 /** Delivery controls on one webhook (contract §9): rotate its secret, recover failed deliveries, replay events. */
-import type { Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { routeGroup } from '../http/routing';
 import { checkWindow, rotateSecret, type Webhook } from '@devhooks/core';
 import { MAX_RECOVER_DELIVERIES, MAX_REPLAY_EVENTS, recoverFailed, replayEvents } from '@devhooks/engine';
@@ -16,8 +16,15 @@ export function controlRoutes(d: ApiDeps): Router {
     return w;
   }
 
-  /** Recover and replay send to the webhook now: a disabled one would only fail them again. */
-  function requireEnabled(w: Webhook): void {
+  /**
+   * The caller's org, the webhook and the checked window of a recover or replay call. Both send to
+   * the webhook now, so a disabled one answers 409 (it would only fail them again).
+   */
+  async function windowCall(req: Request<{ id: string }>, res: Response, kind: 'recover' | 'replay') {
+    const org = orgFor(res, WRITE_ROLES);
+    const w = await load(org, req.params.id);
+    const win = checkWindow(req.body, kind);
+    if (!win.ok) throw badRequest(`invalid ${kind} window`, win.details);
     if (!w.enabled) {
       throw new ApiError(
         409,
@@ -25,6 +32,7 @@ export function controlRoutes(d: ApiDeps): Router {
         `the webhook is disabled${w.disabled_reason ? ` (${w.disabled_reason})` : ''}; enable it first (PATCH {"enabled": true})`,
       );
     }
+    return { org, w, win };
   }
 
   r.post('/v1/webhooks/:id/rotate-secret', async (req, res) => {
@@ -42,11 +50,7 @@ export function controlRoutes(d: ApiDeps): Router {
   });
 
   r.post('/v1/webhooks/:id/recover', async (req, res) => {
-    const org = orgFor(res, WRITE_ROLES);
-    const w = await load(org, req.params.id);
-    const win = checkWindow(req.body, 'recover');
-    if (!win.ok) throw badRequest('invalid recover window', win.details);
-    requireEnabled(w);
+    const { org, w, win } = await windowCall(req, res, 'recover');
     const out = await recoverFailed({
       redis: d.redis,
       keys: d.keys,
@@ -63,11 +67,7 @@ export function controlRoutes(d: ApiDeps): Router {
   });
 
   r.post('/v1/webhooks/:id/replay', async (req, res) => {
-    const org = orgFor(res, WRITE_ROLES);
-    const w = await load(org, req.params.id);
-    const win = checkWindow(req.body, 'replay');
-    if (!win.ok) throw badRequest('invalid replay window', win.details);
-    requireEnabled(w);
+    const { org, w, win } = await windowCall(req, res, 'replay');
     const out = await replayEvents(d.redis, d.keys, {
       webhook: w,
       since: win.since,

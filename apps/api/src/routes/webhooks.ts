@@ -1,5 +1,5 @@
 /** Webhooks (contract §3): create one or many, list, read, replace, patch, delete, ping. */
-import type { Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import {
   ajvDetails,
   capDetails,
@@ -135,12 +135,22 @@ export function webhookRoutes(d: ApiDeps): Router {
     res.json(view(await load(org, req.params.id)));
   });
 
-  r.put('/v1/webhooks/:id', async (req, res) => {
+  /** The caller's org, the stored webhook and the checked body of a replace (PUT) or patch (PATCH). */
+  async function checkedChange(req: Request<{ id: string }>, res: Response, mode: 'replace' | 'patch') {
     const org = orgFor(res, WRITE_ROLES);
     const existing = await load(org, req.params.id);
-    if (req.body === undefined) throw badRequest('a JSON body (the whole webhook) is required');
-    const c = checkWebhookBody(req.body, 'replace', existing);
+    if (req.body === undefined) {
+      throw badRequest(
+        `a JSON body (${mode === 'replace' ? 'the whole webhook' : 'the fields to change'}) is required`,
+      );
+    }
+    const c = checkWebhookBody(req.body, mode, existing);
     if (!c.ok) throw badRequest('invalid webhook', capDetails(c.details));
+    return { org, existing, c };
+  }
+
+  r.put('/v1/webhooks/:id', async (req, res) => {
+    const { org, existing, c } = await checkedChange(req, res, 'replace');
     await checkTargets([{ url: c.fields.url }]);
     const w = await d.webhooks.update(existing, c.fields, { setsEnabled: true });
     d.logger.info('webhook replaced', { org_id: org, webhook_id: w.id });
@@ -148,11 +158,7 @@ export function webhookRoutes(d: ApiDeps): Router {
   });
 
   r.patch('/v1/webhooks/:id', async (req, res) => {
-    const org = orgFor(res, WRITE_ROLES);
-    const existing = await load(org, req.params.id);
-    if (req.body === undefined) throw badRequest('a JSON body with the fields to change is required');
-    const c = checkWebhookBody(req.body, 'patch', existing);
-    if (!c.ok) throw badRequest('invalid webhook', capDetails(c.details));
+    const { org, existing, c } = await checkedChange(req, res, 'patch');
     const body = req.body as Record<string, unknown>;
     if ('url' in body) await checkTargets([{ url: c.fields.url }]);
     const w = await d.webhooks.update(existing, c.fields, { setsEnabled: 'enabled' in body });

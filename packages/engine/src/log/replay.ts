@@ -6,7 +6,7 @@
  * not new events) and are never replayed themselves.
  */
 import type { Redis } from 'ioredis';
-import { WebhookIndex, type EventType, type Keys, type StoredEvent, type Webhook } from '@devhooks/core';
+import { WebhookIndex, type Keys, type StoredEvent, type Webhook, type Window } from '@devhooks/core';
 import { appendToShard } from '../ingest/ingest';
 import { decodeEvent, entryTime } from './stream-codec';
 
@@ -15,12 +15,9 @@ export const MAX_REPLAY_EVENTS = 100_000;
 const PAGE = 1_000;
 const APPEND_CHUNK = 500;
 
-export interface ReplayOptions {
+/** `since`/`until`: inclusive bounds on when events were accepted, in ms; `types`: only these. */
+export interface ReplayOptions extends Window {
   webhook: Webhook;
-  /** Inclusive bounds on when events were accepted, in ms. */
-  since: number;
-  until: number;
-  types?: EventType[];
   /** Event-stream shards to read: 0 … shards-1. */
   shards: number;
   /** Backlog bound (0: none): a replay that would pass it is refused. */

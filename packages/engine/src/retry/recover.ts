@@ -4,7 +4,7 @@
  * and paced by the webhook's rate limit at admission like any other attempt).
  */
 import type { Redis } from 'ioredis';
-import type { Keys } from '@devhooks/core';
+import type { Keys, Window } from '@devhooks/core';
 import type { DeliveryLog, DeliveryRecord } from '../stores/delivery-log';
 import { retryNow, type RetryQueues, type RetryTarget } from './retry-queue';
 
@@ -13,7 +13,8 @@ export const MAX_RECOVER_DELIVERIES = 10_000;
 const PAGE = 500;
 const PARALLEL = 16;
 
-export interface RecoverOptions {
+/** `since`/`until`: inclusive bounds on `created_at`, in ms. */
+export interface RecoverOptions extends Pick<Window, 'since' | 'until'> {
   redis: Redis;
   keys: Keys;
   deliveries: DeliveryLog;
@@ -24,9 +25,6 @@ export interface RecoverOptions {
   target: RetryTarget;
   /** Attempts in the schedule (the jobs say "attempt n of m"). */
   attemptsTotal: number;
-  /** Inclusive bounds on `created_at`, in ms. */
-  since: number;
-  until: number;
   max?: number;
 }
 
