@@ -26,6 +26,7 @@ let track = false;
 let latencyMode = false;
 let seen = new Set();
 let latencies = [];
+let sentTimes = [];
 let badLatency = 0;
 let bytes = 0;
 /** id → n of pending `expect`s. */
@@ -59,8 +60,10 @@ function received(req, body) {
   if (latencyMode) {
     try {
       const sent = JSON.parse(body.toString('utf8'))?.data?.sent_at;
-      if (typeof sent === 'number') latencies.push(t - sent);
-      else badLatency++;
+      if (typeof sent === 'number') {
+        latencies.push(t - sent);
+        sentTimes.push(sent);
+      } else badLatency++;
     } catch {
       badLatency++;
     }
@@ -90,6 +93,7 @@ process.on('message', (m) => {
       latencyMode = !!m.latency;
       seen = new Set();
       latencies = [];
+      sentTimes = [];
       waiters.clear();
       process.send?.({ type: 'reset', id: m.id });
       break;
@@ -112,6 +116,7 @@ process.on('message', (m) => {
         bytes,
         badLatency,
         latencies: m.withLatencies ? latencies : undefined,
+        sentTimes: m.withLatencies ? sentTimes : undefined,
       });
       break;
     case 'stop':

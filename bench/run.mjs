@@ -689,6 +689,21 @@ async function phaseIsolation() {
       ).length;
       const r = await receiver.expect(healthy - s.errors, 30_000);
       const st = await receiver.stats(true);
+      if (process.env.BENCH_TIMELINE) {
+        const t0 = Math.min(...st.sentTimes);
+        const buckets = new Map();
+        st.latencies.forEach((l, i) => {
+          const b = Math.floor((st.sentTimes[i] - t0) / 250);
+          buckets.set(b, Math.max(buckets.get(b) ?? 0, l));
+        });
+        log(
+          `timeline ${label}: ` +
+            [...buckets.entries()]
+              .sort((a, b) => a[0] - b[0])
+              .map(([b, m]) => `${(b / 4).toFixed(2)}:${Math.round(m)}`)
+              .join(' '),
+        );
+      }
       const lat = st.latencies.sort((a, b) => a - b);
       const out = {
         sent: s.total,

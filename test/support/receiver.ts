@@ -31,6 +31,9 @@ export class Receiver {
   respond: ((r: Received, index: number) => Reply) | undefined;
   private queue: Reply[] = [];
   private hanging = new Set<http.ServerResponse>();
+  /** Requests received and not yet answered (or closed), now and at most so far. */
+  open = 0;
+  maxOpen = 0;
   port = 0;
 
   constructor() {
@@ -47,6 +50,8 @@ export class Receiver {
         };
         const index = this.requests.length;
         this.requests.push(r);
+        this.maxOpen = Math.max(this.maxOpen, ++this.open);
+        res.on('close', () => this.open--);
         for (const w of this.waiters.filter((w) => this.requests.length >= w.n)) w.resolve();
         this.waiters = this.waiters.filter((w) => this.requests.length < w.n);
         const reply = this.respond ? this.respond(r, index) : (this.queue.shift() ?? {});

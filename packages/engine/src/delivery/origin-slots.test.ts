@@ -23,6 +23,21 @@ const slow = testWebhook({ url: 'http://127.0.0.1:9001/slow' });
 const fast = testWebhook({ url: 'http://127.0.0.1:9002/fast' });
 
 describe('OriginSlots', () => {
+  it('puts off by the oldest attempt in progress when that is longer than the average (a hang has no average yet)', () => {
+    let t = 0;
+    const guess = { averageMs: () => 100, expectedWaitMs: () => 0 };
+    const slots = new OriginSlots(guess, { perOrigin: 1, clock: () => t });
+    expect(slots.take('http://h')).toBeDefined();
+    t += 4_000;
+    expect(slots.oldestMs('http://h')).toBe(4_000);
+    const delays = Array.from({ length: 50 }, () => slots.deferralMs('http://h'));
+    // about 4 s, spread ±50 % (not the 1 s floor the 100 ms guess alone would give)
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(2_000);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(6_000);
+    expect(slots.oldestMs('http://idle')).toBe(0);
+    expect(slots.deferralMs('http://idle')).toBe(MIN_OVERFLOW_DELAY_MS);
+  });
+
   it('holds at most its share per slow origin; other origins are not affected', () => {
     let t = 0;
     const slots = new OriginSlots(origins, { perOrigin: 2, clock: () => t });

@@ -100,8 +100,8 @@ export class OriginSlots {
   run(d: Delivery, attempt: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
     const origin = d.target.origin;
     const release = this.take(origin);
-    if (release) return this.attemptHolding(release, attempt);
-    const defer = () => deferred(d, overflowDelayMs(this.origins.averageMs(origin)));
+    if (release) return this.holding(release, attempt);
+    const defer = () => deferred(d, this.deferralMs(origin));
     const queue = this.waiting.get(origin) ?? [];
     // an origin known to be slow gets no wait: it would only hold more of the consumer's slots (the
     // others wait at most `waitMs`, within the consumer's own in-progress bound)
@@ -127,7 +127,7 @@ export class OriginSlots {
    * to answer — not from how long the slot was held, which includes waiting in this process's own
    * per-origin connection queue (a busy fast receiver is not a slow one).
    */
-  private attemptHolding(release: Release, attempt: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
+  holding(release: Release, attempt: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
     return attempt().then(
       (out) => {
         const ms = answerMs(out);
@@ -159,7 +159,7 @@ export class OriginSlots {
       if (!release) break;
       const w = queue.shift()!;
       clearTimeout(w.timer);
-      w.settle(this.attemptHolding(release, w.attempt));
+      w.settle(this.holding(release, w.attempt));
     }
     if (!queue.length) this.waiting.delete(origin);
   }
@@ -218,6 +218,22 @@ export class OriginSlots {
   private fast(origin: string, u: OriginUse, now: number): boolean {
     const b = this.bounds(origin);
     return u.avgMs !== undefined && u.avgMs < b.avgMs && now - u.starts[0] < b.runningMs;
+  }
+
+  /**
+   * How long a delivery to `origin` whose share is full is put off: about one attempt there (a slot
+   * frees by then), where one attempt is its average or, when longer, how long its oldest attempt in
+   * progress has run so far (a receiver that hangs has no average before its first timeout; what
+   * is put off then comes back later and later, not every second).
+   */
+  deferralMs(origin: string): number {
+    return overflowDelayMs(Math.max(this.origins.averageMs(origin), this.oldestMs(origin)));
+  }
+
+  /** How long the oldest attempt at `origin` holding a slot has run (ms); 0 when none. */
+  oldestMs(origin: string): number {
+    const u = this.use.get(origin);
+    return u?.starts.length ? this.clock() - u.starts[0] : 0;
   }
 
   /** Deliveries to `origin` holding a slot now. */

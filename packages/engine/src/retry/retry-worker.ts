@@ -9,15 +9,27 @@ import type { Redis } from 'ioredis';
 import { RETRY_QUEUE } from '@devhooks/core';
 import { attemptDelivery, endedWithout, type AttemptOutcome } from '../delivery/attempt';
 import { commit, PendingWrites } from '../delivery/commit';
-import { makeDelivery, type Delivery } from '../delivery/delivery';
+import { isoAt, makeDelivery, type Delivery } from '../delivery/delivery';
+import { OriginSlots } from '../delivery/origin-slots';
 import { entryShardsOf, loadEvents } from '../log/event-reader';
 import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
+import type { Target } from '../stores/webhook-directory';
 import { chainRefOf, gateOrdered, heldRecord, ORDER_WAIT_MS, rejoinAtEnd, releaseChains } from '../ordering/chains';
 import { delayJobUntil, showAttempt } from './job-view';
 import { isManualAttempt, reopenForManualAttempt } from './manual-attempt';
 import { endedWithoutLine } from './retry-job-log';
 import type { RetryJobData } from './retry-queue';
+
+/**
+ * The share of a retry worker's concurrency one origin not known to be fast may hold: attempts to
+ * receivers that hang must not take every job slot, or the other webhooks' retries pile up behind
+ * them and all run at once when the hanging attempts end (a CPU burst that delays every delivery of
+ * the process; issue 13, defect 5).
+ */
+export function retryShare(concurrency: number): number {
+  return Math.max(1, Math.ceil(concurrency / 8));
+}
 
 export interface RetryWorkerOptions {
   /** The queue's BullMQ prefix (its shard's: keys.shard(n).queuePrefix). */
@@ -57,10 +69,38 @@ async function finish(
   throw new UnrecoverableError(describe(out.record));
 }
 
+/** One attempt of a job holding its origin's slot: events loaded, attempted, persisted and shown. */
+async function attemptHolding(
+  ctx: EngineContext,
+  job: Job<RetryJobData>,
+  rec: DeliveryRecord,
+  target: Target,
+  o: { manual: boolean; slots: OriginSlots; release: ReturnType<OriginSlots['take']> },
+): Promise<AttemptOutcome> {
+  const shard = rec.shard ?? 0;
+  const entryShards = entryShardsOf(rec);
+  const events = await loadEvents(ctx.redis, ctx.keys, entryShards, rec.entry_ids);
+  if (!events) return finish(ctx, job, rec, 'event_expired');
+  // retried by hand from the failed list (API or dashboard): the delivery reads pending meanwhile
+  if (o.manual && rec.status !== 'pending') Object.assign(rec, await reopenForManualAttempt(ctx.deliveries, rec));
+
+  const record = { ...rec, url: target.url };
+  const d = makeDelivery(target, rec.topic, events, rec.entry_ids, { shard, entryShards, record });
+  if (o.manual) d.trigger = job.data.trigger ?? 'manual';
+  const attempt = () => attemptDelivery(ctx, d);
+  const out = await (o.release ? o.slots.holding(o.release, attempt) : attempt());
+  await persist(ctx, d, out);
+  ctx.attemptLog.attempt(d, out, { manual: o.manual });
+  await showAttempt(job, out, target, { attemptsTotal: ctx.schedule.length, manual: o.manual });
+  return out;
+}
+
 export async function processRetry(
   ctx: EngineContext,
   job: Job<RetryJobData>,
   token: string | undefined,
+  /** This worker's job slots shared out between origins (retryShare). */
+  slots: OriginSlots,
 ): Promise<string> {
   const { deliveryId } = job.data;
   const rec = await ctx.deliveries.get(deliveryId);
@@ -111,21 +151,24 @@ export async function processRetry(
     }
     if (rec.held_by) delete rec.held_by;
   }
-  const shard = rec.shard ?? 0;
-  const entryShards = entryShardsOf(rec);
-  const events = await loadEvents(ctx.redis, ctx.keys, entryShards, rec.entry_ids);
-  if (!events) return finish(ctx, job, rec, 'event_expired');
-  // retried by hand from the failed list (API or dashboard): the delivery reads pending meanwhile
-  if (manual && rec.status !== 'pending') Object.assign(rec, await reopenForManualAttempt(ctx.deliveries, rec));
-
-  const record = { ...rec, url: target.url };
-  const d = makeDelivery(target, rec.topic, events, rec.entry_ids, { shard, entryShards, record });
-  if (manual) d.trigger = job.data.trigger ?? 'manual';
-  const out = await attemptDelivery(ctx, d);
-  await persist(ctx, d, out);
-  ctx.attemptLog.attempt(d, out, { manual });
-  await showAttempt(job, out, target, { attemptsTotal: ctx.schedule.length, manual });
-
+  // past its origin's share of this worker's job slots: put off again, before any other work (a
+  // manual attempt is never put off: someone asked for it now)
+  const release = manual ? undefined : slots.take(target.origin);
+  if (!manual && !release) {
+    const delayMs = slots.deferralMs(target.origin);
+    const now = Date.now();
+    const e = new PendingWrites();
+    e.updated.push({ ...rec, updated_at: isoAt(now), next_attempt_at: new Date(now + delayMs).toISOString() });
+    await commit(ctx, e);
+    await delayJobUntil(ctx.redis, job, now + delayMs, token);
+    throw new DelayedError();
+  }
+  let out: AttemptOutcome;
+  try {
+    out = await attemptHolding(ctx, job, rec, target, { manual, slots, release });
+  } finally {
+    release?.(null); // no-op once the attempt released it with what it learnt
+  }
   switch (out.decision.kind) {
     case 'succeeded':
       return 'succeeded';
@@ -138,7 +181,8 @@ export async function processRetry(
 }
 
 export function createRetryWorker(ctx: EngineContext, connection: Redis, o: RetryWorkerOptions): Worker<RetryJobData> {
-  const worker = new Worker<RetryJobData>(RETRY_QUEUE, (job, token) => processRetry(ctx, job, token), {
+  const slots = new OriginSlots(ctx.origins, { perOrigin: retryShare(o.concurrency) });
+  const worker = new Worker<RetryJobData>(RETRY_QUEUE, (job, token) => processRetry(ctx, job, token, slots), {
     connection,
     prefix: o.prefix,
     concurrency: o.concurrency,

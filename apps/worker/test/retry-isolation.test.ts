@@ -1,0 +1,74 @@
+/**
+ * Isolation on the retry path (issue 13, defect 5): a receiver that hangs may hold no more than its
+ * share of a retry worker's job slots (retryShare: an eighth of DEVHOOKS_RETRY_CONCURRENCY); past
+ * it, its jobs are put off without using an attempt, and the other webhooks' retries go on. Before
+ * the share, the hanging receiver's attempts took every job slot (16 here), the others' retries
+ * piled up behind them, and all ran at once when the hanging attempts timed out.
+ */
+import { retryShare } from '@devhooks/engine';
+import { eventually, Receiver } from '../../../test/support/receiver';
+import { startStack, type Stack } from '../../../test/support/stack';
+
+const RETRY_CONCURRENCY = 16;
+// the first step is a delay: every first attempt runs in the retry worker
+const SCHEDULE = '300ms,1h';
+
+let s: Stack;
+let hanging: Receiver;
+beforeAll(async () => {
+  s = await startStack(__filename, {
+    worker: {
+      DEVHOOKS_DELIVERY_TIMEOUT: '2s',
+      DEVHOOKS_ENDPOINT_CONCURRENCY: '64',
+      DEVHOOKS_RETRY_CONCURRENCY: String(RETRY_CONCURRENCY),
+      DEVHOOKS_RETRY_SCHEDULE: SCHEDULE,
+    },
+    api: { DEVHOOKS_RETRY_SCHEDULE: SCHEDULE },
+  });
+  hanging = await Receiver.start();
+  hanging.respond = () => ({ hang: true });
+});
+afterAll(async () => {
+  await s.close();
+  await hanging.close();
+});
+
+interface Row {
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+}
+
+it('a hanging receiver holds at most its share of the retry slots; the healthy webhook gets every event', async () => {
+  const share = retryShare(RETRY_CONCURRENCY);
+  expect(share).toBe(2);
+  const bad = await s.webhook({ name: 'hangs', url: hanging.url('/hang'), topics: ['deviceauth'] });
+  const good = await s.webhook({ name: 'healthy', url: s.rx.url('/ok'), topics: ['deviceauth'] });
+  const N = 24;
+  await s.send({
+    events: Array.from({ length: N }, (_, i) => ({
+      id: `r${i}`,
+      type: 'device-decommissioned',
+      data: { id: `d${i}` },
+    })),
+  });
+  await s.rx.waitOn('/ok', N, 30_000);
+  await hanging.waitFor(share, 10_000);
+  // the hanging receiver never saw more than its share at once (before: every job slot, 16)
+  expect(hanging.maxOpen).toBeGreaterThanOrEqual(1);
+  expect(hanging.maxOpen).toBeLessThanOrEqual(share);
+  // the rest were put off, no attempt used, with the time they run next
+  const rows = await eventually(async () => {
+    const r = await s.api.call('GET', `/v1/webhooks/${bad.id}/deliveries?limit=100`, { token: s.org.key });
+    const list = r.body.deliveries as Row[];
+    return r.body.total === N && list.some((d) => d.attempts === 0 && d.next_attempt_at) ? list : undefined;
+  }, 20_000);
+  const putOff = rows.filter((d) => d.attempts === 0);
+  expect(putOff.length).toBeGreaterThan(0);
+  for (const d of putOff) {
+    expect(d.status).toBe('pending');
+    expect(d.next_attempt_at).not.toBeNull();
+  }
+  const ok = await s.api.call('GET', `/v1/webhooks/${good.id}/deliveries?status=succeeded`, { token: s.org.key });
+  expect(ok.body.total).toBe(N);
+});
