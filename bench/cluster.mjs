@@ -67,7 +67,13 @@ export async function startCluster(masters = 3) {
 
 /** CPU seconds a Redis node has used (INFO cpu: user + sys, main thread and children). */
 export async function redisCpuSeconds(node) {
+  const { user, sys } = await redisCpuSplit(node);
+  return user + sys;
+}
+
+/** A Redis node's CPU so far (INFO cpu), user and kernel, in seconds. */
+export async function redisCpuSplit(node) {
   const info = await node.info('cpu');
   const get = (k) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-  return get('used_cpu_user') + get('used_cpu_sys');
+  return { user: get('used_cpu_user'), sys: get('used_cpu_sys') };
 }

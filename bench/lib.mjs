@@ -306,9 +306,15 @@ const TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Li
 
 /** CPU seconds a process has used (user + system), from /proc. */
 export function procCpuSeconds(pid) {
+  const { user, sys } = procCpuSplit(pid);
+  return user + sys;
+}
+
+/** A process's CPU so far, in user mode and in the kernel on its behalf (syscalls: sockets), in seconds. */
+export function procCpuSplit(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  return { user: Number(fields[11]) / TICKS, sys: Number(fields[12]) / TICKS };
 }
 
 /** The environment of a devhooks process the bench starts on its own (scaling, ordering), plus `o`. */

@@ -33,4 +33,9 @@ await Promise.all(Array.from({ length: concurrency }, send));
 const cpu = process.cpuUsage(cpu0);
 const seconds = (performance.now() - t0) / 1000;
 await pool.close();
-process.send({ requests: count, seconds, cpu_us_per_request: (cpu.user + cpu.system) / count });
+process.send({
+  requests: count,
+  seconds,
+  cpu_us_per_request: (cpu.user + cpu.system) / count,
+  kernel_us_per_request: cpu.system / count,
+});

@@ -8,14 +8,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import IORedis from 'ioredis';
-import { startCluster, redisCpuSeconds } from './cluster.mjs';
+import { startCluster, redisCpuSplit } from './cluster.mjs';
 import {
   Proc,
   deleteKeys,
   forkChild,
   log,
   now,
-  procCpuSeconds,
+  procCpuSplit,
   round,
   sleep,
   apiRequest as request,
@@ -43,8 +43,8 @@ async function runOne(o) {
     await o.receiver.reset({ track: true });
     const reached = o.receiver.expect(o.n, 150_000);
     const workers = procs.slice(1);
-    const cpuW0 = workers.map((p) => procCpuSeconds(p.pid));
-    const cpuR0 = await Promise.all(o.redisNodes.map(redisCpuSeconds));
+    const cpuW0 = workers.map((p) => procCpuSplit(p.pid));
+    const cpuR0 = await Promise.all(o.redisNodes.map(redisCpuSplit));
     const t0 = now();
     let next = 0;
     const batches = Math.ceil(o.n / 100);
@@ -63,8 +63,20 @@ async function runOne(o) {
     const r = await reached;
     const seconds = ((r.reached ? r.at : now()) - t0) / 1000;
     const st = await o.receiver.stats();
-    const workerCpu = workers.reduce((s, p, i) => s + procCpuSeconds(p.pid) - cpuW0[i], 0);
-    const redisCpu = (await Promise.all(o.redisNodes.map(redisCpuSeconds))).reduce((s, c, i) => s + c - cpuR0[i], 0);
+    // CPU used meanwhile, in user mode and in the kernel (sockets), summed over processes / nodes
+    const used = (after, before) =>
+      after.reduce((s, c, i) => ({ user: s.user + c.user - before[i].user, sys: s.sys + c.sys - before[i].sys }), {
+        user: 0,
+        sys: 0,
+      });
+    const w = used(
+      workers.map((p) => procCpuSplit(p.pid)),
+      cpuW0,
+    );
+    const rd = used(await Promise.all(o.redisNodes.map(redisCpuSplit)), cpuR0);
+    const workerCpu = w.user + w.sys;
+    const redisCpu = rd.user + rd.sys;
+    const perDelivery = (sec) => round((sec * 1e6) / Math.max(1, st.unique), 1);
     return {
       deliveries: st.unique,
       complete: r.reached,
@@ -72,6 +84,9 @@ async function runOne(o) {
       deliveries_per_s: round(st.unique / seconds),
       worker_cpu_us_per_delivery: round((workerCpu * 1e6) / Math.max(1, st.unique), 1),
       redis_cpu_us_per_delivery: round((redisCpu * 1e6) / Math.max(1, st.unique), 1),
+      // of which in the kernel
+      worker_kernel_us_per_delivery: perDelivery(w.sys),
+      redis_kernel_us_per_delivery: perDelivery(rd.sys),
     };
   } finally {
     await pool.close();
@@ -95,7 +110,11 @@ export async function benchScaling({ receiver, redisUrl, quick }) {
   const raw = await rawClientCpu(receiver, quick ? 5_000 : 20_000);
   log(`scaling: raw client ${round(raw.cpu_us_per_request, 1)} µs CPU per request`);
   const standaloneNode = new IORedis(redisUrl);
-  const out = { n, client_cpu_us_per_request: round(raw.cpu_us_per_request, 1) };
+  const out = {
+    n,
+    client_cpu_us_per_request: round(raw.cpu_us_per_request, 1),
+    client_kernel_us_per_request: round(raw.kernel_us_per_request, 1),
+  };
   try {
     out.standalone_1_worker = await runOne({
       receiver,

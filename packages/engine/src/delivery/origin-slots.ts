@@ -101,7 +101,7 @@ export class OriginSlots {
     const origin = d.target.origin;
     const release = this.take(origin);
     if (release) return this.holding(release, attempt);
-    const defer = () => deferred(d, this.deferralMs(origin));
+    const defer = () => deferred(d, overflowDelayMs(this.origins.averageMs(origin)));
     const queue = this.waiting.get(origin) ?? [];
     // an origin known to be slow gets no wait: it would only hold more of the consumer's slots (the
     // others wait at most `waitMs`, within the consumer's own in-progress bound)
@@ -166,12 +166,12 @@ export class OriginSlots {
 
   /**
    * A slot for one delivery to `origin`: its release function, or undefined when the origin's share
-   * is full and it is not known to be fast.
+   * is full and it is not known to be fast (`beyondShare`: a slot all the same, counted).
    */
-  take(origin: string): Release | undefined {
+  take(origin: string, o: { beyondShare?: boolean } = {}): Release | undefined {
     const now = this.clock();
     let u = this.use.get(origin);
-    if (u && u.starts.length >= this.perOrigin && !this.fast(origin, u, now)) return undefined;
+    if (!o.beyondShare && u && u.starts.length >= this.perOrigin && !this.fast(origin, u, now)) return undefined;
     if (!u) this.use.set(origin, (u = { starts: [] }));
     const entry = u;
     entry.starts.push(now);
@@ -207,12 +207,18 @@ export class OriginSlots {
   }
 
   /** Slow by what is known: answers averaging past the bound, or an attempt running past it. */
-  private knownSlow(origin: string): boolean {
+  knownSlow(origin: string): boolean {
     const u = this.use.get(origin);
     if (!u) return false;
     const b = this.bounds(origin);
     const running = u.starts.length > 0 && this.clock() - u.starts[0] >= b.runningMs;
     return running || (u.avgMs !== undefined && u.avgMs >= b.avgMs);
+  }
+
+  /** Its answers so far average fast (running attempts aside). */
+  answersFast(origin: string): boolean {
+    const u = this.use.get(origin);
+    return u?.avgMs !== undefined && u.avgMs < this.bounds(origin).avgMs;
   }
 
   private fast(origin: string, u: OriginUse, now: number): boolean {

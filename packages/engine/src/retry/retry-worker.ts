@@ -37,6 +37,8 @@ export interface RetryWorkerOptions {
   concurrency: number;
   /** Longer than one attempt, so a slow attempt is never run twice at once. */
   lockDurationMs: number;
+  /** What the stream consumers know of origins' speed (the fan-out's per-origin slots). */
+  slowOrigins?: Pick<OriginSlots, 'knownSlow' | 'answersFast'>;
 }
 
 function describe(r: DeliveryRecord): string {
@@ -101,6 +103,8 @@ export async function processRetry(
   token: string | undefined,
   /** This worker's job slots shared out between origins (retryShare). */
   slots: OriginSlots,
+  /** What the stream consumers know of origins' speed (the fan-out's slots), if given. */
+  slow?: Pick<OriginSlots, 'knownSlow' | 'answersFast'>,
 ): Promise<string> {
   const { deliveryId } = job.data;
   const rec = await ctx.deliveries.get(deliveryId);
@@ -151,9 +155,15 @@ export async function processRetry(
     }
     if (rec.held_by) delete rec.held_by;
   }
-  // past its origin's share of this worker's job slots: put off again, before any other work (a
-  // manual attempt is never put off: someone asked for it now)
-  const release = manual ? undefined : slots.take(target.origin);
+  // past its origin's share of this worker's job slots: put off again, before any other work,
+  // unless its receiver answers fast (by this worker's attempts or the stream consumers') and is
+  // not known to hang now: putting off a busy fast receiver's jobs would only add work (records,
+  // job moves) to a busy process. A manual attempt is never put off: someone asked for it now.
+  let release = manual ? undefined : slots.take(target.origin);
+  const origin = target.origin;
+  if (!manual && !release && (slots.answersFast(origin) || slow?.answersFast(origin)) && !slow?.knownSlow(origin)) {
+    release = slots.take(origin, { beyondShare: true });
+  }
   if (!manual && !release) {
     const delayMs = slots.deferralMs(target.origin);
     const now = Date.now();
@@ -182,15 +192,19 @@ export async function processRetry(
 
 export function createRetryWorker(ctx: EngineContext, connection: Redis, o: RetryWorkerOptions): Worker<RetryJobData> {
   const slots = new OriginSlots(ctx.origins, { perOrigin: retryShare(o.concurrency) });
-  const worker = new Worker<RetryJobData>(RETRY_QUEUE, (job, token) => processRetry(ctx, job, token, slots), {
-    connection,
-    prefix: o.prefix,
-    concurrency: o.concurrency,
-    lockDuration: o.lockDurationMs,
-    stalledInterval: Math.max(5_000, Math.floor(o.lockDurationMs / 2)),
-    maxStalledCount: 5,
-    autorun: false,
-  });
+  const worker = new Worker<RetryJobData>(
+    RETRY_QUEUE,
+    (job, token) => processRetry(ctx, job, token, slots, o.slowOrigins),
+    {
+      connection,
+      prefix: o.prefix,
+      concurrency: o.concurrency,
+      lockDuration: o.lockDurationMs,
+      stalledInterval: Math.max(5_000, Math.floor(o.lockDurationMs / 2)),
+      maxStalledCount: 5,
+      autorun: false,
+    },
+  );
   worker.on('error', (err) => ctx.logger.error('retry worker error', { error: err.message }));
   return worker;
 }

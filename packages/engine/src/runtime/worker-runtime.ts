@@ -137,6 +137,7 @@ export async function startWorkerRuntime(
         prefix: queues.of(shard).opts.prefix!,
         concurrency: Math.max(4, Math.ceil(cfg.retryConcurrency / cfg.shards)),
         lockDurationMs: cfg.deliveryTimeoutMs + 30_000,
+        slowOrigins: fanout.slots,
       }),
     logger,
   );
