@@ -5,7 +5,9 @@
  * An index (a webhook's, `Keys.webhookDeliveries`, or an org's, `Keys.orgDeliveries`) is a ZSET
  * of delivery ids by created ms, split into facets `<index>:<facet>:<value>`: per webhook by
  * status, topic and status code (`Keys.webhookDeliveryFacet`), per org by status
- * (`Keys.orgDeliveryFacet`). `<index>:facets` (`Keys.webhookDeliveryFacets`) lists a webhook
+ * (`Keys.orgDeliveryFacet`). Status and code facets exist for the exceptions only: `pending`,
+ * `failed`, and codes other than 2xx (a listing of `succeeded` is the index minus the pending and
+ * failed facets; one of a 2xx code checks records). `<index>:facets` (`Keys.webhookDeliveryFacets`) lists a webhook
  * index's facets so a trim removes ids from all of them.
  * Every key shares the control-plane hash tag; the scripts build facet and bucket names from the
  * index names they are given (as the bucket names were already), so they run on Redis Cluster.
@@ -14,7 +16,12 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import { LuaScript } from './lua-commands';
 
 const COMMON = `
-local STATUSES = {'pending', 'succeeded', 'failed'}
+-- the statuses and codes with a facet of their own: the exceptions. Most deliveries succeed at
+-- once with a 2xx; a facet of those would double the index's cost (ZADD on write, ZREM on trim)
+-- for a filter that is answered from the index minus the other facets (delivery-log-query.ts)
+local STATUSES = {'pending', 'failed'}
+local function statusFaceted(status) return status ~= 'succeeded' end
+local function codeFaceted(code) return string.match(code, '^2%d%d$') == nil end
 local function chunked(cmd, key, list)
   local n = 0
   for i = 1, #list, 4000 do n = n + redis.call(cmd, key, unpack(list, i, math.min(i + 3999, #list))) end
@@ -44,20 +51,23 @@ local function drop(index, org, bucketPrefix, ids)
   end
   return chunked('ZREM', index, ids)
 end
--- the oldest settled (succeeded or failed) ids of a webhook index, at most n: a pending record is
--- live state (its retry job reads it), so the size bound never drops one
+-- the oldest settled (succeeded or failed) ids of a webhook index, at most n (n <= 5000): a
+-- pending record is live state (its retry job reads it), so the size bound never drops one. Walks
+-- the index oldest first past pending ids, at most 4 * n + 10000 entries per call.
 local function oldestSettled(index, n)
-  local found = {}
-  for _, s in ipairs({'succeeded', 'failed'}) do
-    local r = redis.call('ZRANGE', index .. ':status:' .. s, 0, n - 1, 'WITHSCORES')
-    for i = 1, #r, 2 do table.insert(found, {r[i], tonumber(r[i + 1])}) end
-  end
-  table.sort(found, function(a, b)
-    if a[2] ~= b[2] then return a[2] < b[2] end
-    return a[1] < b[1]
-  end)
+  local pending = index .. ':status:pending'
   local ids = {}
-  for i = 1, math.min(n, #found) do ids[i] = found[i][1] end
+  local from, walked = 0, 0
+  while #ids < n and walked < 4 * n + 10000 do
+    local chunk = redis.call('ZRANGE', index, from, from + n - 1)
+    if #chunk == 0 then break end
+    from = from + #chunk
+    walked = walked + #chunk
+    local s = redis.call('ZMSCORE', pending, unpack(chunk))
+    for j = 1, #chunk do
+      if not s[j] and #ids < n then ids[#ids + 1] = chunk[j] end
+    end
+  end
   return ids
 end
 -- the TTL bound, then the size bound (settled records only)
@@ -137,8 +147,8 @@ for g = 1, #KEYS / 2 do
       facets['topic:' .. topic] = true
     end
     if present[i] then
-      push(byStatus, statusKey[status], id, i)
-      push(byCode, codeKey[code], id, i)
+      if statusFaceted(status) then push(byStatus, statusKey[status], id, i) end
+      if codeFaceted(code) then push(byCode, codeKey[code], id, i) end
     end
   end
   -- an indexed id already in its status (code) facet stays where it is
@@ -161,9 +171,11 @@ for g = 1, #KEYS / 2 do
           if s ~= status then push(rems, statusKey[s], id); push(rems, orgStatusKey[s], id) end
         end
       end
-      push(adds, statusKey[status], score, id)
-      push(adds, orgStatusKey[status], score, id)
-      facets['status:' .. status] = true
+      if statusFaceted(status) then
+        push(adds, statusKey[status], score, id)
+        push(adds, orgStatusKey[status], score, id)
+        facets['status:' .. status] = true
+      end
     end
     if score and not inCode[i] then
       if present[i] then
@@ -172,8 +184,10 @@ for g = 1, #KEYS / 2 do
           if string.sub(f, 1, 5) == 'code:' and f ~= 'code:' .. code then push(rems, index .. ':' .. f, id) end
         end
       end
-      push(adds, codeKey[code], score, id)
-      facets['code:' .. code] = true
+      if codeFaceted(code) then
+        push(adds, codeKey[code], score, id)
+        facets['code:' .. code] = true
+      end
     end
   end
   for key, list in pairs(rems) do chunked('ZREM', key, list) end

@@ -4,6 +4,9 @@
  * - No attribute filter, or one the index has a facet for (status, topic, status code): the page is
  *   read by rank from that ZSET (time bounds are score bounds) and `total` is exact, both
  *   O(log n): only the page's records are read.
+ * - A value with no facet of its own but a complement (`succeeded`: the index minus the pending
+ *   and failed facets): the index is walked newest first past entries in the complement until the
+ *   page is full; `total` is exact from counts (ZCOUNT), O(log n).
  * - Several: the facet with the fewest entries in the time range is walked newest first, and each
  *   entry is kept if it is in the other facets (ZMSCORE, no record read) and, for filters the
  *   index has no facet for, if its record matches. The walk stops after `limits.indexEntries`
@@ -18,8 +21,13 @@ import type { DeliveryFilter, DeliveryRecord } from './delivery-log';
 export interface LogScope {
   /** The index ZSET: every delivery, by created ms. */
   index: string;
-  /** The facet ZSET for a filter, or undefined when this index has none (checked on records). */
+  /** The facet ZSET for a filter, or undefined when this index has none for that value. */
   facet(facet: DeliveryFacet, value: string): string | undefined;
+  /**
+   * For a value with no facet of its own: the facets that together hold every other delivery of
+   * the index (`succeeded`: the pending and failed facets), or undefined (checked on records).
+   */
+  complement?(facet: DeliveryFacet, value: string): string[] | undefined;
 }
 
 export interface LogPage {
@@ -80,10 +88,14 @@ export async function listIndex(
   if (filter.status_code !== undefined)
     wanted.push(['code', String(filter.status_code), (r) => r.status_code === filter.status_code]);
   let facets: string[] = [];
+  // entries in any of these are not wanted (a value with no facet: the index minus the others)
+  const excluded: string[] = [];
   const checks: Array<(r: DeliveryRecord) => boolean> = [];
   for (const [f, v, check] of wanted) {
     const key = scope.facet(f, v);
+    const others = key ? undefined : scope.complement?.(f, v);
     if (key) facets.push(key);
+    else if (others) excluded.push(...others);
     else checks.push(check);
   }
   let chosen = scope.index;
@@ -101,7 +113,7 @@ export async function listIndex(
   const start = Math.max(above, fromAfter);
   const end = above + inRange;
 
-  if (!facets.length && !checks.length) {
+  if (!facets.length && !checks.length && !excluded.length) {
     const from = start + page.offset;
     const to = Math.min(end, from + page.limit) - 1;
     const ids = from <= to ? await redis.zrevrange(chosen, from, to) : [];
@@ -111,6 +123,15 @@ export async function listIndex(
     return { total: Math.max(0, end - start), deliveries, truncated: false, next };
   }
 
+  // the index minus facets and nothing else: the total is exact from counts, and the walk stops
+  // once the page is full (excluded facets are subsets of the index)
+  const exactTotal =
+    chosen === scope.index && !facets.length && !checks.length && !page.after
+      ? Math.max(
+          0,
+          inRange - (await Promise.all(excluded.map((k) => redis.zcount(k, min, max)))).reduce((a, b) => a + b, 0),
+        )
+      : undefined;
   const pageIds: string[] = [];
   const checked = new Map<string, DeliveryRecord>();
   let pos = start;
@@ -119,7 +140,7 @@ export async function listIndex(
   let matches = 0;
   let last: string | undefined;
   let truncated = false;
-  while (pos < end) {
+  while (pos < end && !(exactTotal !== undefined && pageIds.length >= page.limit)) {
     const room = Math.min(o.limits.indexEntries - examined, checks.length ? o.limits.records - recordsRead : CHUNK);
     if (room <= 0) {
       truncated = true;
@@ -132,9 +153,12 @@ export async function listIndex(
     o.scanned(ids.length);
     last = ids[ids.length - 1];
     let kept = ids;
-    if (facets.length) {
-      const scores = await Promise.all(facets.map((k) => redis.zmscore(k, ...ids)));
-      kept = ids.filter((_, i) => scores.every((s) => s[i] !== null));
+    if (facets.length || excluded.length) {
+      const [inAll, inNone] = await Promise.all([
+        Promise.all(facets.map((k) => redis.zmscore(k, ...ids))),
+        Promise.all(excluded.map((k) => redis.zmscore(k, ...ids))),
+      ]);
+      kept = ids.filter((_, i) => inAll.every((s) => s[i] !== null) && inNone.every((s) => s[i] === null));
     }
     if (checks.length && kept.length) {
       const recs = await o.fetch(kept);
@@ -152,11 +176,12 @@ export async function listIndex(
     }
   }
   const full = pageIds.length === page.limit;
-  const more = truncated || matches > page.offset + pageIds.length;
+  const total = exactTotal ?? matches;
+  const more = truncated || total > page.offset + pageIds.length;
   const next = full && more ? pageIds[pageIds.length - 1] : truncated ? last : undefined;
   const records = checks.length ? pageIds.map((id) => checked.get(id)) : await o.fetch(pageIds);
   return {
-    total: matches,
+    total,
     deliveries: records.filter((r): r is DeliveryRecord => !!r),
     truncated,
     next,

@@ -74,6 +74,22 @@ export interface LogOptions {
   scanRecords?: number;
 }
 
+/**
+ * Which filter values have a facet (redis/delivery-log-lua.ts keeps the same rule): every topic,
+ * but only the exceptional statuses and codes (`pending`, `failed`, codes other than 2xx). Most
+ * deliveries succeed at once with a 2xx, and a facet of those would cost as much as the index.
+ */
+export function hasFacet(facet: DeliveryFacet, value: string): boolean {
+  if (facet === 'status') return value !== 'succeeded';
+  if (facet === 'code') return !/^2\d\d$/.test(value);
+  return true;
+}
+
+/** `succeeded`: what the pending and failed facets do not hold. */
+function complement(facet: DeliveryFacet, value: string, key: (f: DeliveryFacet, v: string) => string) {
+  return facet === 'status' && value === 'succeeded' ? [key('status', 'pending'), key('status', 'failed')] : undefined;
+}
+
 export class DeliveryLog {
   constructor(
     private readonly redis: Redis,
@@ -223,7 +239,12 @@ export class DeliveryLog {
   /** A webhook's deliveries, newest first, filtered (see delivery-log-query.ts for the costs). */
   list(webhookId: string, filter: DeliveryFilter, page: LogPage): Promise<LogListing> {
     const index = this.keys.webhookDeliveries(webhookId);
-    return this.listing({ index, facet: (f, v) => this.keys.webhookDeliveryFacet(webhookId, f, v) }, filter, page);
+    const key = (f: DeliveryFacet, v: string) => this.keys.webhookDeliveryFacet(webhookId, f, v);
+    return this.listing(
+      { index, facet: (f, v) => (hasFacet(f, v) ? key(f, v) : undefined), complement: (f, v) => complement(f, v, key) },
+      filter,
+      page,
+    );
   }
 
   /**
@@ -232,7 +253,8 @@ export class DeliveryLog {
    */
   listOrg(org: string, filter: DeliveryFilter, page: LogPage): Promise<LogListing> {
     const index = this.keys.orgDeliveries(org);
-    const facet = (f: DeliveryFacet, v: string) => (f === 'status' ? this.keys.orgDeliveryFacet(org, f, v) : undefined);
-    return this.listing({ index, facet }, filter, page);
+    const key = (f: DeliveryFacet, v: string) => this.keys.orgDeliveryFacet(org, f, v);
+    const facet = (f: DeliveryFacet, v: string) => (f === 'status' && hasFacet(f, v) ? key(f, v) : undefined);
+    return this.listing({ index, facet, complement: (f, v) => complement(f, v, key) }, filter, page);
   }
 }
