@@ -23,6 +23,27 @@ const slow = testWebhook({ url: 'http://127.0.0.1:9001/slow' });
 const fast = testWebhook({ url: 'http://127.0.0.1:9002/fast' });
 
 describe('OriginSlots', () => {
+  it('answersFast: judged by answers only; beyondShare takes a counted slot past the share', async () => {
+    let t = 0;
+    const slots = new OriginSlots(origins, { perOrigin: 1, clock: () => t });
+    expect(slots.answersFast('http://a')).toBe(false); // nothing known yet
+    const first = slots.take('http://a')!;
+    t += 5;
+    first(5); // answered in 5 ms
+    expect(slots.answersFast('http://a')).toBe(true);
+    const held = slots.take('http://a')!;
+    t += 2 * SLOW_ATTEMPT_MS; // an attempt running long: the share binds, answers still read fast
+    expect(slots.take('http://a')).toBeUndefined();
+    expect(slots.answersFast('http://a')).toBe(true);
+    expect(slots.knownSlow('http://a')).toBe(true);
+    const extra = slots.take('http://a', { beyondShare: true });
+    expect(extra).toBeDefined();
+    expect(slots.inUse('http://a')).toBe(2);
+    held();
+    extra!();
+    expect(slots.inUse('http://a')).toBe(0);
+  });
+
   it('puts off by the oldest attempt in progress when that is longer than the average (a hang has no average yet)', () => {
     let t = 0;
     const guess = { averageMs: () => 100, expectedWaitMs: () => 0 };
