@@ -3,6 +3,7 @@
  * circuit breaker that sends an endpoint that keeps timing out to the retry path.
  */
 import { eventually, Receiver } from '../../../test/support/receiver';
+import { decommissions, hangingAndHealthy } from '../../../test/support/isolation';
 import { startStack, type Stack } from '../../../test/support/stack';
 
 let s: Stack;
@@ -21,16 +22,9 @@ afterAll(async () => {
 });
 
 it('a hanging endpoint times out, opens its breaker, and the healthy one gets everything', async () => {
-  const bad = await s.webhook({ name: 'hangs', url: hanging.url('/hang'), topics: ['deviceauth'] });
-  const good = await s.webhook({ name: 'healthy', url: s.rx.url('/ok'), topics: ['deviceauth'] });
+  const { bad, good } = await hangingAndHealthy(s, hanging);
   const N = 30;
-  await s.send({
-    events: Array.from({ length: N }, (_, i) => ({
-      id: `e${i}`,
-      type: 'device-decommissioned',
-      data: { id: `d${i}` },
-    })),
-  });
+  await s.send(decommissions(N, 'e'));
   await s.rx.waitOn('/ok', N);
   const list = await eventually(async () => {
     const r = await s.api.call('GET', `/v1/webhooks/${bad.id}/deliveries?limit=200`, { token: s.org.key });

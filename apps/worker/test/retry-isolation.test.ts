@@ -7,6 +7,7 @@
  */
 import { retryShare } from '@devhooks/engine';
 import { eventually, Receiver } from '../../../test/support/receiver';
+import { decommissions, hangingAndHealthy } from '../../../test/support/isolation';
 import { startStack, type Stack } from '../../../test/support/stack';
 
 const RETRY_CONCURRENCY = 16;
@@ -42,16 +43,9 @@ interface Row {
 it('a hanging receiver holds at most its share of the retry slots; the healthy webhook gets every event', async () => {
   const share = retryShare(RETRY_CONCURRENCY);
   expect(share).toBe(2);
-  const bad = await s.webhook({ name: 'hangs', url: hanging.url('/hang'), topics: ['deviceauth'] });
-  const good = await s.webhook({ name: 'healthy', url: s.rx.url('/ok'), topics: ['deviceauth'] });
+  const { bad, good } = await hangingAndHealthy(s, hanging);
   const N = 24;
-  await s.send({
-    events: Array.from({ length: N }, (_, i) => ({
-      id: `r${i}`,
-      type: 'device-decommissioned',
-      data: { id: `d${i}` },
-    })),
-  });
+  await s.send(decommissions(N, 'r'));
   await s.rx.waitOn('/ok', N, 30_000);
   await hanging.waitFor(share, 10_000);
   // the hanging receiver never saw more than its share at once (before: every job slot, 16)

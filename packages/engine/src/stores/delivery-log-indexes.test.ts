@@ -49,6 +49,8 @@ describe('a webhook with 10,000 deliveries', () => {
 
   it.each<[string, Parameters<DeliveryLog['list']>[1], (r: DeliveryRecord) => boolean]>([
     ['status=failed', { status: 'failed' }, (r) => r.status === 'failed'],
+    // no facet of its own: the index minus the pending and failed facets
+    ['status=succeeded', { status: 'succeeded' }, (r) => r.status === 'succeeded'],
     ['topic=alarms', { topic: 'alarms' }, (r) => r.topic === 'alarms'],
     ['status_code=503', { status_code: 503 }, (r) => r.status_code === 503],
     [
@@ -73,19 +75,13 @@ describe('a webhook with 10,000 deliveries', () => {
     expect(r.next).toBe(expected[69].id);
   });
 
-  it('status=succeeded (no facet of its own: the index minus pending and failed): exact total, the right page, a page’s worth of index read', async () => {
+  it('status=succeeded walks only until its page is full, and goes on from `next`', async () => {
     const expected = newest((r) => r.status === 'succeeded');
-    const before = { ...log.stats };
-    const r = await log.list(w, { status: 'succeeded' }, page(20, 50));
-    expect(r.total).toBe(expected.length);
-    expect(r.truncated).toBe(false);
-    expect(ids(r.deliveries)).toEqual(ids(expected.slice(20, 70)));
-    expect(log.stats.recordsRead - before.recordsRead).toBeLessThanOrEqual(50);
-    // the walk stops once the page is full: 70 of 80 % of the entries, in chunks
-    expect(log.stats.indexEntriesScanned - before.indexEntriesScanned).toBeLessThanOrEqual(500);
-    expect(r.next).toBe(expected[69].id);
-    // and the next page from there
-    const more = await log.list(w, { status: 'succeeded' }, page(0, 50, r.next));
+    const before = log.stats.indexEntriesScanned;
+    const first = await log.list(w, { status: 'succeeded' }, page(20, 50));
+    // 70 of the 80 % succeeded: one chunk of the index, not all 10,000 entries
+    expect(log.stats.indexEntriesScanned - before).toBeLessThanOrEqual(500);
+    const more = await log.list(w, { status: 'succeeded' }, page(0, 50, first.next));
     expect(ids(more.deliveries)).toEqual(ids(expected.slice(70, 120)));
   });
 
