@@ -70,16 +70,17 @@ local function oldestSettled(index, n)
   end
   return ids
 end
--- the TTL bound, then the size bound (settled records only)
+-- the org index's TTL bound
+local function trimOrg(org, oldest)
+  redis.call('ZREMRANGEBYSCORE', org, '-inf', '(' .. oldest)
+  for _, s in ipairs(STATUSES) do redis.call('ZREMRANGEBYSCORE', org .. ':status:' .. s, '-inf', '(' .. oldest) end
+end
+-- the TTL bound, then the size bound (settled records only); the org's TTL bound is the caller's
 local function trim(index, org, bucketPrefix, oldest, max)
   local dropped = drop(index, org, bucketPrefix, redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. oldest, 'LIMIT', 0, 5000))
   local n = redis.call('ZCARD', index)
   if n > max then
     dropped = dropped + drop(index, org, bucketPrefix, oldestSettled(index, math.min(n - max, 5000)))
-  end
-  if org ~= '' then
-    redis.call('ZREMRANGEBYSCORE', org, '-inf', '(' .. oldest)
-    for _, s in ipairs(STATUSES) do redis.call('ZREMRANGEBYSCORE', org .. ':status:' .. s, '-inf', '(' .. oldest) end
   end
   return dropped
 end
@@ -110,9 +111,9 @@ local function push(t, key, x, y)
   l[#l + 1] = x
   if y then l[#l + 1] = y end
 end
-local function memo(prefix)
-  return setmetatable({}, { __index = function(t, k) local v = prefix .. k; t[k] = v; return v end })
-end
+-- keys to PEXPIRE once the call is done, and orgs to trim: once each, however many groups (a
+-- fan-out to 10,000 webhooks of one org is 10,000 groups)
+local expire, orgs = {}, {}
 -- which of ids (positions pos) are members of key: sets in[pos] = true
 local function members(key, ids, pos, into)
   for i = 1, #ids, 4000 do
@@ -123,8 +124,7 @@ local function members(key, ids, pos, into)
 end
 for g = 1, #KEYS / 2 do
   local index, org = KEYS[2 * g - 1], KEYS[2 * g]
-  local statusKey, orgStatusKey = memo(index .. ':status:'), memo(org .. ':status:')
-  local codeKey, topicKey = memo(index .. ':code:'), memo(index .. ':topic:')
+  local statusPrefix, orgStatusPrefix = index .. ':status:', org .. ':status:'
   local n = tonumber(ARGV[a])
   local first = a + 1
   a = first + n * 5
@@ -143,12 +143,12 @@ for g = 1, #KEYS / 2 do
     if isNew then
       push(adds, index, ms, id)
       push(adds, org, ms, id)
-      push(adds, topicKey[topic], ms, id)
+      push(adds, index .. ':topic:' .. topic, ms, id)
       facets['topic:' .. topic] = true
     end
     if present[i] then
-      if statusFaceted(status) then push(byStatus, statusKey[status], id, i) end
-      if codeFaceted(code) then push(byCode, codeKey[code], id, i) end
+      if statusFaceted(status) then push(byStatus, statusPrefix .. status, id, i) end
+      if codeFaceted(code) then push(byCode, index .. ':code:' .. code, id, i) end
     end
   end
   -- an indexed id already in its status (code) facet stays where it is
@@ -168,12 +168,12 @@ for g = 1, #KEYS / 2 do
     if score and not inStatus[i] then
       if present[i] then
         for _, s in ipairs(STATUSES) do
-          if s ~= status then push(rems, statusKey[s], id); push(rems, orgStatusKey[s], id) end
+          if s ~= status then push(rems, statusPrefix .. s, id); push(rems, orgStatusPrefix .. s, id) end
         end
       end
       if statusFaceted(status) then
-        push(adds, statusKey[status], score, id)
-        push(adds, orgStatusKey[status], score, id)
+        push(adds, statusPrefix .. status, score, id)
+        push(adds, orgStatusPrefix .. status, score, id)
         facets['status:' .. status] = true
       end
     end
@@ -185,7 +185,7 @@ for g = 1, #KEYS / 2 do
         end
       end
       if codeFaceted(code) then
-        push(adds, codeKey[code], score, id)
+        push(adds, index .. ':code:' .. code, score, id)
         facets['code:' .. code] = true
       end
     end
@@ -193,16 +193,21 @@ for g = 1, #KEYS / 2 do
   for key, list in pairs(rems) do chunked('ZREM', key, list) end
   for key, args in pairs(adds) do
     chunked('ZADD', key, args)
-    redis.call('PEXPIRE', key, keep)
+    expire[key] = true
   end
   local names = {}
   for f in pairs(facets) do names[#names + 1] = f end
   if #names > 0 then
     redis.call('SADD', index .. ':facets', unpack(names))
-    redis.call('PEXPIRE', index .. ':facets', keep)
+    expire[index .. ':facets'] = true
   end
-  if isNew then dropped = dropped + trim(index, org, bucketPrefix, oldest, max) end
+  if isNew then
+    dropped = dropped + trim(index, org, bucketPrefix, oldest, max)
+    orgs[org] = true
+  end
 end
+for key in pairs(expire) do redis.call('PEXPIRE', key, keep) end
+for org in pairs(orgs) do trimOrg(org, oldest) end
 return dropped
 `;
 
@@ -211,7 +216,9 @@ return dropped
  * KEYS: index. ARGV: bucketPrefix, oldestScoreToKeep, max, org index (or '').
  */
 const TRIM_LOG = `${COMMON}
-return trim(KEYS[1], ARGV[4], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+local dropped = trim(KEYS[1], ARGV[4], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+if ARGV[4] ~= '' then trimOrg(ARGV[4], tonumber(ARGV[2])) end
+return dropped
 `;
 
 const writeLog = new LuaScript(WRITE_LOG);
