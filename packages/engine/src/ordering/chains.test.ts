@@ -36,17 +36,24 @@ const append = (device: string, consumer?: string) => os.append(device, consumer
 const delivery = os.delivery;
 afterEach(() => os.catchUp(engine.ctx));
 
+/** Appends one event per device given (in order), makes each one's delivery to `t`, and plans them together. */
+async function appendAndPlan(t: ReturnType<typeof ordered>, devices: string[]) {
+  const es = [];
+  for (const device of devices) es.push(await append(device));
+  const ds = es.map((e) => delivery(t, e));
+  const states = await planOrdered(
+    engine.ctx,
+    shard,
+    es.map((e) => e.entryId),
+    ds,
+  );
+  return { es, ds, states };
+}
+
 describe('planOrdered and the gate', () => {
   it('lets the head go and holds the rest of its chain behind the one before each', async () => {
     const t = ordered();
-    const es = [await append('d1'), await append('d1'), await append('d1'), await append('d2')];
-    const ds = es.map((e) => delivery(t, e));
-    const states = await planOrdered(
-      engine.ctx,
-      shard,
-      es.map((e) => e.entryId),
-      ds,
-    );
+    const { ds, states } = await appendAndPlan(t, ['d1', 'd1', 'd1', 'd2']);
     expect(states.get(ds[0].id)).toEqual({ kind: 'go' });
     expect(states.get(ds[1].id)).toEqual({ kind: 'held', heldBy: ds[0].id });
     expect(states.get(ds[2].id)).toEqual({ kind: 'held', heldBy: ds[1].id });
@@ -112,14 +119,7 @@ describe('release', () => {
 describe('an entry planned again', () => {
   it('never puts back a delivery that already left its chain (claimed from a worker thought dead)', async () => {
     const t = ordered();
-    const es = [await append('z1'), await append('z1')];
-    const ds = es.map((e) => delivery(t, e));
-    await planOrdered(
-      engine.ctx,
-      shard,
-      es.map((e) => e.entryId),
-      ds,
-    );
+    const { es, ds } = await appendAndPlan(t, ['z1', 'z1']);
     await releaseChains(engine.ctx, [chainRefOfDelivery(ds[0])!]);
     // another worker claimed the first entry before its acknowledgement and plans it again
     const again = await planOrdered(engine.ctx, shard, [es[0].entryId], [ds[0]]);
@@ -163,14 +163,7 @@ describe('the hold bound', () => {
     try {
       const t = ordered();
       const { ds: ed } = await os.chain(engine.ctx, t, 'o1');
-      const later = [await append('o1'), await append('o1'), await append('o1')];
-      const ld = later.map((e) => delivery(t, e));
-      const states = await planOrdered(
-        engine.ctx,
-        shard,
-        later.map((e) => e.entryId),
-        ld,
-      );
+      const { ds: ld, states } = await appendAndPlan(t, ['o1', 'o1', 'o1']);
       // 5 chained, bound 3: the two oldest held (ed[1], ld[0]) go; the head ed[0] stays
       expect(states.get(ld[0].id)).toEqual({ kind: 'overflow' });
       expect(states.get(ld[1].id)).toEqual({ kind: 'held', heldBy: ed[0].id });
@@ -187,14 +180,7 @@ describe('the hold bound', () => {
 describe('a retry by hand', () => {
   it('joins its chain at the end, behind every delivery already in it', async () => {
     const t = ordered();
-    const es = [await append('m1'), await append('m1'), await append('m1')];
-    const ds = es.map((e) => delivery(t, e));
-    await planOrdered(
-      engine.ctx,
-      shard,
-      es.map((e) => e.entryId),
-      ds,
-    );
+    const { es, ds } = await appendAndPlan(t, ['m1', 'm1', 'm1']);
     // the first failed for good and left the chain; the second is head, the third held
     await releaseChains(engine.ctx, [chainRefOfDelivery(ds[0])!]);
     await rejoinAtEnd(engine.ctx, chainRefOfDelivery(ds[0])!, ds[0].acceptedAt);

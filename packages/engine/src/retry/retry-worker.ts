@@ -22,7 +22,7 @@ import { endedWithoutLine } from './retry-job-log';
 import type { RetryJobData } from './retry-queue';
 
 /**
- * The share of a retry worker's concurrency one origin not known to be fast may hold: attempts to
+ * The share of a retry worker's concurrency one origin whose receiver does not answer fast may hold: attempts to
  * receivers that hang must not take every job slot, or the other webhooks' retries pile up behind
  * them and all run at once when the hanging attempts end (a CPU burst that delays every delivery of
  * the process; issue 13, defect 5).
@@ -159,13 +159,13 @@ export async function processRetry(
   // unless its receiver answers fast (by this worker's attempts or the stream consumers') and is
   // not known to hang now: putting off a busy fast receiver's jobs would only add work (records,
   // job moves) to a busy process. A manual attempt is never put off: someone asked for it now.
-  let release = manual ? undefined : slots.take(target.origin);
   const origin = target.origin;
+  let release = manual ? undefined : slots.take(origin);
   if (!manual && !release && (slots.answersFast(origin) || slow?.answersFast(origin)) && !slow?.knownSlow(origin)) {
     release = slots.take(origin, { beyondShare: true });
   }
   if (!manual && !release) {
-    const delayMs = slots.deferralMs(target.origin);
+    const delayMs = slots.deferralMs(origin);
     const now = Date.now();
     const e = new PendingWrites();
     e.updated.push({ ...rec, updated_at: isoAt(now), next_attempt_at: new Date(now + delayMs).toISOString() });
