@@ -159,12 +159,12 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
         }
       }
       // the records of events never accepted, and what the workers said about releases
-      const list = await client.call('GET', `/v1/webhooks/${hook.body.id}/deliveries?limit=500&status=failed`, {
+      const list = await client.call('GET', `/v1/webhooks/${hook.body.id}/deliveries?limit=200&status=failed`, {
         token: org.key,
       });
       left.push(`failed deliveries: ${list.body.total}`);
       for (const d of (list.body.deliveries ?? []).slice(0, 5)) left.push(`  ${JSON.stringify(d)}`);
-      const pending = await client.call('GET', `/v1/webhooks/${hook.body.id}/deliveries?limit=500&status=pending`, {
+      const pending = await client.call('GET', `/v1/webhooks/${hook.body.id}/deliveries?limit=200&status=pending`, {
         token: org.key,
       });
       left.push(`pending deliveries: ${pending.body.total}`);
