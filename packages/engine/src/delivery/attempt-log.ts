@@ -1,7 +1,8 @@
 /**
  * What attempts say in the logs. Every attempt is one line at debug (so `DEVHOOKS_LOG_LEVEL=debug`
  * shows all activity); failing webhooks get one summary line per webhook per interval at warn,
- * instead of a line per failed attempt (20k failed deliveries once made 14.8 MB of logs).
+ * instead of a line per failed attempt (20k failed deliveries once made 14.8 MB of logs); attempts
+ * cut short by a stall of this process get one summary line too.
  */
 import type { Logger } from '../ops/logger';
 import type { AttemptOutcome } from './attempt';
@@ -17,6 +18,8 @@ interface Failing {
 
 export class AttemptLog {
   private failing = new Map<string, Failing>();
+  /** Attempts cut short by a stall of this process since the last summary (AttemptOutcome.stalled). */
+  private stalled = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -42,6 +45,11 @@ export class AttemptLog {
         ...extra,
       });
     }
+    if (out.stalled) {
+      this.stalled++;
+      this.timer ??= setTimeout(() => this.summarize(), this.summaryEveryMs).unref();
+      return;
+    }
     if (out.outcome === 'deferred' || out.decision.kind === 'succeeded') return;
     let f = this.failing.get(r.webhook_id);
     if (!f) {
@@ -61,6 +69,13 @@ export class AttemptLog {
     this.timer = undefined;
     const failing = this.failing;
     this.failing = new Map();
+    if (this.stalled) {
+      this.logger.warn('attempt deadlines passed while this process stalled: tried again, no attempt used', {
+        attempts: this.stalled,
+        interval_ms: this.summaryEveryMs,
+      });
+      this.stalled = 0;
+    }
     for (const [webhook_id, f] of failing) {
       this.logger.warn('webhook attempts failing', { webhook_id, ...f, interval_ms: this.summaryEveryMs });
     }

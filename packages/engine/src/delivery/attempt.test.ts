@@ -22,6 +22,7 @@ import { MAX_ATTEMPT_LOG, type AttemptRecord } from '../stores/delivery-log';
 import { toTarget } from '../stores/webhook-directory';
 import { attemptDelivery, decide, deferred, endedWithout, requestHeaders } from './attempt';
 import type { Delivery } from './delivery';
+import { Sender } from './sender';
 
 const SCHEDULE = [0, 1_000, 60_000];
 const registry = new Registry();
@@ -102,6 +103,15 @@ describe('decide', () => {
     expect(out.decision).toMatchObject({ kind: 'retry', consumed: true });
     expect(out.record).toMatchObject({ attempts: 1, error: 'circuit_open' });
     expect(out.record.attempt_log[0].error_message).toMatch(/circuit breaker open/);
+  });
+
+  it('circuit_open: the next attempt waits at least until the breaker lets one through', () => {
+    // the schedule's step would be 1 s ±20 %; the breaker opens again to attempts in 10 s
+    const out = decide(ctx, fresh(), failure('circuit_open'), T0, END, { notBeforeMs: 10_000 });
+    const delay = (out.decision as { delayMs: number }).delayMs;
+    expect(delay).toBeGreaterThanOrEqual(10_000);
+    expect(delay).toBeLessThanOrEqual(12_000);
+    expect(out.record.next_attempt_at).toBe(new Date(END + delay).toISOString());
   });
 
   it('honours Retry-After (seconds or an HTTP date) and caps it at the step after next', () => {
@@ -264,6 +274,56 @@ describe('attemptDelivery (loopback receiver)', () => {
     const second = await attemptDelivery(engine.ctx, testDelivery(target));
     expect(second.record).toMatchObject({ error: 'circuit_open', status_code: null, attempts: 1 });
     expect(second.record.attempt_log[0].duration_ms).toBe(0);
+    // retried no sooner than the breaker's next probe, not on the schedule's 1 s step
+    const later = engine.ctx.origins.admit(target.origin);
+    if (later instanceof Promise || later.ok) throw new Error('expected the breaker open');
+    expect((second.decision as { delayMs: number }).delayMs).toBeGreaterThanOrEqual(later.retryInMs);
+  });
+
+  it('a deadline passed during a stall of this process: deferred, no attempt used, the breaker not fed', async () => {
+    const freeze = (ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        /* stalled, as in a long GC pause */
+      }
+    };
+    const srv = http.createServer(() => freeze(900)); // never answers, and the process stalls
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const sender = new Sender({ timeoutMs: 300, allowPrivateTargets: true, connectionsPerOrigin: 1 });
+    try {
+      const target = toTarget(testWebhook({ url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/` }));
+      const out = await attemptDelivery({ ...engine.ctx, sender }, testDelivery(target));
+      expect(out).toMatchObject({ outcome: 'deferred', stalled: true, decision: { kind: 'retry', consumed: false } });
+      expect(out.record.attempts).toBe(0);
+      // breakerThreshold is 1 here: a counted timeout would have opened it
+      const next = engine.ctx.origins.admit(target.origin);
+      if (next instanceof Promise || !next.ok) throw new Error('expected the breaker closed');
+      next.release(1, 'answered');
+    } finally {
+      await sender.destroy();
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+
+  it('an ordered head after a stall of this worker: sent only if this worker still attempts it', async () => {
+    const target = toTarget(testWebhook({ url: receiver.url('/ordered-head'), ordering: 'device' }));
+    const stalled = { ...engine.ctx, consumer: 'worker-a', liveness: { surelyHeld: () => false } };
+    const going = keys.shard(0).orderGoing;
+    const head = () => Object.assign(testDelivery(target), { chainHead: true as const, orderKey: 'dev-1' });
+
+    // another worker took it over meanwhile: not sent, nothing to write here
+    const taken = head();
+    await redis.hset(going, taken.id, `worker-b|${Date.now() + 60_000}`);
+    const out = await attemptDelivery(stalled, taken);
+    expect(out).toMatchObject({ takenOver: true, decision: { kind: 'retry', consumed: false } });
+    expect(receiver.on('/ordered-head')).toHaveLength(0);
+
+    // still this worker's: sent
+    const mine = head();
+    await redis.hset(going, mine.id, `worker-a|${Date.now() + 60_000}`);
+    expect((await attemptDelivery(stalled, mine)).decision).toEqual({ kind: 'succeeded' });
+    expect(receiver.on('/ordered-head')).toHaveLength(1);
   });
 
   it('an origin over its capacity defers the delivery without an attempt', async () => {
@@ -273,7 +333,7 @@ describe('attemptDelivery (loopback receiver)', () => {
     const held = engine.ctx.origins.admit(target.origin);
     if (held instanceof Promise || !held.ok) throw new Error('expected a free slot');
     const out = await attemptDelivery(engine.ctx, testDelivery(target));
-    held.release(1, false);
+    held.release(1, 'answered');
     expect(out.outcome).toBe('deferred');
     expect(out.decision).toMatchObject({ kind: 'retry', consumed: false });
     expect(out.record.attempts).toBe(0);

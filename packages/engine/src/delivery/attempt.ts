@@ -14,10 +14,12 @@ import {
   type Outcome,
 } from '@devhooks/core';
 import { traceAttempt, tracingOn } from '../ops/tracing';
+import { attemptingConsumer } from '../redis/ordering-lua';
 import type { EngineContext } from '../runtime/engine-context';
 import { MAX_ATTEMPT_LOG, type AttemptRecord, type DeliveryRecord } from '../stores/delivery-log';
 import { previousKeyAt } from '../stores/webhook-directory';
 import { isoAt, newRecord, type Delivery } from './delivery';
+import type { SlotEnd } from './origin-limiter';
 import { rateLimitWait } from './rate-limit';
 import type { SendResult } from './sender';
 
@@ -34,7 +36,17 @@ export interface AttemptOutcome {
   record: DeliveryRecord;
   decision: Decision;
   outcome: Outcome | 'deferred';
+  /** Deferred because the attempt's deadline passed while this process stalled (SendResult.stalled). */
+  stalled?: true;
+  /**
+   * Not attempted: this worker stalled past its liveness and another took the ordered delivery
+   * over meanwhile. Nothing of it is written here: the other worker settles it.
+   */
+  takenOver?: true;
 }
+
+/** An attempt cut short by a stall of ours runs again this much later, without using an attempt (ms). */
+export const STALLED_RETRY_MS = 1_000;
 
 /** What one attempt came to: an HTTP answer, a transport error, or not attempted (breaker). */
 type AttemptResultFull = Omit<SendResult, 'error'> & { error?: AttemptResult['error'] };
@@ -77,25 +89,52 @@ async function attemptOnce(ctx: EngineContext, d: Delivery): Promise<AttemptOutc
   // our own capacity, not the receiver's answer: no attempt is used up
   if (!admission.ok && admission.reason === 'overloaded') return deferred(d, admission.retryInMs);
 
-  let result: AttemptResultFull | undefined;
   const startedAt = Date.now();
   if (!admission.ok) {
-    result = { error: 'circuit_open', durationMs: 0 };
-  } else {
-    const ts = Math.floor(startedAt / 1000);
+    // the next attempt no sooner than the breaker lets one through: its schedule is not burnt
+    // through while the breaker stays open (a short schedule would fail for good in seconds)
+    const open = { error: 'circuit_open' as const, durationMs: 0 };
+    return decide(ctx, d, open, startedAt, Date.now(), { notBeforeMs: admission.retryInMs });
+  }
+  if (d.chainHead && ctx.liveness && !ctx.liveness.surelyHeld()) {
+    // an ordered head, and this worker may have been taken for dead since its chain said go: only
+    // the one attempting it now may send, or a late copy could reach the receiver after the next
+    // event of the device (docs/decisions/0007-ordered-delivery.md, "stalls")
+    let mine: boolean | undefined;
     try {
-      result = await ctx.sender.send({
-        origin: d.target.origin,
-        path: d.target.path,
-        headers: requestHeaders(d, ts),
-        body: d.body,
-      });
-    } finally {
-      // in finally: a throw must never leak the origin slot; unreachable results feed the breaker
-      admission.release(result?.durationMs ?? Date.now() - startedAt, isUnreachableError(result?.error));
+      mine = attemptingConsumer(await ctx.redis.hget(ctx.keys.shard(d.shard).orderGoing, d.id)) === ctx.consumer;
+    } catch {
+      mine = undefined; // unknown: put off (no attempt used), never dropped
+    }
+    if (!mine) {
+      admission.release(0, 'stalled');
+      return mine === false ? { ...deferred(d, STALLED_RETRY_MS), takenOver: true } : deferred(d, STALLED_RETRY_MS);
     }
   }
+  let result: SendResult | undefined;
+  try {
+    result = await ctx.sender.send({
+      origin: d.target.origin,
+      path: d.target.path,
+      headers: requestHeaders(d, Math.floor(startedAt / 1000)),
+      body: d.body,
+    });
+  } finally {
+    // in finally: a throw must never leak the origin slot; unreachable results feed the breaker
+    admission.release(result?.durationMs ?? Date.now() - startedAt, slotEnd(result));
+  }
+  if (result.stalled) {
+    // our stall, not the receiver's answer: tried again shortly, no attempt used (it may have
+    // reached the receiver: delivery is at least once)
+    ctx.metrics.attemptsBy('stalled').inc();
+    return { ...deferred(d, STALLED_RETRY_MS), stalled: true };
+  }
   return decide(ctx, d, result, startedAt);
+}
+
+function slotEnd(result: SendResult | undefined): SlotEnd {
+  if (result?.stalled) return 'stalled';
+  return isUnreachableError(result?.error) ? 'unreachable' : 'answered';
 }
 
 /** The attempt's entry in the record's attempt log. */
@@ -121,6 +160,8 @@ export function decide(
   result: AttemptResultFull,
   startedAt: number,
   end = Date.now(),
+  /** The breaker's `retryInMs`: the next attempt waits at least this long (plus up to 20 %). */
+  o: { notBeforeMs?: number } = {},
 ): AttemptOutcome {
   const record = d.record ? { ...d.record, attempt_log: [...d.record.attempt_log] } : newRecord(d, startedAt);
   const outcome = classify({ statusCode: result.error ? undefined : result.statusCode, error: result.error });
@@ -145,7 +186,11 @@ export function decide(
   }
   if (outcome === 'retry') {
     const retryAfterMs = parseRetryAfter(result.retryAfter, end);
-    const delay = nextDelay(ctx.schedule, record.attempts, retryAfterMs);
+    const scheduled = nextDelay(ctx.schedule, record.attempts, retryAfterMs);
+    const delay =
+      scheduled !== undefined && o.notBeforeMs !== undefined
+        ? Math.max(scheduled, Math.ceil(o.notBeforeMs * (1 + Math.random() * 0.2)))
+        : scheduled;
     if (delay !== undefined) {
       record.status = 'pending';
       record.next_attempt_at = new Date(end + delay).toISOString();

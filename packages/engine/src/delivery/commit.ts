@@ -8,7 +8,7 @@ import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
 import { execWithLogScripts } from '../redis/delivery-log-lua';
 import { luaCommands } from '../redis/lua-commands';
-import { chainRefOfDelivery, releaseChains, type ChainRef } from '../ordering/chains';
+import { chainRefOfDelivery, letGoOfAttempts, releaseChains, type ChainRef } from '../ordering/chains';
 import { logFirstAttempts, retryJobs, type RetryJob } from '../retry/retry-queue';
 import type { AttemptOutcome } from './attempt';
 import type { Delivery } from './delivery';
@@ -35,6 +35,8 @@ export class PendingWrites {
   private ackCount = 0;
   /** Ordered deliveries settled for good: they leave their chains once their records are written. */
   releases: ChainRef[] = [];
+  /** Ordered deliveries put off to the retry queue: this worker is no longer attempting them. */
+  letGo: ChainRef[] = [];
 
   /** Records what an attempt decided. */
   settle(d: Delivery, out: AttemptOutcome, o: SettleOptions): void {
@@ -58,8 +60,8 @@ export class PendingWrites {
         break;
     }
     if (d.topic === 'ping' && r.attempts <= 1) this.pings.push(pingResultOf(r));
-    const chain = out.decision.kind === 'retry' ? undefined : chainRefOfDelivery(d);
-    if (chain) this.releases.push(chain);
+    const chain = chainRefOfDelivery(d);
+    if (chain) (out.decision.kind === 'retry' ? this.letGo : this.releases).push(chain);
   }
 
   /** A delivery held behind another of its chain: its record only (no attempt, no job). */
@@ -79,7 +81,7 @@ export class PendingWrites {
   }
 
   get empty(): boolean {
-    return this.size === 0 && !this.pings.length && !this.disable.length && !this.releases.length;
+    return this.size === 0 && !this.pings.length && !this.disable.length && !this.releases.length && !this.letGo.length;
   }
 }
 
@@ -135,6 +137,7 @@ export async function commit(ctx: EngineContext, e: PendingWrites): Promise<void
 
   // records first: a chain moves on only once what settled is written (a crash in between re-releases)
   if (e.releases.length) await releaseChains(ctx, e.releases, now);
+  if (e.letGo.length) await letGoOfAttempts(ctx, e.letGo);
 
   for (const d of e.disable) {
     await ctx.webhooks.disable(d.org, d.webhook, d.reason);

@@ -28,6 +28,11 @@ export interface Delivery {
   trigger?: 'manual' | 'recover';
   /** Ordered delivery (docs/contract.md §8): the device whose chain holds it (ordering/). */
   orderKey?: string;
+  /**
+   * Set when its chain said `go` and named this worker the one attempting it: before sending, a
+   * worker that may have been taken for dead meanwhile checks it still is (attempt.ts).
+   */
+  chainHead?: true;
 }
 
 export interface MakeDeliveryOptions {

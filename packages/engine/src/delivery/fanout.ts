@@ -307,7 +307,8 @@ export class StreamConsumer {
     // past the origin's share of in-progress slots: deferred to the retry queue, no attempt used
     const attempt = this.group.slots.run(d, () => attemptDelivery(this.ctx, d));
     attempt.then(
-      (out) => this.settle(d, out),
+      // taken over by another worker while this one stalled: that worker settles it
+      (out) => (out.takenOver ? this.dropTakenOver(d) : this.settle(d, out)),
       (err) => {
         // a bug, not a receiver problem: keep the delivery, retry it shortly without using an attempt
         this.ctx.logger.error('attempt crashed', {
@@ -322,6 +323,7 @@ export class StreamConsumer {
 
   /** An ordered delivery (ordering/): attempted when its chain's head, else held or looked at shortly. */
   private ordered(d: Delivery, s: OrderState): void {
+    if (s.kind === 'go') d.chainHead = true;
     if (s.kind === 'go' || s.kind === 'free') return this.launch(d);
     // settled by the worker that had the entry before, or still being attempted by it (alive, only
     // slow to say so): nothing to do here
@@ -333,6 +335,15 @@ export class StreamConsumer {
     if (s.kind === 'overflow') return this.settle(d, endedWithout(newRecord(d, Date.now()), 'hold_overflow'));
     // held: its record only, no job; its entry is acknowledged like a delivery handed to the retry queue
     this.commits.writes.hold(heldRecord(newRecord(d, Date.now()), s.heldBy), { created: true });
+    this.release(d);
+    this.commits.schedule();
+  }
+
+  private dropTakenOver(d: Delivery): void {
+    this.ctx.logger.info('ordered delivery taken over by another worker while this one stalled: left to it', {
+      delivery_id: d.id,
+      webhook_id: d.target.id,
+    });
     this.release(d);
     this.commits.schedule();
   }

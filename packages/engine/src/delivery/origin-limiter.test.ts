@@ -49,7 +49,7 @@ describe('concurrency', () => {
     const third = track(ep.admit(O));
     await tick();
     expect(third.done).toBe(false);
-    a.release(10, false);
+    a.release(10, 'answered');
     await tick();
     expect(third.done).toBe(true);
     expect(third.value?.ok).toBe(true);
@@ -76,16 +76,16 @@ describe('concurrency', () => {
     );
     await tick();
     expect(order).toEqual([]);
-    first.release(10, false);
+    first.release(10, 'answered');
     const w1 = await waiters[0];
     await tick();
     expect(order).toEqual([1]);
-    w1.release(10, false);
+    w1.release(10, 'answered');
     const w2 = await waiters[1];
     await tick();
     expect(order).toEqual([1, 2]);
-    w2.release(10, false);
-    (await waiters[2]).release(10, false);
+    w2.release(10, 'answered');
+    (await waiters[2]).release(10, 'answered');
     expect(order).toEqual([1, 2, 3]);
   });
 
@@ -94,9 +94,9 @@ describe('concurrency', () => {
     const ep = new OriginLimiter(opts({ concurrency: 1 }), (_o, n) => inFlight.push(n), now);
     const a = granted(await ep.admit(O));
     const b = granted(await ep.admit(OTHER));
-    a.release(10, false);
-    a.release(10, false);
-    b.release(10, false);
+    a.release(10, 'answered');
+    a.release(10, 'answered');
+    b.release(10, 'answered');
     expect(inFlight).toEqual([1, 1, 0, 0]);
     // the slot was freed once: one admission gets through, the next waits
     granted(await ep.admit(O));
@@ -111,7 +111,7 @@ describe('concurrency', () => {
     const a = granted(await ep.admit(O));
     const waiter = track(ep.admit(O));
     await tick();
-    a.release(10, false);
+    a.release(10, 'answered');
     await tick(); // the waiter has its slot before anyone new arrives
     expect(waiter.done).toBe(true);
     expect(waiter.value?.ok).toBe(true);
@@ -130,13 +130,13 @@ describe('concurrency', () => {
     const a = granted(await ep.admit(O));
     const waiter = track(ep.admit(O));
     await tick();
-    a.release(10, false);
+    a.release(10, 'answered');
     const newcomer = track(ep.admit(O));
     await tick();
     expect(waiter.done).toBe(true);
     expect(newcomer.done).toBe(false);
     expect(Math.max(...inFlight)).toBeLessThanOrEqual(1);
-    granted(waiter.value!).release(10, false);
+    granted(waiter.value!).release(10, 'answered');
     await tick();
     expect(newcomer.done).toBe(true);
   });
@@ -155,7 +155,7 @@ describe('expected wait', () => {
     const ep = new OriginLimiter(opts({ concurrency: 2, maxWaitMs: 2_500 }), undefined, now);
     const held = granted(await ep.admit(O));
     // feed a long average: ~1000 ms per attempt
-    for (let i = 0; i < 80; i++) granted(await ep.admit(O)).release(1_000, false);
+    for (let i = 0; i < 80; i++) granted(await ep.admit(O)).release(1_000, 'answered');
     const avg = ep.snapshot().find((s) => s.origin === O)!.avgMs;
     expect(avg).toBeGreaterThan(999);
     expect(avg).toBeLessThan(1_000);
@@ -169,7 +169,7 @@ describe('expected wait', () => {
     expect(refused).toEqual({ ok: false, reason: 'overloaded', retryInMs: Math.ceil(3 * avg) });
     expect(ep.snapshot().find((s) => s.origin === O)?.queued).toBe(5);
     // a release lets the queue move: the next newcomer fits again
-    held.release(1_000, false);
+    held.release(1_000, 'answered');
     await tick();
     expect(waiters[0].done).toBe(true);
     expect(ep.snapshot().find((s) => s.origin === O)?.queued).toBe(4);
@@ -181,8 +181,8 @@ describe('expected wait', () => {
   it('caps retryInMs at 60 s', async () => {
     const ep = new OriginLimiter(opts({ concurrency: 1, maxWaitMs: 10 }), undefined, now);
     // two samples of 500 s: the average is ~95 s (a slow origin is remembered while idle)
-    granted(await ep.admit(O)).release(500_000, false);
-    granted(await ep.admit(O)).release(500_000, false);
+    granted(await ep.admit(O)).release(500_000, 'answered');
+    granted(await ep.admit(O)).release(500_000, 'answered');
     expect(ep.snapshot()[0].avgMs).toBeGreaterThan(60_000);
     granted(await ep.admit(O));
     expect(ep.expectedWaitMs(O)).toBeGreaterThan(60_000);
@@ -191,7 +191,7 @@ describe('expected wait', () => {
 
   it('does not defer while a slot is free, however slow the origin', async () => {
     const ep = new OriginLimiter(opts({ concurrency: 2, maxWaitMs: 10 }), undefined, now);
-    for (let i = 0; i < 50; i++) granted(await ep.admit(O)).release(10_000, false);
+    for (let i = 0; i < 50; i++) granted(await ep.admit(O)).release(10_000, 'answered');
     expect(ep.snapshot()[0].avgMs).toBeGreaterThan(1_000);
     expect((await ep.admit(O)).ok).toBe(true);
     expect((await ep.admit(O)).ok).toBe(true);
@@ -201,7 +201,7 @@ describe('expected wait', () => {
 
 describe('circuit breaker', () => {
   async function failTimes(ep: OriginLimiter, n: number, origin = O) {
-    for (let i = 0; i < n; i++) granted(await ep.admit(origin)).release(5, true);
+    for (let i = 0; i < n; i++) granted(await ep.admit(origin)).release(5, 'unreachable');
   }
 
   it(`opens after breakerThreshold consecutive unreachable releases and refuses with 'circuit_open'`, async () => {
@@ -232,7 +232,7 @@ describe('circuit breaker', () => {
   it('a reachable release resets the count of consecutive failures', async () => {
     const ep = new OriginLimiter(opts(), undefined, now);
     await failTimes(ep, 2);
-    granted(await ep.admit(O)).release(5, false);
+    granted(await ep.admit(O)).release(5, 'answered');
     await failTimes(ep, 2);
     expect(ep.isOpen(O)).toBe(false);
     expect((await ep.admit(O)).ok).toBe(true);
@@ -250,7 +250,7 @@ describe('circuit breaker', () => {
     expect(await ep.admit(O)).toMatchObject({ ok: false, reason: 'circuit_open' });
     clock += 60_000;
     expect(await ep.admit(O)).toMatchObject({ ok: false, reason: 'circuit_open' });
-    probe.release(5, false);
+    probe.release(5, 'answered');
     expect(ep.isOpen(O)).toBe(false);
     expect((await ep.admit(O)).ok).toBe(true);
     expect((await ep.admit(O)).ok).toBe(true);
@@ -266,14 +266,14 @@ describe('circuit breaker', () => {
       clock += 1;
     };
     await expectOpenFor(1_000);
-    granted(await ep.admit(O)).release(5, true); // probe fails
+    granted(await ep.admit(O)).release(5, 'unreachable'); // probe fails
     await expectOpenFor(2_000);
-    granted(await ep.admit(O)).release(5, true);
+    granted(await ep.admit(O)).release(5, 'unreachable');
     await expectOpenFor(3_000); // 4000, capped
-    granted(await ep.admit(O)).release(5, true);
+    granted(await ep.admit(O)).release(5, 'unreachable');
     await expectOpenFor(3_000);
     // a good probe closes it and resets the cooldown
-    granted(await ep.admit(O)).release(5, false);
+    granted(await ep.admit(O)).release(5, 'answered');
     expect(ep.isOpen(O)).toBe(false);
     await failTimes(ep, 3);
     await expectOpenFor(1_000);
@@ -285,12 +285,12 @@ describe('circuit breaker', () => {
     const waiters = [track(ep.admit(O)), track(ep.admit(O))];
     await tick();
     expect(waiters.map((w) => w.done)).toEqual([false, false]);
-    slots[0].release(5, true);
+    slots[0].release(5, 'unreachable');
     // the first release hands its slot to the first waiter
     granted(await waiters[0].p);
     await tick();
     expect(waiters[1].done).toBe(false);
-    slots[1].release(5, true); // second in a row: opens
+    slots[1].release(5, 'unreachable'); // second in a row: opens
     await tick();
     expect(waiters[1].done).toBe(true);
     expect(waiters[1].value).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 1_000 });
@@ -303,7 +303,7 @@ describe('circuit breaker', () => {
     const a = granted(await ep.admit(O));
     const waiters = [ep.admit(O), ep.admit(O)];
     await tick();
-    a.release(5, true);
+    a.release(5, 'unreachable');
     const results = await Promise.all(waiters);
     expect(results.map((r) => r.ok)).toEqual([false, false]);
     expect(inFlight).toEqual([1, 0]);
@@ -319,11 +319,11 @@ describe('onInFlight and snapshot', () => {
     const c = granted(await ep.admit(OTHER));
     const waiter = ep.admit(O);
     await tick();
-    a.release(10, false);
+    a.release(10, 'answered');
     const w = granted(await waiter);
-    b.release(10, false);
-    w.release(10, false);
-    c.release(10, false);
+    b.release(10, 'answered');
+    w.release(10, 'answered');
+    c.release(10, 'answered');
     // a's slot passes straight to the waiter: no dip to 1 and back
     expect(calls).toEqual([
       [O, 1],
@@ -346,7 +346,7 @@ describe('onInFlight and snapshot', () => {
       { origin: O, active: 1, queued: 1, open: false, avgMs: 20 },
       { origin: OTHER, active: 1, queued: 0, open: false, avgMs: 20 },
     ]);
-    a.release(120, false);
+    a.release(120, 'answered');
     const w = granted(await waiter);
     expect(ep.snapshot().find((s) => s.origin === O)).toEqual({
       origin: O,
@@ -355,8 +355,8 @@ describe('onInFlight and snapshot', () => {
       open: false,
       avgMs: 30,
     });
-    w.release(20, false);
-    b.release(20, false);
+    w.release(20, 'answered');
+    b.release(20, 'answered');
     // idle origins are kept: their average attempt time still matters for the next burst
     expect(ep.snapshot()).toEqual([
       { origin: O, active: 0, queued: 0, open: false, avgMs: 29 },
@@ -366,9 +366,9 @@ describe('onInFlight and snapshot', () => {
 
   it('keeps an origin with an open breaker (or recent failures) in the snapshot', async () => {
     const ep = new OriginLimiter(opts({ breakerThreshold: 2 }), undefined, now);
-    granted(await ep.admit(O)).release(5, true);
+    granted(await ep.admit(O)).release(5, 'unreachable');
     expect(ep.snapshot()).toEqual([expect.objectContaining({ origin: O, active: 0, open: false })]);
-    granted(await ep.admit(O)).release(5, true);
+    granted(await ep.admit(O)).release(5, 'unreachable');
     expect(ep.snapshot()).toEqual([expect.objectContaining({ origin: O, active: 0, queued: 0, open: true })]);
     clock += 1_000;
     expect(ep.snapshot()[0].open).toBe(false); // a probe may go
@@ -377,8 +377,8 @@ describe('onInFlight and snapshot', () => {
   it('keeps a slow origin’s average after it goes idle', async () => {
     const ep = new OriginLimiter(opts(), undefined, now);
     const held = granted(await ep.admit(O));
-    for (let i = 0; i < 40; i++) granted(await ep.admit(O)).release(5_000, false);
-    held.release(5_000, false);
+    for (let i = 0; i < 40; i++) granted(await ep.admit(O)).release(5_000, 'answered');
+    held.release(5_000, 'answered');
     const [s] = ep.snapshot();
     expect(s.origin).toBe(O);
     expect(s.avgMs).toBeGreaterThan(1_000);
@@ -389,8 +389,8 @@ describe('onInFlight and snapshot', () => {
 describe('breakerStates (what workers publish for the failing-receivers page)', () => {
   it('lists origins counting failures, open, then half-open, and leaves healthy ones out', () => {
     const l = new OriginLimiter(opts(), undefined, now);
-    const fail = (origin: string) => granted(l.admit(origin) as Admission).release(10, true);
-    granted(l.admit(OTHER) as Admission).release(10, false);
+    const fail = (origin: string) => granted(l.admit(origin) as Admission).release(10, 'unreachable');
+    granted(l.admit(OTHER) as Admission).release(10, 'answered');
     fail(O);
     expect(l.breakerStates()).toEqual([{ origin: O, state: 'closed', consecutive_failures: 1, open_until: null }]);
     fail(O);
@@ -401,7 +401,7 @@ describe('breakerStates (what workers publish for the failing-receivers page)', 
     clock += 1_000;
     expect(l.breakerStates()[0].state).toBe('half_open');
     // a probe that succeeds closes it, and the origin drops out of the list
-    granted(l.admit(O) as Admission).release(10, false);
+    granted(l.admit(O) as Admission).release(10, 'answered');
     expect(l.breakerStates()).toEqual([]);
   });
 });

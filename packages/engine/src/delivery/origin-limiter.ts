@@ -56,8 +56,15 @@ export interface BreakerState {
   open_until: number | null;
 }
 
+/**
+ * How a request that held a slot ended, for the average and the breaker: the receiver `answered`
+ * (any status), was `unreachable` (timeout, refused, reset…), or our own process `stalled` past
+ * the deadline (says nothing about the receiver: neither counted nor averaged).
+ */
+export type SlotEnd = 'answered' | 'unreachable' | 'stalled';
+
 export type Admission =
-  | { readonly ok: true; release(durationMs: number, unreachable: boolean): void }
+  | { readonly ok: true; release(durationMs: number, end: SlotEnd): void }
   | { ok: false; reason: 'circuit_open' | 'overloaded'; retryInMs: number };
 
 export class OriginLimiter {
@@ -131,9 +138,14 @@ export class OriginLimiter {
   }
 
   /** A slot ends: the average and the breaker learn from it, and the slot passes to the next in line. */
-  releaseSlot(origin: string, e: Endpoint, probe: boolean, durationMs: number, unreachable: boolean): void {
-    e.avgMs += EWMA * (durationMs - e.avgMs);
-    this.record(e, unreachable, probe);
+  releaseSlot(origin: string, e: Endpoint, probe: boolean, durationMs: number, end: SlotEnd): void {
+    if (end === 'stalled') {
+      // no verdict on the receiver; a probe that stalled lets the next one go
+      if (probe) e.probing = false;
+    } else {
+      e.avgMs += EWMA * (durationMs - e.avgMs);
+      this.record(e, end === 'unreachable', probe);
+    }
     if (e.head < e.queue.length) {
       const next = e.queue[e.head];
       e.queue[e.head++] = undefined as unknown as (go: boolean) => void;
@@ -220,9 +232,9 @@ class Slot {
     private readonly probe: boolean,
   ) {}
 
-  release(durationMs: number, unreachable: boolean): void {
+  release(durationMs: number, end: SlotEnd): void {
     if (this.released) return;
     this.released = true;
-    this.endpoints.releaseSlot(this.origin, this.e, this.probe, durationMs, unreachable);
+    this.endpoints.releaseSlot(this.origin, this.e, this.probe, durationMs, end);
   }
 }

@@ -236,6 +236,32 @@ describe('failures', () => {
     expect(r.responseHeaders).toMatchObject({ 'x-partial': 'yes' });
   });
 
+  /** Blocks this process's event loop, as a long GC pause or CPU starvation does. */
+  const freeze = (ms: number) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      /* stalled */
+    }
+  };
+
+  it('an answer that arrived while the process stalled past the deadline is read, not taken for a timeout', async () => {
+    const srv = await startServer((_q, res) => {
+      res.end('in time'); // written to the socket now...
+      freeze(900); // ...and read only after the deadline's timer is due
+    });
+    const r = await post(sender({ timeoutMs: 300 }), srv.origin);
+    expect(r.error).toBeUndefined();
+    expect(r).toMatchObject({ statusCode: 200, responseBody: 'in time' });
+  });
+
+  it("a deadline that fired well after it was due → 'timeout' marked stalled (says nothing about the receiver)", async () => {
+    const srv = await startServer(() => freeze(900)); // never answers, and the process stalls
+    const r = await post(sender({ timeoutMs: 300 }), srv.origin);
+    expect(r.error).toBe('timeout');
+    expect(r.stalled).toBe(true);
+    expect(srv.requests).toHaveLength(1);
+  });
+
   it("a closed port → 'connection_refused'", async () => {
     const srv = await startServer();
     const origin = srv.origin;

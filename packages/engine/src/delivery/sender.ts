@@ -34,6 +34,17 @@ export interface SendResult {
   responseHeaders?: Record<string, string>;
   responseBody?: string;
   retryAfter?: string;
+  /**
+   * Set on a timeout whose deadline fired well after it was due: this process could not run
+   * meanwhile (a long GC pause, CPU starvation, a frozen container), so the timeout says nothing
+   * about the receiver (docs/decisions/0007-ordered-delivery.md, "stalls").
+   */
+  stalled?: true;
+}
+
+/** How late a deadline may fire before its timeout is put down to a stall of ours (ms). */
+export function stallToleranceMs(timeoutMs: number): number {
+  return Math.max(250, Math.floor(timeoutMs / 4));
 }
 
 export interface SenderOptions {
@@ -89,8 +100,10 @@ export class Sender {
             method: 'POST',
             headers: req.headers,
             body: req.body,
-            headersTimeout: this.o.timeoutMs,
-            bodyTimeout: this.o.timeoutMs,
+            // the handler's deadline covers every phase; undici's own timers would fire in the
+            // same timer pass after a stall and cut the deadline's look at what already arrived
+            headersTimeout: 0,
+            bodyTimeout: 0,
           },
           h,
         );
@@ -115,6 +128,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   private readonly timer: NodeJS.Timeout;
   private controller: Dispatcher.DispatchController | undefined;
   private done = false;
+  /** The deadline passed (its verdict waits one turn of I/O): a request not yet started never starts. */
+  private late = false;
   private statusCode: number | undefined;
   private responseHeaders: Record<string, string> | undefined;
   private chunks: Buffer[] = [];
@@ -128,10 +143,19 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.timer = setTimeout(() => this.onDeadline(), timeoutMs);
   }
 
+  /**
+   * The deadline is judged after one turn of I/O (setImmediate runs after the poll phase): after a
+   * stall of this process, timers fire before the sockets are read, and an answer that arrived in
+   * time would otherwise be taken for a timeout.
+   */
   private onDeadline(): void {
-    const err = new TimeoutError(`no complete response within ${this.timeoutMs} ms`);
-    this.fail(err);
-    this.controller?.abort(err);
+    this.late = true;
+    setImmediate(() => {
+      if (this.done) return;
+      const err = new TimeoutError(`no complete response within ${this.timeoutMs} ms`);
+      this.fail(err);
+      this.controller?.abort(err);
+    });
   }
 
   private finish(r: Omit<SendResult, 'durationMs'>): void {
@@ -145,6 +169,8 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   fail(err: unknown): void {
     const { code, message } = errorCode(err);
     const r: Omit<SendResult, 'durationMs'> = { error: code, errorMessage: message };
+    if (code === 'timeout' && performance.now() - this.started > this.timeoutMs + stallToleranceMs(this.timeoutMs))
+      r.stalled = true;
     if (this.statusCode !== undefined) {
       r.statusCode = this.statusCode;
       r.responseHeaders = this.responseHeaders;
@@ -164,7 +190,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(c: Dispatcher.DispatchController): void {
     this.controller = c;
-    if (this.done) c.abort(new TimeoutError('deadline passed before the request started'));
+    if (this.done || this.late) c.abort(new TimeoutError('deadline passed before the request started'));
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {

@@ -82,3 +82,16 @@ it('keeps saying alive every third of its TTL; a lapse is read on the Redis cloc
     Number(sec) * 1000 + Math.floor(Number(micro) / 1000),
   );
 });
+
+it('knows whether it is surely still held: after a beat yes, after a stall past its TTL or a stop no', async () => {
+  shard = 3;
+  const { liveness: set } = keys.shard(shard);
+  const l = new WorkerLiveness(redis, [set], 'w', 60_000, silentLogger());
+  expect(l.surelyHeld()).toBe(false); // never said alive
+  await l.start();
+  expect(l.surelyHeld()).toBe(true);
+  // a stall as long as the TTL: others may have taken it for dead
+  expect(l.surelyHeld(performance.now() + 60_000)).toBe(false);
+  await l.stop();
+  expect(l.surelyHeld()).toBe(false);
+});

@@ -15,6 +15,8 @@ import { luaCommands } from '../redis/lua-commands';
 export class WorkerLiveness {
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
+  /** When (local clock) the last beat that every set took was sent: the liveness holds ttlMs past it. */
+  private lastHeldFrom = -Infinity;
 
   constructor(
     private readonly redis: Redis,
@@ -39,10 +41,23 @@ export class WorkerLiveness {
     await this.beat(0).catch(() => undefined);
   }
 
+  /**
+   * Is this worker surely still alive in others' eyes (its liveness cannot have lapsed since the
+   * last beat it knows took)? A quarter of the TTL is kept back for the clocks and the beat's round
+   * trip. False after a stall of the process (GC pause, CPU starvation): others may have taken it
+   * for dead and claimed its work.
+   */
+  surelyHeld(now = performance.now()): boolean {
+    return now < this.lastHeldFrom + this.ttlMs * 0.75;
+  }
+
   private async beat(ttlMs: number): Promise<void> {
     const lua = luaCommands(this.redis);
+    const sentAt = performance.now();
     try {
       await Promise.all(this.sets.map((set) => lua.livenessBeat(set, this.consumer, ttlMs)));
+      if (ttlMs > 0) this.lastHeldFrom = sentAt;
+      else this.lastHeldFrom = -Infinity;
       if (this.failing) this.logger.info('worker liveness refreshed again', { consumer: this.consumer });
       this.failing = false;
     } catch (err) {

@@ -40,7 +40,7 @@ function limiterWith(origin: string, failures: number): OriginLimiter {
   const l = new OriginLimiter({ ...DEFAULT_ORIGIN_LIMITER_OPTIONS, breakerThreshold: 2 });
   for (let i = 0; i < failures; i++) {
     const a = l.admit(origin);
-    if (!(a instanceof Promise) && a.ok) a.release(5, true);
+    if (!(a instanceof Promise) && a.ok) a.release(5, 'unreachable');
   }
   return l;
 }

@@ -12,10 +12,13 @@ import {
   chainRefOfDelivery,
   gateOrdered,
   heldByNow,
+  letGoOfAttempts,
   planOrdered,
   rejoinAtEnd,
   releaseChains,
+  releaseOrphans,
 } from './chains';
+import { attemptingConsumer } from '../redis/ordering-lua';
 
 const { keys, redis } = redisForTestFile(__filename);
 let engine: TestEngine;
@@ -151,9 +154,69 @@ describe('a head planned again by another worker', () => {
     expect((await planOrdered(engine.ctx, shard, [e.entryId], [d], { consumer: 'worker-b' })).get(d.id)).toEqual({
       kind: 'go',
     });
-    expect(await redis.hget(sk.orderGoing, d.id)).toBe('worker-b');
+    expect(attemptingConsumer(await redis.hget(sk.orderGoing, d.id))).toBe('worker-b');
     await releaseChains(engine.ctx, [chainRefOfDelivery(d)!]);
     expect(await redis.hget(sk.orderGoing, d.id)).toBeNull();
+  });
+});
+
+describe('a worker taken for dead that was only stalled (docs/decisions/0007, "stalls")', () => {
+  const as = (consumer: string, o: { leaseMs?: number } = {}) => ({
+    ...engine.ctx,
+    consumer,
+    orderLeaseMs: o.leaseMs,
+  });
+  const alive = (consumer: string) => redis.zadd(sk.liveness, Date.now() + 60_000, consumer);
+  const dead = (consumer: string) => redis.zadd(sk.liveness, Date.now() - 1_000, consumer);
+
+  it('its late release leaves the head to the live worker that took it over, which moves the chain on', async () => {
+    const t = ordered();
+    const { es, ds } = await appendAndPlan(t, ['s1', 's1']);
+    const [d, next] = ds;
+    await dead('stalled-a'); // A told to attempt d, then its liveness lapsed
+    await planOrdered(as('stalled-a'), shard, [es[0].entryId], [d], { consumer: 'stalled-a' });
+    await alive('taker-b');
+    expect((await planOrdered(engine.ctx, shard, [es[0].entryId], [d], { consumer: 'taker-b' })).get(d.id)).toEqual({
+      kind: 'go',
+    });
+    await alive('stalled-a'); // A runs again and settles d late: B may still be sending it
+    await releaseChains(as('stalled-a'), [chainRefOfDelivery(d)!]);
+    expect(await gateOrdered(as('worker-c'), chainRefOfDelivery(next)!)).toEqual({ kind: 'held', heldBy: d.id });
+    await releaseChains(as('taker-b'), [chainRefOfDelivery(d)!]);
+    expect(await gateOrdered(as('worker-c'), chainRefOfDelivery(next)!)).toEqual({ kind: 'go' });
+  });
+
+  it("a retry job's gate is busy while another live worker attempts the head, and goes once it lets go", async () => {
+    const t = ordered();
+    const { ds } = await appendAndPlan(t, ['s2']);
+    const ref = chainRefOfDelivery(ds[0])!;
+    await alive('worker-a');
+    expect(await gateOrdered(as('worker-a'), ref)).toEqual({ kind: 'go' });
+    expect(await gateOrdered(as('worker-c'), ref)).toEqual({ kind: 'busy' });
+    // A's attempt ended without settling it (put off to the retry queue)
+    await letGoOfAttempts(as('worker-a'), [ref]);
+    expect(await redis.hget(sk.orderGoing, ds[0].id)).toBeNull();
+    expect(await gateOrdered(as('worker-c'), ref)).toEqual({ kind: 'go' });
+    expect(attemptingConsumer(await redis.hget(sk.orderGoing, ds[0].id))).toBe('worker-c');
+  });
+
+  it('holds the head no longer than the lease, even for a live worker that never says it is done', async () => {
+    const t = ordered();
+    const { ds } = await appendAndPlan(t, ['s3']);
+    const ref = chainRefOfDelivery(ds[0])!;
+    await alive('worker-a');
+    expect(await gateOrdered(as('worker-a', { leaseMs: 1 }), ref)).toEqual({ kind: 'go' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await gateOrdered(as('worker-c'), ref)).toEqual({ kind: 'go' });
+  });
+
+  it('a release of a record gone from the log is never held back (nothing is left to send)', async () => {
+    const t = ordered();
+    const { ds } = await appendAndPlan(t, ['s4', 's4']);
+    await alive('worker-a');
+    expect(await gateOrdered(as('worker-a'), chainRefOfDelivery(ds[0])!)).toEqual({ kind: 'go' });
+    await releaseOrphans(as('worker-c'), shard, [ds[0].id]);
+    expect(await gateOrdered(as('worker-c'), chainRefOfDelivery(ds[1])!)).toEqual({ kind: 'go' });
   });
 });
 

@@ -15,6 +15,13 @@ import type { Target } from '../stores/webhook-directory';
 
 export const DEFAULT_ORDER_HOLD_MAX = 10_000;
 
+/**
+ * How long a worker told to attempt an ordered head counts as attempting it, at most (ms), unless
+ * it says earlier that it is done: bounds what a worker that stops answering can hold up. Worker
+ * processes set it from their delivery timeout and slot wait (EngineContext.orderLeaseMs).
+ */
+export const DEFAULT_ORDER_LEASE_MS = 60_000;
+
 /** A head the watermark has not reached yet is looked at again this much later (no attempt used). */
 export const ORDER_WAIT_MS = 200;
 
@@ -22,8 +29,9 @@ export const ORDER_WAIT_MS = 200;
  * What a chained delivery may do now: `go` (attempt it), `wait` (head, watermark behind: check
  * again shortly), `held` (behind `heldBy`: no attempt, no job until released), `overflow` (dropped
  * from a chain past the bound: fails with `hold_overflow`), `free` (in no chain: attempt it),
- * `done` (it already left its chain: settled before, nothing to do), `busy` (an entry planned again
- * while the live worker told to attempt it is still at it: nothing to do here).
+ * `done` (it already left its chain: settled before, nothing to do), `busy` (another live worker
+ * is still attempting it: an entry planned again has nothing to do here; a retry job looks again
+ * shortly).
  */
 export type OrderState =
   | { kind: 'go' }
@@ -98,6 +106,7 @@ export async function planOrdered(
     holdMax: ctx.orderHoldMax ?? DEFAULT_ORDER_HOLD_MAX,
     now,
     consumer: o.consumer ?? '',
+    leaseMs: ctx.orderLeaseMs ?? DEFAULT_ORDER_LEASE_MS,
     marks,
     deliveries: planned,
   });
@@ -128,13 +137,11 @@ async function failOverflowed(ctx: EngineContext, ids: string[], now: number): P
 
 /** The gate of one chained delivery (a retry job): what it may do now. */
 export async function gateOrdered(ctx: EngineContext, ref: ChainRef, now = Date.now()): Promise<OrderState> {
-  const s = await orderingLua(ctx.redis).gate(
-    ctx.keys.shard(ref.shard),
-    CONSUMER_GROUP,
-    chainKey(ctx, ref),
-    ref.id,
+  const s = await orderingLua(ctx.redis).gate(ctx.keys.shard(ref.shard), CONSUMER_GROUP, chainKey(ctx, ref), ref.id, {
     now,
-  );
+    consumer: ctx.consumer ?? '',
+    leaseMs: ctx.orderLeaseMs ?? DEFAULT_ORDER_LEASE_MS,
+  });
   return parseState(s);
 }
 
@@ -183,13 +190,34 @@ export function heldRecord(r: DeliveryRecord, heldBy: string, now = Date.now()):
 /**
  * Deliveries settled for good (their records committed): each leaves its chain; a held new head
  * gets its job (delay 0, no attempt used). A crash between the two is covered by the released
- * mark the script leaves, swept by every worker (ordering/release-sweep.ts).
+ * mark the script leaves, swept by every worker (ordering/release-sweep.ts). A delivery another
+ * live worker is still attempting stays (this worker was taken for dead and settled it late):
+ * that worker releases it when its attempt settles.
  */
 export async function releaseChains(ctx: EngineContext, refs: ChainRef[], now = Date.now()): Promise<void> {
   const lua = orderingLua(ctx.redis);
-  const heads = await Promise.all(refs.map((r) => lua.release(ctx.keys.shard(r.shard), chainKey(ctx, r), r.id, now)));
-  const released = heads.filter((h): h is string => !!h);
+  const consumer = ctx.consumer ?? '';
+  const outs = await Promise.all(
+    refs.map((r) => lua.release(ctx.keys.shard(r.shard), chainKey(ctx, r), r.id, { now, consumer })),
+  );
+  const released = outs.flatMap((o) => (o.released && o.head ? [o.head] : []));
+  const left = outs.filter((o) => !o.released).length;
+  // usually a sweep that came between another worker's record and its release; after a stall, the
+  // late settle of a worker taken for dead
+  if (left) ctx.logger.debug('settled deliveries still attempted by another worker: left to it', { deliveries: left });
   if (released.length) await enqueueReleased(ctx, released);
+}
+
+/**
+ * Ordered deliveries whose attempt here ended without settling them (put off to the retry queue):
+ * this worker is no longer at them (see releaseChains).
+ */
+export async function letGoOfAttempts(ctx: EngineContext, refs: ChainRef[]): Promise<void> {
+  if (!ctx.consumer || !refs.length) return;
+  const byShard = new Map<number, string[]>();
+  for (const r of refs) byShard.set(r.shard, [...(byShard.get(r.shard) ?? []), r.id]);
+  const lua = orderingLua(ctx.redis);
+  await Promise.all([...byShard].map(([shard, ids]) => lua.letGo(ctx.keys.shard(shard), ctx.consumer!, ids)));
 }
 
 /**
@@ -212,8 +240,8 @@ export async function releaseOrphans(
     const chain = chains[i];
     if (!chain) continue;
     n++;
-    const head = await lua.release(k, chain, ids[i], now);
-    if (head) heads.push(head);
+    const out = await lua.release(k, chain, ids[i], { now, consumer: ctx.consumer ?? '', force: true });
+    if (out.released && out.head) heads.push(out.head);
   }
   if (n) ctx.logger.warn('chained deliveries without a record released (gone from the log)', { shard, deliveries: n });
   if (heads.length) await enqueueReleased(ctx, heads);

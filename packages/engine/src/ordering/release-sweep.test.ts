@@ -36,7 +36,9 @@ it('adds the job of a released delivery whose worker died before adding it', asy
   const { t, ds } = await chainOfTwo('s1');
   // the release script ran (its mark is left) but no job was added: as if the worker died
   const chain = keys.shard(shard).orderChain(t.id, 's1');
-  expect(await orderingLua(redis).release(os.sk, chain, ds[0].id, Date.now() - 10_000)).toBe(ds[1].id);
+  expect(
+    await orderingLua(redis).release(os.sk, chain, ds[0].id, { now: Date.now() - 10_000, consumer: 'worker-a' }),
+  ).toEqual({ released: true, head: ds[1].id });
   expect(await engine.ctx.queues.of(shard).getJob(ds[1].id)).toBeUndefined();
   expect(await sweepReleased(engine.ctx, shard)).toBe(1);
   const job = await engine.ctx.queues.of(shard).getJob(ds[1].id);

@@ -72,6 +72,29 @@ local function advance(group, budget)
   if wm ~= start then redis.call('SET', KEYS[3], wm) end
   return wm
 end
+-- the redis clock (ms)
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- the live worker, other than me, attempting this delivery now, or nil. going: id -> 'consumer|lease
+-- end (ms)'; liveness: consumer -> lapse time. An owner whose liveness lapsed is dead; one whose
+-- lease ended can no longer be sending (its attempt is bounded).
+local function busyOwner(going, liveness, id, me)
+  local v = redis.call('HGET', going, id)
+  if not v then return nil end
+  local owner, ends = string.match(v, '^(.*)|(%d+)$')
+  if not owner then owner, ends = v, '0' end
+  if owner == me then return nil end
+  local t = nowMs()
+  if tonumber(ends) <= t then return nil end
+  if tonumber(redis.call('ZSCORE', liveness, owner) or '0') > t then return owner end
+  return nil
+end
+-- this worker attempts the delivery now, for at most leaseMs
+local function takeOver(going, id, me, leaseMs)
+  redis.call('HSET', going, id, me .. '|' .. (nowMs() + tonumber(leaseMs)))
+end
 -- the state of a chained delivery: head and reached by the watermark: go; head: wait; else held
 local function stateOf(chain, id, member, wm, now)
   local first = redis.call('ZRANGE', chain, 0, 0)[1]
@@ -95,21 +118,21 @@ end
  * oldest held ones of a chain past the bound, advances the watermark and says what each of the
  * batch's ordered deliveries may do.
  * KEYS: stream, planned, watermark, members, chained, held, chain-of, done, going, liveness, chains...
- * ARGV: group, holdMax, now, budget, consumer, n marks, marks..., then per delivery: chain index
+ * ARGV: group, holdMax, now, budget, consumer, lease ms, n marks, marks..., then per delivery: chain index
  * (from 1, into the chains), member, delivery id, entry ms.
  * A head planned again (its entry claimed) while the worker told to attempt it is still alive
  * (its liveness has not lapsed: it was only slow to say so) is `busy`: that worker is on it.
  * Returns {watermark, {state per delivery}, {overflowed delivery ids}}.
  */
 const ORDER_PLAN = `${PRELUDE}
-local group, holdMax, now, me = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[5]
-local nMarks = tonumber(ARGV[6])
+local group, holdMax, now, me, leaseMs = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[5], ARGV[6]
+local nMarks = tonumber(ARGV[7])
 local wm0 = pad(redis.call('GET', KEYS[3]) or '0-0')
-for i = 7, 6 + nMarks do
+for i = 8, 7 + nMarks do
   if pad(ARGV[i]) > wm0 then redis.call('SADD', KEYS[2], ARGV[i]) end
 end
 local wm = advance(group, tonumber(ARGV[4]))
-local base = 7 + nMarks
+local base = 8 + nMarks
 local list = {}
 local touched = {}
 for i = base, #ARGV, 4 do
@@ -153,13 +176,10 @@ for i, x in ipairs(list) do
   elseif member then states[i] = stateOf(x[1], x[2], member, wm, now)
   else states[i] = 'overflow' end
   if states[i] == 'go' then
-    local owner = x[4] and redis.call('HGET', KEYS[9], x[2])
-    local lapses = owner and owner ~= me and tonumber(redis.call('ZSCORE', KEYS[10], owner) or '0')
-    local t = redis.call('TIME')
-    if lapses and lapses > tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) then
+    if x[4] and busyOwner(KEYS[9], KEYS[10], x[2], me) then
       states[i] = 'busy'
     else
-      redis.call('HSET', KEYS[9], x[2], me)
+      takeOver(KEYS[9], x[2], me, leaseMs)
     end
   end
 end
@@ -168,10 +188,11 @@ return {wm, states, overflowed}
 
 /**
  * The gate of one delivery (a retry job, or a check again): its state, after advancing the
- * watermark; `done` when it has left its chain for good, `free` when it was never in one. Clears
- * its released mark (its job runs).
- * KEYS: stream, planned, watermark, members, released, held, chain, done. ARGV: group, delivery id, now,
- * budget.
+ * watermark; `done` when it has left its chain for good, `free` when it was never in one, `busy`
+ * when it may go but another live worker is still attempting it (it looks again shortly). Clears
+ * its released mark (its job runs); a `go` makes this worker the one attempting it.
+ * KEYS: stream, planned, watermark, members, released, held, chain, done, going, liveness. ARGV:
+ * group, delivery id, now, budget, consumer, lease ms.
  */
 const ORDER_GATE = `${PRELUDE}
 redis.call('ZREM', KEYS[5], ARGV[2])
@@ -181,19 +202,32 @@ if not member then
   return 'free'
 end
 local wm = advance(ARGV[1], tonumber(ARGV[4]))
-return stateOf(KEYS[7], ARGV[2], member, wm, ARGV[3])
+local state = stateOf(KEYS[7], ARGV[2], member, wm, ARGV[3])
+if state == 'go' then
+  if busyOwner(KEYS[9], KEYS[10], ARGV[2], ARGV[5]) then return 'busy' end
+  takeOver(KEYS[9], ARGV[2], ARGV[5], ARGV[6])
+end
+return state
 `;
 
 /**
  * A chained delivery settled for good: removed from its chain. When the new head is held, it is
  * marked released (swept by workers until its job runs) and returned, for its job to be added.
- * Safe to repeat. KEYS: members, chained, held, released, chain, chain-of, done, going. ARGV: delivery id,
- * now.
+ * Refused while another live worker is attempting it (taken for dead, this worker settled it
+ * late): that worker's attempt may still reach the receiver, so the chain moves on only when it
+ * settles (`force`: the record is gone, nothing is left to send). Safe to repeat.
+ * KEYS: members, chained, held, released, chain, chain-of, done, going, liveness. ARGV: delivery id,
+ * now, consumer, force (1/0).
+ * Returns {1, new head or false} when released, {0, owner} when refused.
  */
-const ORDER_RELEASE = `
+const ORDER_RELEASE = `${PRELUDE}
 local id = ARGV[1]
 local member = redis.call('HGET', KEYS[1], id)
 if member then
+  if ARGV[4] ~= '1' then
+    local owner = busyOwner(KEYS[8], KEYS[9], id, ARGV[3])
+    if owner then return {0, owner} end
+  end
   redis.call('ZREM', KEYS[5], member)
   redis.call('HDEL', KEYS[1], id)
   redis.call('HDEL', KEYS[6], id)
@@ -203,13 +237,27 @@ if member then
   redis.call('ZREM', KEYS[3], id)
 end
 local head = redis.call('ZRANGE', KEYS[5], 0, 0)[1]
-if not head then return false end
+if not head then return {1, false} end
 local hid = string.match(head, '|(.*)$')
 if redis.call('ZSCORE', KEYS[3], hid) then
   redis.call('ZADD', KEYS[4], ARGV[2], hid)
-  return hid
+  return {1, hid}
 end
-return false
+return {1, false}
+`;
+
+/**
+ * Attempts that ended without settling their delivery (put off to the retry queue): this worker
+ * no longer attempts them, so a gate or a release elsewhere need not wait for it.
+ * KEYS: going. ARGV: consumer, delivery ids...
+ */
+const ORDER_LET_GO = `
+local n = 0
+for i = 2, #ARGV do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  if v and string.match(v, '^(.*)|') == ARGV[1] then n = n + redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return n
 `;
 
 /**
@@ -243,6 +291,7 @@ return string.match(before, '|(.*)$')
 const plan = new LuaScript(ORDER_PLAN);
 const gate = new LuaScript(ORDER_GATE);
 const release = new LuaScript(ORDER_RELEASE);
+const letGo = new LuaScript(ORDER_LET_GO);
 const reinsert = new LuaScript(ORDER_REINSERT);
 const heldBy = new LuaScript(ORDER_HELD_BY);
 
@@ -268,6 +317,13 @@ export interface PlannedDelivery {
   entryMs: number;
 }
 
+/** The consumer named in a chain head's `going` value (`consumer|lease end`). */
+export function attemptingConsumer(going: string | null): string | undefined {
+  if (!going) return undefined;
+  const bar = going.lastIndexOf('|');
+  return bar < 0 ? going : going.slice(0, bar);
+}
+
 /** Entries walked over at most per call (bounds one script's time). */
 const WALK_BUDGET = 2_000;
 
@@ -276,7 +332,14 @@ export function orderingLua(redis: Redis) {
     async plan(
       k: OrderShardKeys,
       group: string,
-      o: { holdMax: number; now: number; consumer: string; marks: string[]; deliveries: PlannedDelivery[] },
+      o: {
+        holdMax: number;
+        now: number;
+        consumer: string;
+        leaseMs: number;
+        marks: string[];
+        deliveries: PlannedDelivery[];
+      },
     ): Promise<{ watermark: string; states: string[]; overflowed: string[] }> {
       const chains = [...new Set(o.deliveries.map((d) => d.chain))];
       const index = new Map(chains.map((c, i) => [c, i + 1]));
@@ -286,6 +349,7 @@ export function orderingLua(redis: Redis) {
         o.now,
         WALK_BUDGET,
         o.consumer,
+        o.leaseMs,
         o.marks.length,
         ...o.marks,
       ];
@@ -306,7 +370,13 @@ export function orderingLua(redis: Redis) {
       const [watermark, states, overflowed] = (await plan.run(redis, keys, args)) as [string, string[], string[]];
       return { watermark, states, overflowed };
     },
-    gate: async (k: OrderShardKeys, group: string, chain: string, id: string, now: number) =>
+    gate: async (
+      k: OrderShardKeys,
+      group: string,
+      chain: string,
+      id: string,
+      o: { now: number; consumer: string; leaseMs: number },
+    ) =>
       String(
         await gate.run(
           redis,
@@ -319,12 +389,20 @@ export function orderingLua(redis: Redis) {
             k.orderHeld,
             chain,
             k.orderDone,
+            k.orderGoing,
+            k.liveness,
           ],
-          [group, id, now, WALK_BUDGET],
+          [group, id, o.now, WALK_BUDGET, o.consumer, o.leaseMs],
         ),
       ),
-    release: async (k: OrderShardKeys, chain: string, id: string, now: number) =>
-      ((await release.run(
+    /** `released`: left its chain (with the new head to enqueue, if held); else `owner` is still at it. */
+    release: async (
+      k: OrderShardKeys,
+      chain: string,
+      id: string,
+      o: { now: number; consumer: string; force?: boolean },
+    ): Promise<{ released: true; head?: string } | { released: false; owner: string }> => {
+      const [ok, x] = (await release.run(
         redis,
         [
           k.orderMembers,
@@ -335,9 +413,14 @@ export function orderingLua(redis: Redis) {
           k.orderChainOf,
           k.orderDone,
           k.orderGoing,
+          k.liveness,
         ],
-        [id, now],
-      )) ?? undefined) as string | undefined,
+        [id, o.now, o.consumer, o.force ? 1 : 0],
+      )) as [number, string | null];
+      return ok ? (x ? { released: true, head: x } : { released: true }) : { released: false, owner: String(x) };
+    },
+    letGo: async (k: Pick<OrderShardKeys, 'orderGoing'>, consumer: string, ids: string[]) =>
+      Number(await letGo.run(redis, [k.orderGoing], [consumer, ...ids])),
     reinsert: async (k: OrderShardKeys, chain: string, id: string, entryMs: number) =>
       String(
         await reinsert.run(

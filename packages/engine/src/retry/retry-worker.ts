@@ -77,7 +77,7 @@ async function attemptHolding(
   job: Job<RetryJobData>,
   rec: DeliveryRecord,
   target: Target,
-  o: { manual: boolean; slots: OriginSlots; release: ReturnType<OriginSlots['take']> },
+  o: { manual: boolean; chainHead: boolean; slots: OriginSlots; release: ReturnType<OriginSlots['take']> },
 ): Promise<AttemptOutcome> {
   const shard = rec.shard ?? 0;
   const entryShards = entryShardsOf(rec);
@@ -89,8 +89,11 @@ async function attemptHolding(
   const record = { ...rec, url: target.url };
   const d = makeDelivery(target, rec.topic, events, rec.entry_ids, { shard, entryShards, record });
   if (o.manual) d.trigger = job.data.trigger ?? 'manual';
+  if (o.chainHead) d.chainHead = true;
   const attempt = () => attemptDelivery(ctx, d);
   const out = await (o.release ? o.slots.holding(o.release, attempt) : attempt());
+  // taken over while this worker stalled (this job ran again elsewhere): nothing written here
+  if (out.takenOver) return out;
   await persist(ctx, d, out);
   ctx.attemptLog.attempt(d, out, { manual: o.manual });
   await showAttempt(job, out, target, { attemptsTotal: ctx.schedule.length, manual: o.manual });
@@ -130,6 +133,7 @@ export async function processRetry(
   if (!target) return finish(ctx, job, rec, 'webhook_deleted');
   if (!target.enabled && rec.topic !== 'ping') return finish(ctx, job, rec, 'webhook_disabled');
   const chain = chainRefOf(rec);
+  let chainHead = false;
   if (chain) {
     // ordered (docs/contract.md §8): only its chain's head is attempted
     let state = await gateOrdered(ctx, chain);
@@ -141,7 +145,8 @@ export async function processRetry(
     if (state.kind === 'overflow') return finish(ctx, job, rec, 'hold_overflow');
     // it left its chain for good while this job waited (another worker settled it): never again
     if (state.kind === 'done') return 'settled by another worker';
-    if (state.kind === 'wait') {
+    if (state.kind === 'wait' || state.kind === 'busy') {
+      // not reached yet, or another live worker is still attempting it (this job ran again)
       await delayJobUntil(ctx.redis, job, Date.now() + ORDER_WAIT_MS, token);
       throw new DelayedError();
     }
@@ -154,6 +159,7 @@ export async function processRetry(
       return `held by ${state.heldBy}`;
     }
     if (rec.held_by) delete rec.held_by;
+    chainHead = state.kind === 'go';
   }
   // past its origin's share of this worker's job slots: put off again, before any other work,
   // unless its receiver answers fast (by this worker's attempts or the stream consumers') and is
@@ -169,16 +175,18 @@ export async function processRetry(
     const now = Date.now();
     const e = new PendingWrites();
     e.updated.push({ ...rec, updated_at: isoAt(now), next_attempt_at: new Date(now + delayMs).toISOString() });
+    if (chainHead && chain) e.letGo.push(chain); // not attempted here: the head is free for whoever runs it next
     await commit(ctx, e);
     await delayJobUntil(ctx.redis, job, now + delayMs, token);
     throw new DelayedError();
   }
   let out: AttemptOutcome;
   try {
-    out = await attemptHolding(ctx, job, rec, target, { manual, slots, release });
+    out = await attemptHolding(ctx, job, rec, target, { manual, chainHead, slots, release });
   } finally {
     release?.(null); // no-op once the attempt released it with what it learnt
   }
+  if (out.takenOver) return 'attempted by another worker';
   switch (out.decision.kind) {
     case 'succeeded':
       return 'succeeded';

@@ -4,6 +4,7 @@ import type { Keys } from '@devhooks/core';
 import type { AttemptLog } from '../delivery/attempt-log';
 import type { OriginLimiter } from '../delivery/origin-limiter';
 import type { Sender } from '../delivery/sender';
+import type { WorkerLiveness } from '../log/liveness';
 import type { WorkerMetrics } from '../ops/metrics';
 import type { Logger } from '../ops/logger';
 import type { RetryQueues } from '../retry/retry-queue';
@@ -34,4 +35,13 @@ export interface EngineContext {
   disableAfterFailingMs: number;
   /** Longest chain of one webhook's deliveries of one device (DEVHOOKS_ORDER_HOLD_MAX); default 10,000. */
   orderHoldMax?: number;
+  /**
+   * This worker's name in the consumer group and liveness sets (worker processes only): the one
+   * attempting an ordered delivery it was told to (ordering/chains.ts).
+   */
+  consumer?: string;
+  /** How long a worker told to attempt an ordered head counts as attempting it, at most (ordering/chains.ts). */
+  orderLeaseMs?: number;
+  /** This worker's liveness, as it knows it (log/liveness.ts); worker processes only. */
+  liveness?: Pick<WorkerLiveness, 'surelyHeld'>;
 }

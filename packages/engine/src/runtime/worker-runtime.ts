@@ -100,6 +100,8 @@ export async function startWorkerRuntime(
     batchWindowMs: cfg.batchWindowMs,
     disableAfterFailingMs: cfg.disableAfterFailingMs,
     orderHoldMax: cfg.orderHoldMax,
+    // from a chain's go to the attempt's end: a wait for a slot, the request, a margin
+    orderLeaseMs: cfg.deliveryTimeoutMs + cfg.endpoint.maxWaitMs + 10_000,
   };
 
   // each shard's reader blocks on XREADGROUP: a connection of its own
@@ -112,6 +114,8 @@ export async function startWorkerRuntime(
     livenessMs,
     logger,
   );
+  ctx.consumer = consumer;
+  ctx.liveness = liveness;
   const perOrigin = cfg.maxInProgressPerOrigin ?? defaultPerOrigin(cfg.maxInProgress);
   const fanout = new FanoutGroup(ctx, perOrigin);
   for (let shard = 0; shard < cfg.shards; shard++) {
