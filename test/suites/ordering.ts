@@ -32,6 +32,14 @@ export interface OrderingSuiteOptions {
    * DEVHOOKS_INGEST_REPLICAS=1; its replica takes over, and the node comes back as a replica.
    */
   failover?: boolean;
+  /**
+   * Also freeze the two live workers (SIGSTOP), overlapping, past their liveness, so each may take
+   * the other for dead and claim its entries, then let them go on (SIGCONT) with their attempts
+   * still in hand: `pauses` times.
+   */
+  pauses?: number;
+  /** Answers take up to this long (seeded), so attempts are in flight when a worker is frozen. */
+  answerDelayMs?: number;
 }
 
 export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOptions): void {
@@ -78,7 +86,8 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
     await backend.stop(prefix);
   });
 
-  it(`delivers each of ${o.devices} devices' events in order through failures and a SIGKILLed worker (seed ${seed})`, async () => {
+  const frozen = o.pauses ? `, workers frozen past their liveness ${o.pauses} times` : '';
+  it(`delivers each of ${o.devices} devices' events in order through failures, a SIGKILLed worker${frozen} (seed ${seed})`, async () => {
     const { devices, eventsPerDevice: per } = o;
     const total = devices * per;
     const org = await client.org('acme', 'admin');
@@ -100,7 +109,7 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
       list.push(id);
       accepted.set(device, list);
       seen.add(id);
-      return {};
+      return o.answerDelayMs ? { delayMs: Math.floor(random() * o.answerDelayMs) } : {};
     };
 
     workers.push(await startWorkerProcess(workerEnv), await startWorkerProcess(workerEnv));
@@ -134,6 +143,20 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
       rejoined = cluster.waitForFailover(victim.port, 60_000).then(() => cluster.restartNode(victim.port));
     }
 
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    for (let i = 0; i < (o.pauses ?? 0) && seen.size < total; i++) {
+      // overlapping freezes, as CPU starvation makes them: A stalls past its liveness; B, about to
+      // take A's work over, stalls too; A runs again first, with its attempts still in hand
+      const [a, b] = i % 2 ? [workers[1], workers[2]] : [workers[2], workers[1]];
+      a.child.kill('SIGSTOP');
+      await sleep(1_000 + 150 * (i % 5));
+      b.child.kill('SIGSTOP');
+      await sleep(1_200);
+      a.child.kill('SIGCONT');
+      await sleep(400);
+      b.child.kill('SIGCONT');
+      await sleep(1_000);
+    }
     await eventually(() => seen.size === total || undefined, 120_000, 100).catch(async (err) => {
       const redis = backend.redis();
       const left: string[] = [];
