@@ -91,10 +91,14 @@ async function attemptOnce(ctx: EngineContext, d: Delivery): Promise<AttemptOutc
 
   const startedAt = Date.now();
   if (!admission.ok) {
-    // the next attempt no sooner than the breaker lets one through: its schedule is not burnt
-    // through while the breaker stays open (a short schedule would fail for good in seconds)
+    // the next attempt no sooner than the breaker lets a probe through: its schedule is not burnt
+    // through while the breaker stays open (a short schedule would fail for good in seconds).
+    // Spread over one more such wait, so the deliveries it turned away do not all come back at
+    // the probe together. While a probe is in flight: the schedule alone.
     const open = { error: 'circuit_open' as const, durationMs: 0 };
-    return decide(ctx, d, open, startedAt, Date.now(), { notBeforeMs: admission.retryInMs });
+    const notBeforeMs =
+      admission.probeInMs === undefined ? undefined : Math.ceil(admission.probeInMs * (1 + Math.random()));
+    return decide(ctx, d, open, startedAt, Date.now(), { notBeforeMs });
   }
   if (d.chainHead && ctx.liveness && !ctx.liveness.surelyHeld()) {
     // an ordered head, and this worker may have been taken for dead since its chain said go: only
@@ -160,7 +164,7 @@ export function decide(
   result: AttemptResultFull,
   startedAt: number,
   end = Date.now(),
-  /** The breaker's `retryInMs`: the next attempt waits at least this long (plus up to 20 %). */
+  /** The next attempt waits at least this long (ms): until the breaker lets a probe through. */
   o: { notBeforeMs?: number } = {},
 ): AttemptOutcome {
   const record = d.record ? { ...d.record, attempt_log: [...d.record.attempt_log] } : newRecord(d, startedAt);
@@ -188,9 +192,7 @@ export function decide(
     const retryAfterMs = parseRetryAfter(result.retryAfter, end);
     const scheduled = nextDelay(ctx.schedule, record.attempts, retryAfterMs);
     const delay =
-      scheduled !== undefined && o.notBeforeMs !== undefined
-        ? Math.max(scheduled, Math.ceil(o.notBeforeMs * (1 + Math.random() * 0.2)))
-        : scheduled;
+      scheduled !== undefined && o.notBeforeMs !== undefined ? Math.max(scheduled, o.notBeforeMs) : scheduled;
     if (delay !== undefined) {
       record.status = 'pending';
       record.next_attempt_at = new Date(end + delay).toISOString();

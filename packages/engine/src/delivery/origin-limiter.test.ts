@@ -212,21 +212,21 @@ describe('circuit breaker', () => {
     const ep2 = new OriginLimiter(opts(), undefined, now);
     await failTimes(ep2, 3);
     expect(ep2.isOpen(O)).toBe(true);
-    expect(await ep2.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 1_000 });
+    expect(await ep2.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 1_000, probeInMs: 1_000 });
     clock += 400;
-    expect(await ep2.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 1_000 });
+    expect(await ep2.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 1_000, probeInMs: 600 });
     // other origins are unaffected
     expect((await ep2.admit(OTHER)).ok).toBe(true);
     expect(ep2.isOpen(OTHER)).toBe(false);
   });
 
-  it('retryInMs is the rest of the open period (at least 1 s)', async () => {
+  it('retryInMs is the rest of the open period (at least 1 s); probeInMs exactly that', async () => {
     const ep = new OriginLimiter(opts({ breakerCooldownMs: 10_000, breakerMaxCooldownMs: 60_000 }), undefined, now);
     await failTimes(ep, 3);
     clock += 2_500;
-    expect(await ep.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 7_500 });
+    expect(await ep.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 7_500, probeInMs: 7_500 });
     clock += 7_000;
-    expect(await ep.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 1_000 });
+    expect(await ep.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 1_000, probeInMs: 500 });
   });
 
   it('a reachable release resets the count of consecutive failures', async () => {
@@ -242,12 +242,15 @@ describe('circuit breaker', () => {
     const ep = new OriginLimiter(opts(), undefined, now);
     await failTimes(ep, 3);
     clock += 999;
-    expect((await ep.admit(O)).ok).toBe(false);
+    // refused, saying when a probe may go
+    expect(await ep.admit(O)).toMatchObject({ ok: false, reason: 'circuit_open', probeInMs: 1 });
     clock += 1;
     const probe = granted(await ep.admit(O));
-    // while the probe is out, everything else is refused
+    // while the probe is out, everything else is refused (and when a probe may go is unknown)
     expect(ep.isOpen(O)).toBe(true);
-    expect(await ep.admit(O)).toMatchObject({ ok: false, reason: 'circuit_open' });
+    const during = await ep.admit(O);
+    expect(during).toMatchObject({ ok: false, reason: 'circuit_open' });
+    expect(during).not.toHaveProperty('probeInMs');
     clock += 60_000;
     expect(await ep.admit(O)).toMatchObject({ ok: false, reason: 'circuit_open' });
     probe.release(5, 'answered');
@@ -260,7 +263,7 @@ describe('circuit breaker', () => {
     const ep = new OriginLimiter(opts({ breakerCooldownMs: 1_000, breakerMaxCooldownMs: 3_000 }), undefined, now);
     await failTimes(ep, 3);
     const expectOpenFor = async (ms: number) => {
-      expect(await ep.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: ms });
+      expect(await ep.admit(O)).toEqual({ ok: false, reason: 'circuit_open', retryInMs: ms, probeInMs: ms });
       clock += ms - 1;
       expect((await ep.admit(O)).ok).toBe(false);
       clock += 1;
@@ -293,7 +296,7 @@ describe('circuit breaker', () => {
     slots[1].release(5, 'unreachable'); // second in a row: opens
     await tick();
     expect(waiters[1].done).toBe(true);
-    expect(waiters[1].value).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 1_000 });
+    expect(waiters[1].value).toEqual({ ok: false, reason: 'circuit_open', retryInMs: 1_000, probeInMs: 1_000 });
     expect(ep.snapshot().find((s) => s.origin === O)).toMatchObject({ queued: 0, open: true });
   });
 

@@ -65,7 +65,13 @@ export type SlotEnd = 'answered' | 'unreachable' | 'stalled';
 
 export type Admission =
   | { readonly ok: true; release(durationMs: number, end: SlotEnd): void }
-  | { ok: false; reason: 'circuit_open' | 'overloaded'; retryInMs: number };
+  | {
+      ok: false;
+      reason: 'circuit_open' | 'overloaded';
+      retryInMs: number;
+      /** circuit_open, no probe in flight: how long until the breaker lets a probe through (ms). */
+      probeInMs?: number;
+    };
 
 export class OriginLimiter {
   private readonly map = new Map<string, Endpoint>();
@@ -111,8 +117,11 @@ export class OriginLimiter {
     const now = this.now();
     let probe = false;
     if (e.openUntil > 0) {
-      if (now < e.openUntil || e.probing)
-        return { ok: false, reason: 'circuit_open', retryInMs: Math.max(1_000, e.openUntil - now) };
+      if (e.probing) return { ok: false, reason: 'circuit_open', retryInMs: 1_000 };
+      if (now < e.openUntil) {
+        const probeInMs = e.openUntil - now;
+        return { ok: false, reason: 'circuit_open', retryInMs: Math.max(1_000, probeInMs), probeInMs };
+      }
       e.probing = probe = true;
     }
     if (probe || e.active < this.o.concurrency) {
@@ -131,7 +140,12 @@ export class OriginLimiter {
           go
             ? new Slot(this, origin, e, false)
             : // the breaker opened while this one waited: it goes to the retry path instead
-              { ok: false, reason: 'circuit_open', retryInMs: Math.max(1_000, e.openUntil - this.now()) },
+              {
+                ok: false,
+                reason: 'circuit_open',
+                retryInMs: Math.max(1_000, e.openUntil - this.now()),
+                probeInMs: Math.max(0, e.openUntil - this.now()),
+              },
         ),
       );
     });
