@@ -7,25 +7,13 @@
  */
 import { retryShare } from '@devhooks/engine';
 import { eventually, Receiver } from '../../../test/support/receiver';
-import { decommissions, hangingAndHealthy } from '../../../test/support/isolation';
-import { startStack, type Stack } from '../../../test/support/stack';
-
-const RETRY_CONCURRENCY = 16;
-// the first step is a delay: every first attempt runs in the retry worker
-const SCHEDULE = '300ms,1h';
+import { decommissions, hangingAndHealthy, RETRY_CONCURRENCY, retryPathStack } from '../../../test/support/isolation';
+import type { Stack } from '../../../test/support/stack';
 
 let s: Stack;
 let hanging: Receiver;
 beforeAll(async () => {
-  s = await startStack(__filename, {
-    worker: {
-      DEVHOOKS_DELIVERY_TIMEOUT: '2s',
-      DEVHOOKS_ENDPOINT_CONCURRENCY: '64',
-      DEVHOOKS_RETRY_CONCURRENCY: String(RETRY_CONCURRENCY),
-      DEVHOOKS_RETRY_SCHEDULE: SCHEDULE,
-    },
-    api: { DEVHOOKS_RETRY_SCHEDULE: SCHEDULE },
-  });
+  s = await retryPathStack(__filename, { deliveryTimeout: '2s' });
   hanging = await Receiver.start();
   hanging.respond = () => ({ hang: true });
 });
