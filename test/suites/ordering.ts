@@ -169,16 +169,30 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
         left.push(
           `${k.stream} pending=${JSON.stringify(pend)} held=${held} chained=${chained} released=${released} delayed=${delayed}`,
         );
-        // the heads of chains that did not move: what their records and jobs say
-        const heldIds = new Set(await redis.zrange(k.orderHeld, 0, -1));
-        const heads = (await redis.zrange(k.orderChained, 0, -1)).filter((id) => !heldIds.has(id)).slice(0, 5);
-        for (const id of heads) {
+        // the oldest chained deliveries (the heads of chains that did not move, held or not): what
+        // their records, jobs, leases and release marks say
+        for (const id of await redis.zrange(k.orderChained, 0, 4)) {
           const job = await redis.hgetall(`${k.queuePrefix}:retries:${id}`);
+          const state = await Promise.all(
+            ['delayed', 'wait', 'active', 'completed', 'failed'].map(async (q) =>
+              q === 'delayed' || q === 'completed' || q === 'failed'
+                ? (await redis.zscore(`${k.queuePrefix}:retries:${q}`, id)) === null
+                  ? ''
+                  : q
+                : (await redis.lpos(`${k.queuePrefix}:retries:${q}`, id)) === null
+                  ? ''
+                  : q,
+            ),
+          );
           const rec = (await client.call('GET', `/v1/deliveries/${id}`, { token: org.key })).body as Record<
             string,
             unknown
           >;
-          left.push(`  head ${id}: record ${JSON.stringify(rec)} job ${JSON.stringify(job).slice(0, 400)}`);
+          left.push(
+            `  chained ${id}: held ${await redis.zscore(k.orderHeld, id)} released ${await redis.zscore(k.orderReleased, id)} ` +
+              `going ${await redis.hget(k.orderGoing, id)} job [${state.filter(Boolean).join(',')}] ` +
+              `${JSON.stringify(job).slice(0, 300)} record ${JSON.stringify(rec)}`,
+          );
         }
       }
       // the records of events never accepted, and what the workers said about releases
