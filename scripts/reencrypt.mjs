@@ -19,7 +19,7 @@ try {
   process.exit(2);
 }
 const box = new SecretBox(cfg.encryption);
-const redis = connectRedis(cfg.redisUrl, { name: 'devhooks-reencrypt' });
+const redis = connectRedis(cfg, { name: 'devhooks-reencrypt' });
 await waitForRedis(redis, 10_000);
 const r = await resealWebhookSecrets(redis, redisKeys(cfg.prefix), box);
 await redis.quit();

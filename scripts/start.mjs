@@ -5,6 +5,7 @@
  * - Redis: DEVHOOKS_REDIS_URL (default redis://127.0.0.1:6379). If nothing answers there, the URL
  *   points at this machine and a `redis-server` binary is on PATH, starts one of its own (data
  *   under ./data, or DEVHOOKS_DATA_DIR; AOF on, noeviction) and says so; it is stopped again on exit.
+ *   With DEVHOOKS_REDIS_CLUSTER=true the URL lists the cluster's seed nodes: one must answer.
  * - DEVHOOKS_ADMIN_TOKEN: when unset, one is generated and printed once.
  * - DEVHOOKS_ENCRYPTION_KEY: when unset, says once that webhook secrets are stored in plain text.
  */
@@ -72,9 +73,27 @@ async function ensureRedis(url) {
   return child;
 }
 
+/**
+ * Redis Cluster (DEVHOOKS_REDIS_CLUSTER): DEVHOOKS_REDIS_URL lists the seed nodes; one of them must
+ * answer. Nothing is started for a cluster (a standalone server would be the wrong engine).
+ */
+async function ensureClusterSeeds(urls) {
+  const seeds = urls
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const seed of seeds) {
+    const u = new URL(seed);
+    if (await answers(u.hostname || '127.0.0.1', Number(u.port || 6379))) return;
+  }
+  say(`no seed node of the Redis Cluster answers (${seeds.join(', ')}): start the cluster, or set DEVHOOKS_REDIS_URL`);
+  process.exit(1);
+}
+
 const env = process.env;
 const redisUrl = env.DEVHOOKS_REDIS_URL || 'redis://127.0.0.1:6379';
-const redis = await ensureRedis(redisUrl);
+const inCluster = ['true', '1', 'yes'].includes(env.DEVHOOKS_REDIS_CLUSTER ?? '');
+const redis = inCluster ? await ensureClusterSeeds(redisUrl) : await ensureRedis(redisUrl);
 if (!env.DEVHOOKS_ADMIN_TOKEN) {
   env.DEVHOOKS_ADMIN_TOKEN = `dhroot_${randomBytes(24).toString('base64url')}`;
   say(`no DEVHOOKS_ADMIN_TOKEN set; this run's root token (shown once): ${env.DEVHOOKS_ADMIN_TOKEN}`);

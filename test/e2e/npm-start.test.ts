@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { Client } from '../support/api';
-import { freePort, startNpmStart } from '../support/processes';
+import { baseEnv, freePort, spawnNode, startNpmStart } from '../support/processes';
 import { Receiver } from '../support/receiver';
 import { cleanPrefix, testPrefix } from '../support/redis';
 
@@ -56,6 +56,29 @@ it('runs the service, prints a generated root token once, and stops on SIGINT', 
     await proc.kill('SIGKILL');
     await rx.close();
   }
+});
+
+it('in cluster mode with no seed node answering: says so and exits 1, starting no server of its own', async () => {
+  const seeds = [await freePort(), await freePort()].map((p) => `redis://127.0.0.1:${p}`).join(',');
+  const proc = spawnNode('scripts/start.mjs', {
+    PATH: process.env.PATH ?? '',
+    DEVHOOKS_REDIS_CLUSTER: 'true',
+    DEVHOOKS_REDIS_URL: seeds,
+  });
+  const { code } = await proc.exited;
+  expect(code).toBe(1);
+  expect(proc.output).toMatch(/no seed node of the Redis Cluster answers/);
+  expect(proc.output).not.toMatch(/started redis-server|TypeError/);
+});
+
+it('npm run reencrypt (scripts/reencrypt.mjs) runs and says what it did', async () => {
+  const proc = spawnNode(
+    'scripts/reencrypt.mjs',
+    baseEnv(prefix, { DEVHOOKS_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64') }),
+  );
+  const { code } = await proc.exited;
+  expect(proc.output).toMatch(/devhooks reencrypt: \d+ webhooks, \d+ rewritten under key/);
+  expect(code).toBe(0);
 });
 
 const hasRedisServer = spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;

@@ -65,6 +65,23 @@ export function queueLabel(q: BoardQueue): string {
   return q.shard === undefined ? q.queue.name : `${q.queue.name} (shard ${q.shard})`;
 }
 
+/**
+ * A queue's name on the board (its URL segment): several queues of one name (one per shard, each
+ * under its own hash tag) are told apart by an `s<shard>-` prefix.
+ */
+export function boardQueueName(q: BoardQueue, o: { repeated: boolean }): string {
+  return `${boardPrefix(q, o)}${q.queue.name}`;
+}
+
+function boardPrefix(q: BoardQueue, o: { repeated: boolean }): string {
+  return o.repeated && q.shard !== undefined ? `s${q.shard}-` : '';
+}
+
+/** One board entry per retry queue: with several, each carries its shard. */
+export function boardQueuesOf(queues: Array<Queue<RetryJobData>>): BoardQueue[] {
+  return queues.map((queue, shard) => ({ queue, shard: queues.length > 1 ? shard : undefined }));
+}
+
 export function boardRouter(o: BoardOptions): Router {
   const adapter = new ExpressAdapter();
   adapter.setBasePath(BOARD_PATH);
@@ -75,7 +92,7 @@ export function boardRouter(o: BoardOptions): Router {
       description: QUEUE_DESCRIPTION,
       displayName: queueLabel(q),
       // several queues of one name (one per shard, each under its own hash tag): names must differ
-      prefix: repeated && q.shard !== undefined ? `s${q.shard}-` : '',
+      prefix: boardPrefix(q, { repeated }),
       allowRetries: true,
     });
     byName.set(a.getName(), q.queue);

@@ -13,7 +13,7 @@ import {
   ShardCountError,
   type Logger,
 } from '@devhooks/engine';
-import { BOARD_PATH, boardRouter } from './board';
+import { BOARD_PATH, boardQueuesOf, boardRouter } from './board';
 import type { ApiConfig } from './config';
 import type { ApiDeps } from './deps';
 import { authenticate, rootOnly } from './http/auth';
@@ -85,7 +85,7 @@ export function createApi(
   app.use(eventTypeRoutes());
   app.use(healthRoutes(deps, registry), consoleRoutes());
   app.use(failingRoutes(deps));
-  const boardQueues = queues.all.map((queue, shard) => ({ queue, shard: queues.all.length > 1 ? shard : undefined }));
+  const boardQueues = boardQueuesOf(queues.all);
   app.use(
     BOARD_PATH,
     rootOnly(config.adminToken),

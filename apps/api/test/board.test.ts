@@ -9,7 +9,7 @@ import express from 'express';
 import type { Queue } from 'bullmq';
 import { RETRY_QUEUE, redisKeys } from '@devhooks/core';
 import { createRetryQueues, DeliveryLog, silentLogger, type RetryJobData } from '@devhooks/engine';
-import { BOARD_PATH, boardRouter, FAILING_PATH, QUEUE_DESCRIPTION } from '../src/board';
+import { BOARD_PATH, boardQueueName, boardQueuesOf, boardRouter, FAILING_PATH, QUEUE_DESCRIPTION } from '../src/board';
 import { cleanPrefix, testPrefix, testRedis } from '../../../test/support/redis';
 
 const prefix = testPrefix(__filename);
@@ -66,6 +66,10 @@ it('one queue per shard: each listed, labelled with its shard', async () => {
     ['s0-retries', 'retries (shard 0)'],
     ['s3-retries', 'retries (shard 3)'],
   ]);
+  // the name links elsewhere use (the failing-receivers page's jobs link) is the one listed
+  expect(boardQueueName({ queue: queues[0], shard: 0 }, { repeated: true })).toBe('s0-retries');
+  const [single] = boardQueuesOf([queues[0]]);
+  expect(boardQueueName(single, { repeated: false })).toBe(RETRY_QUEUE);
 });
 
 it("the board's page carries its title and the link to the failing receivers", async () => {

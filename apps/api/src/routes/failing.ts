@@ -2,7 +2,7 @@
 import type { RequestHandler, Router } from 'express';
 import { routeGroup } from '../http/routing';
 import { failingReceivers } from '@devhooks/engine';
-import { BOARD_PATH, FAILING_PATH } from '../board';
+import { BOARD_PATH, boardQueueName, boardQueuesOf, FAILING_PATH } from '../board';
 import type { ApiDeps } from '../deps';
 import { rootOnly } from '../http/auth';
 import { FAILING_PAGE_CSP, failingPage } from '../http/failing-page';
@@ -25,7 +25,10 @@ export function failingRoutes(d: ApiDeps): Router {
       return;
     }
     res.set('content-security-policy', FAILING_PAGE_CSP);
-    const jobs = `${BOARD_PATH}/queue/${encodeURIComponent(d.queues.of(0).name)}?status=delayed`;
+    // the first retry queue's delayed jobs, named as the board names it (s0-retries with several shards)
+    const board = boardQueuesOf(d.queues.all);
+    const repeated = new Set(board.map((q) => q.queue.name)).size < board.length;
+    const jobs = `${BOARD_PATH}/queue/${encodeURIComponent(boardQueueName(board[0], { repeated }))}?status=delayed`;
     res.type('html').send(failingPage(report, { board: BOARD_PATH, jobs }));
   });
 
