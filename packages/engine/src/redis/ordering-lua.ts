@@ -288,12 +288,15 @@ local before = redis.call('ZRANGE', KEYS[2], rank - 1, rank - 1)[1]
 return string.match(before, '|(.*)$')
 `;
 
-const plan = new LuaScript(ORDER_PLAN);
-const gate = new LuaScript(ORDER_GATE);
-const release = new LuaScript(ORDER_RELEASE);
-const letGo = new LuaScript(ORDER_LET_GO);
-const reinsert = new LuaScript(ORDER_REINSERT);
-const heldBy = new LuaScript(ORDER_HELD_BY);
+/** The scripts, each run by SHA (LuaScript). */
+const SCRIPTS = {
+  plan: new LuaScript(ORDER_PLAN),
+  gate: new LuaScript(ORDER_GATE),
+  release: new LuaScript(ORDER_RELEASE),
+  letGo: new LuaScript(ORDER_LET_GO),
+  reinsert: new LuaScript(ORDER_REINSERT),
+  heldBy: new LuaScript(ORDER_HELD_BY),
+};
 
 /** The shard keys the scripts use (keys.shard(n)). */
 export interface OrderShardKeys {
@@ -367,7 +370,11 @@ export function orderingLua(redis: Redis) {
         k.liveness,
         ...chains,
       ];
-      const [watermark, states, overflowed] = (await plan.run(redis, keys, args)) as [string, string[], string[]];
+      const [watermark, states, overflowed] = (await SCRIPTS.plan.run(redis, keys, args)) as [
+        string,
+        string[],
+        string[],
+      ];
       return { watermark, states, overflowed };
     },
     gate: async (
@@ -378,7 +385,7 @@ export function orderingLua(redis: Redis) {
       o: { now: number; consumer: string; leaseMs: number },
     ) =>
       String(
-        await gate.run(
+        await SCRIPTS.gate.run(
           redis,
           [
             k.stream,
@@ -402,7 +409,7 @@ export function orderingLua(redis: Redis) {
       id: string,
       o: { now: number; consumer: string; force?: boolean },
     ): Promise<{ released: true; head?: string } | { released: false; owner: string }> => {
-      const [ok, x] = (await release.run(
+      const [ok, x] = (await SCRIPTS.release.run(
         redis,
         [
           k.orderMembers,
@@ -420,16 +427,16 @@ export function orderingLua(redis: Redis) {
       return ok ? (x ? { released: true, head: x } : { released: true }) : { released: false, owner: String(x) };
     },
     letGo: async (k: Pick<OrderShardKeys, 'orderGoing'>, consumer: string, ids: string[]) =>
-      Number(await letGo.run(redis, [k.orderGoing], [consumer, ...ids])),
+      Number(await SCRIPTS.letGo.run(redis, [k.orderGoing], [consumer, ...ids])),
     reinsert: async (k: OrderShardKeys, chain: string, id: string, entryMs: number) =>
       String(
-        await reinsert.run(
+        await SCRIPTS.reinsert.run(
           redis,
           [k.stream, k.orderMembers, k.orderChained, chain, k.orderChainOf, k.orderDone],
           [id, entryMs],
         ),
       ),
     heldBy: async (k: Pick<OrderShardKeys, 'orderMembers'>, chain: string, id: string) =>
-      ((await heldBy.run(redis, [k.orderMembers, chain], [id])) ?? undefined) as string | undefined,
+      ((await SCRIPTS.heldBy.run(redis, [k.orderMembers, chain], [id])) ?? undefined) as string | undefined,
   };
 }
