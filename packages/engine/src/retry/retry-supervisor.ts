@@ -2,8 +2,9 @@
  * Keeps each shard's BullMQ retry worker taking jobs. After a Redis Cluster failover a worker's
  * blocking connection can stay attached to the node that died and never wake up again, while its
  * delayed jobs fall due; the supervisor looks every CHECK_EVERY_MS for a queue whose earliest delayed
- * job is overdue by more than STUCK_AFTER_MS and replaces that queue's worker (the jobs stay in
- * Redis, so nothing is lost: the new worker takes them).
+ * job is overdue by more than STUCK_AFTER_MS, or whose waiting jobs have waited that long with none
+ * of its jobs active, and replaces that queue's worker (the jobs stay in Redis, so nothing is lost:
+ * the new worker takes them).
  */
 import type { Worker } from 'bullmq';
 import type { Logger } from '../ops/logger';
@@ -32,20 +33,20 @@ export class RetryWorkers {
     this.timer.unref();
   }
 
-  /** Replaces the workers of queues whose delayed jobs are overdue. */
+  /**
+   * Replaces the workers of queues whose delayed jobs are overdue, or whose waiting jobs have waited
+   * that long while no job of the queue is active anywhere (every consumer's blocking connection
+   * lost after a failover: the stalled-job check, on another connection, still moves the jobs of a
+   * dead worker back to waiting, where nothing takes them).
+   */
   async check(now = Date.now()): Promise<void> {
     if (this.checking) return;
     this.checking = true;
     try {
       for (let shard = 0; shard < this.workers.length; shard++) {
-        const [earliest] = await this.queues
-          .of(shard)
-          .getJobs(['delayed'], 0, 0, true)
-          .catch(() => []);
-        if (!earliest) continue;
-        const due = earliest.timestamp + (earliest.delay ?? 0);
-        if (now - due < STUCK_AFTER_MS) continue;
-        this.logger.warn('retry worker stuck: replaced', { shard, overdue_ms: now - due });
+        const overdue = await this.overdueMs(shard, now).catch(() => 0);
+        if (overdue < STUCK_AFTER_MS) continue;
+        this.logger.warn('retry worker stuck: replaced', { shard, overdue_ms: overdue });
         const old = this.workers[shard];
         this.workers[shard] = this.make(shard);
         void this.workers[shard].run();
@@ -54,6 +55,20 @@ export class RetryWorkers {
     } finally {
       this.checking = false;
     }
+  }
+
+  /** How long the shard queue's oldest job due to run has been left (0: none is). */
+  private async overdueMs(shard: number, now: number): Promise<number> {
+    const queue = this.queues.of(shard);
+    const dueAt = (j: { timestamp: number; delay?: number }) => j.timestamp + (j.delay ?? 0);
+    const [earliest] = await queue.getJobs(['delayed'], 0, 0, true);
+    let overdue = earliest ? now - dueAt(earliest) : 0;
+    const counts = await queue.getJobCounts('wait', 'active');
+    if (counts.wait > 0 && counts.active === 0) {
+      const [oldest] = await queue.getJobs(['wait'], 0, 0, true);
+      if (oldest) overdue = Math.max(overdue, now - dueAt(oldest));
+    }
+    return overdue;
   }
 
   /** Closes every worker: gracefully within `deadlineMs`, then by force. */
