@@ -221,6 +221,30 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
 
     clearInterval(progress);
     await rejoined;
+    // a device whose accepted events are out of order: the records of the events it accepted twice
+    // (attempt logs with their times and triggers), printed before the assertion below fails
+    const outOfOrder = [...accepted.entries()].filter(([, seq]) =>
+      collapsed(seq).some((id, i, all) => i > 0 && id < all[i - 1]),
+    );
+    if (outOfOrder.length) {
+      const wanted = new Set(outOfOrder.flatMap(([, seq]) => seq.filter((id, i) => seq.indexOf(id) !== i)));
+      const found: string[] = [];
+      for (let offset = 0; offset < total * 2 && found.length < 40; offset += 200) {
+        const page = await client.call('GET', `/v1/webhooks/${hook.body.id}/deliveries?limit=200&offset=${offset}`, {
+          token: org.key,
+        });
+        const rows = (page.body.deliveries ?? []) as Array<{ id: string; event_ids: string[] }>;
+        for (const r of rows.filter((x) => x.event_ids.some((e) => wanted.has(e))).slice(0, 10)) {
+          const full = await client.call('GET', `/v1/deliveries/${r.id}`, { token: org.key });
+          const { request: _r, ...rest } = full.body as Record<string, unknown>;
+          found.push(JSON.stringify(rest).slice(0, 1500));
+        }
+        if (rows.length < 200) break;
+      }
+      console.error(
+        `out of order: ${outOfOrder.map(([dev, seq]) => `${dev}: ${seq.join(' ')}`).join('\n')}\n${found.join('\n')}`,
+      );
+    }
     for (let d = 0; d < devices; d++) {
       const expected = Array.from({ length: per }, (_, n) => `dev-${d}.${String(n).padStart(3, '0')}`);
       expect({ device: d, accepted: collapsed(accepted.get(`dev-${d}`) ?? []) }).toEqual({
