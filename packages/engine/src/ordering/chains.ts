@@ -215,7 +215,11 @@ export async function releaseChains(ctx: EngineContext, refs: ChainRef[], now = 
 export async function letGoOfAttempts(ctx: EngineContext, refs: ChainRef[]): Promise<void> {
   if (!ctx.consumer || !refs.length) return;
   const byShard = new Map<number, string[]>();
-  for (const r of refs) byShard.set(r.shard, [...(byShard.get(r.shard) ?? []), r.id]);
+  for (const r of refs) {
+    const ids = byShard.get(r.shard);
+    if (ids) ids.push(r.id);
+    else byShard.set(r.shard, [r.id]);
+  }
   const lua = orderingLua(ctx.redis);
   await Promise.all([...byShard].map(([shard, ids]) => lua.letGo(ctx.keys.shard(shard), ctx.consumer!, ids)));
 }
