@@ -111,6 +111,24 @@ describe('DevhooksClient', () => {
     await expect(client.webhooks.get(down.id)).rejects.toMatchObject({ status: 404, code: 'not_found' });
   });
 
+  it("pages the org's log with the `next` cursor", async () => {
+    const all = (await client.deliveries.list({ limit: 200 })).deliveries.map((d) => d.id);
+    expect(all.length).toBeGreaterThan(2);
+    const seen: string[] = [];
+    for (let after: string | undefined; ;) {
+      const page = await client.deliveries.list({ after, limit: 2 });
+      seen.push(...page.deliveries.map((d) => d.id));
+      if (!page.next) break;
+      after = page.next;
+    }
+    expect(seen).toEqual(all);
+  });
+
+  it('lists orgs with the root token', async () => {
+    const root = new DevhooksClient({ baseUrl: s.api.base, token: s.api.root });
+    expect((await root.orgs.list()).map((o) => o.id)).toContain(s.org.id);
+  });
+
   it("manages the org's keys", async () => {
     const created = await client.keys.create(s.org.id, { name: 'grafana', role: 'viewer' });
     expect(created.key.length).toBeGreaterThan(20);

@@ -101,8 +101,7 @@ export class DevhooksClient {
   };
 
   readonly eventTypes = {
-    list: async (): Promise<T.EventTypeInfo[]> =>
-      (await this.call<{ event_types: T.EventTypeInfo[] }>('listEventTypes')).event_types,
+    list: async (): Promise<T.EventTypeInfo[]> => (await this.call<T.EventTypeList>('listEventTypes')).event_types,
   };
 
   readonly webhooks = {
@@ -113,7 +112,7 @@ export class DevhooksClient {
     list: (query: T.WebhookQuery = {}): Promise<T.WebhookList> => this.call('listWebhooks', { query: { ...query } }),
     get: (id: string): Promise<T.Webhook> => this.call('getWebhook', { params: { id } }),
     /** Partial (PATCH): only the fields given change. */
-    update: (id: string, fields: Partial<T.WebhookInput>): Promise<T.Webhook> =>
+    update: (id: string, fields: T.WebhookPatch): Promise<T.Webhook> =>
       this.call('patchWebhook', { params: { id }, body: fields }),
     /** Full replace (PUT); an absent secret keeps the old one. */
     replace: (id: string, input: T.WebhookInput): Promise<T.Webhook> =>
@@ -122,16 +121,17 @@ export class DevhooksClient {
       await this.call('deleteWebhook', { params: { id } });
     },
     deleteMany: async (ids: string[]): Promise<void> => {
-      await this.call('deleteWebhooks', { body: { webhook_ids: ids } });
+      const body: T.WebhookIds = { webhook_ids: ids };
+      await this.call('deleteWebhooks', { body });
     },
     ping: (id: string): Promise<T.PingResult> => this.call('pingWebhook', { params: { id } }),
-    rotateSecret: (id: string, o: { secret?: string; grace?: string } = {}): Promise<T.RotatedSecret> =>
+    rotateSecret: (id: string, o: T.RotateSecret = {}): Promise<T.RotatedSecret> =>
       this.call('rotateSecret', { params: { id }, body: o }),
     /** One new attempt now for every failed delivery of the webhook created in the window. */
-    recover: (id: string, window: T.TimeWindow): Promise<T.RecoverAccepted> =>
+    recover: (id: string, window: T.RecoverWindow): Promise<T.RecoverAccepted> =>
       this.call('recoverWebhook', { params: { id }, body: window }),
     /** Delivers the window's matching events to the webhook again (same webhook-id as the first time). */
-    replay: (id: string, window: T.TimeWindow & { types?: T.EventType[] }): Promise<T.ReplayAccepted> =>
+    replay: (id: string, window: T.ReplayWindow): Promise<T.ReplayAccepted> =>
       this.call('replayWebhook', { params: { id }, body: window }),
     deliveries: (id: string, query: T.DeliveryQuery = {}): Promise<T.DeliveryList> =>
       this.call('listWebhookDeliveries', { params: { id }, query: { ...query } }),
@@ -151,9 +151,9 @@ export class DevhooksClient {
 
   readonly keys = {
     list: async (orgId: string): Promise<T.ApiKey[]> =>
-      (await this.call<{ keys: T.ApiKey[] }>('listKeys', { params: { org_id: orgId } })).keys,
+      (await this.call<T.ApiKeyList>('listKeys', { params: { org_id: orgId } })).keys,
     /** The key itself is in the answer, this once. */
-    create: (orgId: string, o: { name: string; role: T.Role }): Promise<T.ApiKeyCreated> =>
+    create: (orgId: string, o: T.ApiKeyCreate): Promise<T.ApiKeyCreated> =>
       this.call('createKey', { params: { org_id: orgId }, body: o }),
     revoke: async (orgId: string, keyId: string): Promise<void> => {
       await this.call('revokeKey', { params: { org_id: orgId, key_id: keyId } });
@@ -162,7 +162,9 @@ export class DevhooksClient {
 
   readonly orgs = {
     /** Root token only. */
-    create: (name: string): Promise<T.Org> => this.call('createOrg', { body: { name } }),
+    create: (name: string): Promise<T.Org> => this.call('createOrg', { body: { name } satisfies T.OrgCreate }),
+    /** Root token only. */
+    list: async (): Promise<T.Org[]> => (await this.call<T.OrgList>('listOrgs')).orgs,
     get: (id: string): Promise<T.Org> => this.call('getOrg', { params: { org_id: id } }),
   };
 }

@@ -5,6 +5,7 @@
 export const ROUTES = {
   whoami: 'GET /v1/whoami',
   createOrg: 'POST /v1/orgs',
+  listOrgs: 'GET /v1/orgs',
   getOrg: 'GET /v1/orgs/{org_id}',
   listKeys: 'GET /v1/orgs/{org_id}/keys',
   createKey: 'POST /v1/orgs/{org_id}/keys',
@@ -30,13 +31,37 @@ export const ROUTES = {
 
 export type RouteName = keyof typeof ROUTES;
 
-/** The routes of contract §9 (delivery controls, event types), served by servers that have them. */
-export const CONTROL_ROUTES: readonly RouteName[] = [
-  'listEventTypes',
-  'rotateSecret',
-  'recoverWebhook',
-  'replayWebhook',
-];
+/**
+ * The OpenAPI component schemas of each route's JSON request body and success answer: types.ts
+ * has a type of each name, and routes.test.ts checks the names against the document's operations
+ * and each type's fields against its schema.
+ */
+export const ROUTE_SCHEMAS: Record<RouteName, { request?: string; response?: string }> = {
+  whoami: { response: 'Whoami' },
+  createOrg: { request: 'OrgCreate', response: 'Org' },
+  listOrgs: { response: 'OrgList' },
+  getOrg: { response: 'Org' },
+  listKeys: { response: 'ApiKeyList' },
+  createKey: { request: 'ApiKeyCreate', response: 'ApiKeyCreated' },
+  revokeKey: {},
+  sendEvents: { request: 'Event', response: 'EventsAccepted' },
+  listEventTypes: { response: 'EventTypeList' },
+  createWebhook: { request: 'WebhookInput', response: 'WebhookCreated' },
+  listWebhooks: { response: 'WebhookList' },
+  getWebhook: { response: 'Webhook' },
+  replaceWebhook: { request: 'WebhookInput', response: 'WebhookCreated' },
+  patchWebhook: { request: 'WebhookPatch', response: 'WebhookCreated' },
+  deleteWebhook: {},
+  deleteWebhooks: { request: 'WebhookIds' },
+  pingWebhook: { response: 'PingResult' },
+  rotateSecret: { request: 'RotateSecret', response: 'RotatedSecret' },
+  recoverWebhook: { request: 'RecoverWindow', response: 'RecoverAccepted' },
+  replayWebhook: { request: 'ReplayWindow', response: 'ReplayAccepted' },
+  listWebhookDeliveries: { response: 'DeliveryList' },
+  listDeliveries: { response: 'DeliveryList' },
+  getDelivery: { response: 'DeliveryDetail' },
+  retryDelivery: { response: 'RetryAccepted' },
+};
 
 /** `/v1/webhooks/{id}` with `{id: 'wh 1'}` → `/v1/webhooks/wh%201`. */
 export function fillPath(template: string, params: Record<string, string>): string {

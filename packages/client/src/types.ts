@@ -1,8 +1,9 @@
 /**
  * The API's shapes, as the OpenAPI document (apps/api/src/openapi/) describes them (contract §2–§9). Those core
  * defines (topics, event types, events, deliveries, attempts) come from core; the rest is written by hand
- * and kept honest by routes.test.ts (every route the client calls is described there) and by the
- * client's tests against the real API.
+ * under the names of the document's component schemas, and kept honest by routes.test.ts (every
+ * route and every field of these types against the document) and by the client's tests against the
+ * real API.
  */
 
 import type {
@@ -18,7 +19,7 @@ import type {
 } from '@devhooks/core';
 
 // the shapes core defines once (its schemas and types), as the API uses them
-export type { DeliveryStatus, DeliveryTopic, EventType, Role, Signing, Topic };
+export type { AttemptRecord, DeliveryStatus, DeliveryTopic, EventType, Role, Signing, Topic };
 export type Event = EventInput;
 export type Delivery = DeliveryView;
 export type Attempt = AttemptRecord;
@@ -34,10 +35,23 @@ export interface Page {
   limit?: number;
 }
 
+export interface OrgCreate {
+  name: string;
+}
+
 export interface Org {
   id: string;
   name: string;
   created_at: string;
+}
+
+export interface OrgList {
+  orgs: Org[];
+}
+
+export interface ApiKeyCreate {
+  name: string;
+  role: Role;
 }
 
 export interface ApiKey {
@@ -50,6 +64,10 @@ export interface ApiKey {
 /** A key as created: `key` is shown this once. */
 export interface ApiKeyCreated extends ApiKey {
   key: string;
+}
+
+export interface ApiKeyList {
+  keys: ApiKey[];
 }
 
 export interface Whoami {
@@ -76,17 +94,41 @@ export interface WebhookInput {
   /** Contract §9: requests per second to this webhook over all workers. */
   rate_limit?: number | null;
   /** Contract §9. */
-  filter?: { types?: EventType[]; data?: Record<string, unknown> } | null;
+  filter?: WebhookFilter | null;
 }
 
-export interface Webhook extends Omit<WebhookInput, 'secret'> {
+/** Contract §9: which events of its topics a webhook gets. */
+export interface WebhookFilter {
+  types?: EventType[];
+  data?: Record<string, unknown>;
+}
+
+/** PATCH: only the fields given change. */
+export type WebhookPatch = Partial<WebhookInput>;
+
+/** A webhook as read: optional fields are absent when not set; the secret is never read back. */
+export interface Webhook {
   id: string;
   org_id: string;
+  name: string;
+  url: string;
+  topics: Topic[];
+  site_id?: string;
+  group_id?: string;
+  /** Names as given, every value `"***"` (send `"***"` back to keep the stored value). */
+  headers: Record<string, string>;
   signing: Signing;
   enabled: boolean;
-  has_secret: boolean;
+  single_event_per_message: boolean;
+  metadata?: Record<string, unknown>;
+  rate_limit?: number;
+  filter?: WebhookFilter;
+  ordering: 'none' | 'device';
   created_at: string;
   updated_at: string;
+  has_secret: boolean;
+  /** While a rotated-out `standard` secret still signs. */
+  previous_secret_expires_at?: string;
   /** Set when the service disabled it (410, or 5 days of failures). */
   disabled_reason?: string;
 }
@@ -100,6 +142,10 @@ export interface WebhookQuery extends Page {
   site_id?: string;
   group_id?: string;
   topic?: Topic;
+}
+
+export interface WebhookIds {
+  webhook_ids: string[];
 }
 
 export interface WebhookList {
@@ -118,6 +164,13 @@ export interface PingResult {
   error: string | null;
 }
 
+export interface RotateSecret {
+  /** A secret of your own (default: generated). */
+  secret?: string;
+  /** How long the old secret keeps signing, e.g. `24h`. */
+  grace?: string;
+}
+
 export interface RotatedSecret {
   secret: string;
   previous_expires_at: string | null;
@@ -129,12 +182,21 @@ export interface TimeWindow {
   until?: string;
 }
 
+export type RecoverWindow = TimeWindow;
+
+export interface ReplayWindow extends TimeWindow {
+  types?: EventType[];
+}
+
 /**
  * Contract §9 answers `202 {deliveries}` and `202 {events}`: what was queued, as a count or as the
  * ids (the contract does not say which; `countOf` reads either).
  */
 export interface RecoverAccepted {
   deliveries: number | string[];
+  /** Present when the window held more than `max` failed deliveries: call again with this `since`. */
+  next_since?: string;
+  max?: number;
 }
 
 export interface ReplayAccepted {
@@ -155,15 +217,23 @@ export interface EventTypeInfo {
   example: unknown;
 }
 
+export interface EventTypeList {
+  event_types: EventTypeInfo[];
+}
+
+/** The request as sent, rebuilt from the stored events. */
+export interface DeliveryRequest {
+  method: 'POST';
+  url: string;
+  /** Signature values are redacted, the webhook's own header values `"***"`. */
+  headers: Record<string, string>;
+  /** The body text; null when the events have left the stream (`body_unavailable` says so). */
+  body: string | null;
+  body_unavailable?: string;
+}
+
 export interface DeliveryDetail extends Delivery {
-  request: {
-    method: 'POST';
-    url: string;
-    /** Signature values are redacted. */
-    headers: Record<string, string>;
-    body: unknown;
-    body_unavailable?: string;
-  };
+  request: DeliveryRequest;
   attempt_log: Attempt[];
 }
 
@@ -174,13 +244,20 @@ export interface DeliveryQuery extends Page {
   /** RFC 3339 or Unix milliseconds. */
   since?: string | number;
   until?: string | number;
+  /** Start just past this delivery (older): a previous answer's `next`, with `offset` 0. */
+  after?: string;
 }
 
 export interface DeliveryList {
+  /** Matches from `after` on: exact unless `truncated`, then a lower bound. */
   total: number;
   offset: number;
   limit: number;
   deliveries: Delivery[];
+  /** The listing stopped at its bound of records checked before it saw every candidate. */
+  truncated?: true;
+  /** Present when there may be more: pass it as `after` for the next page (or to go on searching). */
+  next?: string;
 }
 
 export interface RetryAccepted {
