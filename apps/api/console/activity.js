@@ -77,7 +77,7 @@ export function renderActivity(ctx, main, query) {
 
   async function retry(d, cell) {
     try {
-      await api.post(`/v1/deliveries/${encodeURIComponent(d.id)}/retry`);
+      await api.call('retryDelivery', { params: { id: d.id } });
       fill(cell, h('span', { class: 'good' }, 'Retry queued'));
       announce(`Retry of ${d.id} queued.`);
       setTimeout(load, 500);
@@ -109,17 +109,19 @@ export function renderActivity(ctx, main, query) {
   async function load() {
     const started = performance.now();
     clearTimeout(timer);
-    const path = webhookId ? `/v1/webhooks/${encodeURIComponent(webhookId)}/deliveries` : '/v1/deliveries';
+    const query = {
+      status: status.value,
+      topic: topic.value,
+      status_code: code.value,
+      since: localToIso(since.value),
+      until: localToIso(until.value),
+      offset,
+      limit: PAGE,
+    };
     try {
-      const page = await api.get(path, {
-        status: status.value,
-        topic: topic.value,
-        status_code: code.value,
-        since: localToIso(since.value),
-        until: localToIso(until.value),
-        offset,
-        limit: PAGE,
-      });
+      const page = webhookId
+        ? await api.call('listWebhookDeliveries', { params: { id: webhookId }, query })
+        : await api.call('listDeliveries', { query });
       if (stopped) return;
       // unchanged pages are left as they are: focus and the results shown in rows stay put
       const seen = JSON.stringify(page);
@@ -171,7 +173,7 @@ export function renderActivity(ctx, main, query) {
     pager,
   );
 
-  api.get('/v1/webhooks', { limit: 200 }).then(
+  api.call('listWebhooks', { query: { limit: 200 } }).then(
     (list) => {
       names = new Map(list.webhooks.map((w) => [w.id, w.name]));
       for (const w of list.webhooks) webhook.append(h('option', { value: w.id, selected: w.id === webhookId }, w.name));
@@ -204,7 +206,8 @@ function windowControls(ctx, webhookId, name, reload) {
       return;
     }
     try {
-      const r = await ctx.api.post(`/v1/webhooks/${encodeURIComponent(webhookId)}/${what}`, { since: iso });
+      const route = what === 'recover' ? 'recoverWebhook' : 'replayWebhook';
+      const r = await ctx.api.call(route, { params: { id: webhookId }, body: { since: iso } });
       // a count, or the ids queued: the contract leaves it open
       const count = (v) => (Array.isArray(v) ? v.length : Number(v));
       const text =

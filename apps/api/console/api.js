@@ -1,5 +1,7 @@
-// The console's API client: same-origin fetch with the session's key. A 401 means the key was
-// revoked (or mistyped): the console signs out.
+// The console's API client: same-origin fetch with the session's key, by the route names of
+// @devhooks/client (its route table, served by the API as client.js: one definition of every path
+// and method). A 401 means the key was revoked (or mistyped): the console signs out.
+import { fillPath, ROUTES } from './client.js';
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -12,8 +14,10 @@ export class ApiError extends Error {
 }
 
 export function createApi(key, onUnauthorized) {
-  async function call(method, path, { body, query } = {}) {
-    let url = path;
+  /** call('getWebhook', {params: {id}, query, body}): the parsed answer, or throws an ApiError. */
+  async function call(route, { params = {}, query, body } = {}) {
+    const [method, template] = ROUTES[route].split(' ');
+    let url = fillPath(template, params);
     if (query) {
       const q = new URLSearchParams();
       for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
@@ -49,11 +53,5 @@ export function createApi(key, onUnauthorized) {
     if (!res.ok) throw new ApiError(res.status, parsed);
     return parsed;
   }
-  return {
-    call,
-    get: (path, query) => call('GET', path, { query }),
-    post: (path, body) => call('POST', path, { body }),
-    patch: (path, body) => call('PATCH', path, { body }),
-    del: (path, body) => call('DELETE', path, { body }),
-  };
+  return { call };
 }

@@ -80,7 +80,7 @@ async function start(key) {
     revoked = true;
     if (session) signOut('Signed out: the API no longer accepts this key (revoked?).');
   });
-  const me = await api.get('/v1/whoami');
+  const me = await api.call('whoami');
   if (me.role === 'root') throw new Error('The root token manages orgs; sign in with an org API key.');
   sessionStorage.setItem(STORE, key);
   session = { key, me, api };

@@ -68,7 +68,7 @@ export function renderDelivery(ctx, main, id) {
     clearTimeout(timer);
     let d;
     try {
-      d = await api.get(`/v1/deliveries/${encodeURIComponent(id)}`);
+      d = await api.call('getDelivery', { params: { id } });
       if (stopped) return;
       // a pending delivery is read again until it settles (a retry running, the next attempt due)
       if (d.status === 'pending') timer = setTimeout(load, PENDING_POLL_MS);
@@ -84,7 +84,7 @@ export function renderDelivery(ctx, main, id) {
     }
     const retry = async () => {
       try {
-        await api.post(`/v1/deliveries/${encodeURIComponent(id)}/retry`);
+        await api.call('retryDelivery', { params: { id } });
         fill(result, h('span', { class: 'good' }, 'Retry queued: a new attempt runs now.'));
         announce('Retry queued.');
         load();

@@ -1,30 +1,6 @@
 // Event types: the catalog (GET /v1/event-types: type, topic, description, schema, example) and,
-// for admin and producer keys, a form that sends a test event. A server without the catalog route
-// answers 404: the types and data schemas are then read from its /openapi.json.
+// for admin and producer keys, a form that sends a test event.
 import { announce, fill, field, h, showErrors } from './dom.js';
-
-/** The catalog from the OpenAPI document: Event's `if type … then data: $ref` branches. */
-async function catalogFromOpenApi() {
-  const res = await fetch('/openapi.json', { cache: 'no-store', credentials: 'omit' });
-  const spec = await res.json();
-  const schemas = spec.components.schemas;
-  const out = [];
-  for (const branch of schemas.Event.allOf ?? []) {
-    const t = branch.if?.properties?.type;
-    const ref = branch.then?.properties?.data?.$ref;
-    const schema = ref ? schemas[ref.split('/').pop()] : (branch.then?.properties?.data ?? {});
-    for (const type of t?.enum ?? (t?.const ? [t.const] : [])) {
-      out.push({
-        type,
-        topic: undefined,
-        description: schema.description ?? '',
-        schema,
-        example: schema.examples?.[0],
-      });
-    }
-  }
-  return out;
-}
 
 function exampleFor(t) {
   if (t.example) return t.example;
@@ -86,7 +62,7 @@ function sendForm(ctx, types) {
       return;
     }
     try {
-      const r = await ctx.api.post('/v1/events', { type: type.value, data });
+      const r = await ctx.api.call('sendEvents', { body: { type: type.value, data } });
       showErrors(form, undefined, general);
       const text = `Accepted ${r.accepted} event (id ${r.ids[0]}).`;
       fill(result, h('span', { class: 'good' }, text, ' ', h('a', { href: '#/activity' }, 'See activity')));
@@ -106,9 +82,8 @@ export function renderEventTypes(ctx, main) {
   const sendArea = h('div');
   fill(main, h('div', { class: 'page-head' }, h('h1', {}, 'Event types')), sendArea, list);
   ctx.api
-    .get('/v1/event-types')
+    .call('listEventTypes')
     .then((r) => r.event_types)
-    .catch((err) => (err.status === 404 ? catalogFromOpenApi() : Promise.reject(err)))
     .then(
       (types) => {
         if (canSend) fill(sendArea, sendForm(ctx, types));

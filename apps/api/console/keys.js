@@ -3,7 +3,7 @@ import { announce, confirmDialog, fill, field, h, listTable, shownOnce, showErro
 
 export function renderKeys(ctx, main) {
   const { api, me } = ctx;
-  const base = `/v1/orgs/${encodeURIComponent(me.org_id)}/keys`;
+  const org = { org_id: me.org_id };
   const body = h('tbody');
   const notice = h('div', { 'aria-live': 'polite' });
   const name = h('input', { name: 'name', type: 'text', required: true, maxlength: 200 });
@@ -29,7 +29,7 @@ export function renderKeys(ctx, main) {
 
   async function load() {
     try {
-      const { keys } = await api.get(base);
+      const { keys } = await api.call('listKeys', { params: org });
       fill(
         body,
         keys.map((k) =>
@@ -53,7 +53,7 @@ export function renderKeys(ctx, main) {
     const self = k.id === me.key_id ? ' This is the key this console is signed in with: you will be signed out.' : '';
     if (!(await confirmDialog(`Revoke the key "${k.name}"? It stops working at once.${self}`, 'Revoke key'))) return;
     try {
-      await api.del(`${base}/${encodeURIComponent(k.id)}`);
+      await api.call('revokeKey', { params: { ...org, key_id: k.id } });
       announce(`Key ${k.name} revoked.`);
       await load();
     } catch (err) {
@@ -64,7 +64,7 @@ export function renderKeys(ctx, main) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
-      const k = await api.post(base, { name: name.value, role: role.value });
+      const k = await api.call('createKey', { params: org, body: { name: name.value, role: role.value } });
       showErrors(form, undefined, general);
       fill(notice, shownOnce(`Key ${k.name} (${k.role})`, k.key, 'Shown once: store it now. Only its hash is kept.'));
       announce(`Key ${k.name} created; it is shown once.`);

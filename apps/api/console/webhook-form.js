@@ -127,8 +127,8 @@ export function renderWebhookForm(ctx, main, id) {
     } else if (!Object.keys(body.headers).length) body.headers = original?.headers ? null : undefined;
     try {
       const saved = editing
-        ? await api.patch(`/v1/webhooks/${encodeURIComponent(id)}`, body)
-        : await api.post('/v1/webhooks', body);
+        ? await api.call('patchWebhook', { params: { id }, body })
+        : await api.call('createWebhook', { body });
       announce(`Webhook ${saved.name} ${editing ? 'saved' : 'created'}.`);
       if (!editing) showSecretOnce(saved);
       ctx.go('#/webhooks');
@@ -140,7 +140,7 @@ export function renderWebhookForm(ctx, main, id) {
 
   fill(main, h('div', { class: 'page-head' }, h('h1', {}, editing ? 'Edit webhook' : 'New webhook')), form);
   if (editing) {
-    api.get(`/v1/webhooks/${encodeURIComponent(id)}`).then(
+    api.call('getWebhook', { params: { id } }).then(
       (w) => {
         original = w;
         name.value = w.name;

@@ -13,12 +13,12 @@ export function showSecretOnce(webhook) {
 
 /** Last delivery and the last hour's success rate of one webhook: three small reads of its log. */
 async function healthOf(api, id) {
-  const path = `/v1/webhooks/${encodeURIComponent(id)}/deliveries`;
+  const list = (query) => api.call('listWebhookDeliveries', { params: { id }, query });
   const since = new Date(Date.now() - HOUR_MS).toISOString();
   const [last, ok, failed] = await Promise.all([
-    api.get(path, { limit: 1 }),
-    api.get(path, { since, status: 'succeeded', limit: 1 }),
-    api.get(path, { since, status: 'failed', limit: 1 }),
+    list({ limit: 1 }),
+    list({ since, status: 'succeeded', limit: 1 }),
+    list({ since, status: 'failed', limit: 1 }),
   ]);
   const done = ok.total + failed.total;
   return { last: last.deliveries[0], rate: done ? ok.total / done : undefined, done };
@@ -83,11 +83,11 @@ export function renderWebhooks(ctx, main) {
 
   async function act(w, what, row) {
     const out = row.querySelector('.row-result');
-    const id = encodeURIComponent(w.id);
+    const params = { id: w.id };
     try {
       if (what === 'ping') {
         fill(out, 'Pinging…');
-        const r = await api.post(`/v1/webhooks/${id}/ping`);
+        const r = await api.call('pingWebhook', { params });
         const text =
           r.status === 'succeeded'
             ? `Ping succeeded: HTTP ${r.status_code} in ${r.duration_ms} ms`
@@ -97,12 +97,12 @@ export function renderWebhooks(ctx, main) {
         return;
       }
       if (what === 'toggle') {
-        await api.patch(`/v1/webhooks/${id}`, { enabled: !w.enabled });
+        await api.call('patchWebhook', { params, body: { enabled: !w.enabled } });
         announce(`${w.name} ${w.enabled ? 'disabled' : 'enabled'}.`);
       } else if (what === 'delete') {
         if (!(await confirmDialog(`Delete the webhook "${w.name}"? Its deliveries stop at once.`, 'Delete webhook')))
           return;
-        await api.del(`/v1/webhooks/${id}`);
+        await api.call('deleteWebhook', { params });
         announce(`${w.name} deleted.`);
       } else if (what === 'rotate') {
         if (
@@ -112,7 +112,7 @@ export function renderWebhooks(ctx, main) {
           ))
         )
           return;
-        const r = await api.post(`/v1/webhooks/${id}/rotate-secret`, {});
+        const r = await api.call('rotateSecret', { params, body: {} });
         fill(
           notice,
           shownOnce(
@@ -177,7 +177,7 @@ export function renderWebhooks(ctx, main) {
 
   async function load() {
     try {
-      const page = await api.get('/v1/webhooks', { offset, limit: PAGE });
+      const page = await api.call('listWebhooks', { query: { offset, limit: PAGE } });
       fill(
         body,
         page.webhooks.length

@@ -1,6 +1,7 @@
 /** GET /console: the console's files, from memory, under a strict CSP, revalidated, as the right types. */
 import { startTestApi, type TestApi } from '../../../test/support/api';
 import { testPrefix } from '../../../test/support/redis';
+import { fillPath, ROUTES } from '@devhooks/client';
 import { CONSOLE_DIR } from '../src/routes/console';
 
 let api: TestApi;
@@ -39,6 +40,17 @@ describe('GET /console', () => {
     const again = await get('/console/app.js', { 'if-none-match': js.headers.get('etag')! });
     expect(again.status).toBe(304);
     expect((await get('/console/app.js', { 'if-none-match': '"other"' })).status).toBe(200);
+  });
+
+  it("serves @devhooks/client's route table and fillPath as the module /console/client.js", async () => {
+    const res = await get('/console/client.js');
+    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const source = await res.text();
+    const table = /^export const ROUTES = (\{[\s\S]*?\n\});$/m.exec(source);
+    expect(JSON.parse(table![1])).toEqual(ROUTES);
+    expect(source).toContain(`export ${fillPath.toString()}`);
+    // the console imports it (and nothing else declares a path)
+    expect(await (await get('/console/api.js')).text()).toContain("from './client.js'");
   });
 
   it('answers 404 (JSON) for any other name, and never reads a path', async () => {

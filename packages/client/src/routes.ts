@@ -1,6 +1,7 @@
 /**
  * Every call the client makes, as `METHOD /path/{param}`: one table, so routes.test.ts can check
- * each against the OpenAPI document.
+ * each against the OpenAPI document. The console calls through the same table: the API serves it,
+ * with `fillPath`, as the browser module `/console/client.js` (apps/api/src/routes/console.ts).
  */
 export const ROUTES = {
   whoami: 'GET /v1/whoami',
@@ -63,7 +64,10 @@ export const ROUTE_SCHEMAS: Record<RouteName, { request?: string; response?: str
   retryDelivery: { response: 'RetryAccepted' },
 };
 
-/** `/v1/webhooks/{id}` with `{id: 'wh 1'}` → `/v1/webhooks/wh%201`. */
+/**
+ * `/v1/webhooks/{id}` with `{id: 'wh 1'}` → `/v1/webhooks/wh%201`. Served to the browser as its
+ * source (apps/api/src/routes/console.ts): it must use nothing from outside its own body.
+ */
 export function fillPath(template: string, params: Record<string, string>): string {
   return template.replace(/\{([a-z_]+)\}/g, (_m, name: string) => {
     const v = params[name];

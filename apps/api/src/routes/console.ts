@@ -1,12 +1,15 @@
 /**
  * The web console (contract §10): plain ES modules and CSS from apps/api/console, read once at
  * start-up and served from memory under a strict Content-Security-Policy. The folder is found from
- * the package root, so the same files serve from src (tests) and from dist (`npm start`).
+ * the package root, so the same files serve from src (tests) and from dist (`npm start`). Beside
+ * them, `client.js`: @devhooks/client's route table and `fillPath` as a browser module, so the
+ * console calls the API through the client's one definition of each route.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Router, type Response } from 'express';
+import { fillPath, ROUTES } from '@devhooks/client';
 import { notFound } from '../http/errors';
 
 /** apps/api/console: two levels above both src/routes and dist/routes. */
@@ -40,15 +43,30 @@ interface Asset {
   etag: string;
 }
 
+/** The name the console imports the client's routes by (apps/api/console/api.js). */
+export const CLIENT_MODULE = 'client.js';
+
+/** @devhooks/client's route table and path filling as an ES module for the browser. */
+export function clientModuleSource(): string {
+  return [
+    '// @devhooks/client (packages/client/src/routes.ts), served by the API as a browser module.',
+    `export const ROUTES = ${JSON.stringify(ROUTES, null, 2)};`,
+    `export ${fillPath.toString()}`,
+    '',
+  ].join('\n');
+}
+
+function asset(body: Buffer, type: string): Asset {
+  return { body, type, etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"` };
+}
+
 function loadAssets(dir: string): Map<string, Asset> {
   const assets = new Map<string, Asset>();
   for (const name of readdirSync(dir)) {
     const type = TYPES[path.extname(name)];
-    if (!type) continue;
-    const body = readFileSync(path.join(dir, name));
-    const etag = `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`;
-    assets.set(name, { body, type, etag });
+    if (type) assets.set(name, asset(readFileSync(path.join(dir, name)), type));
   }
+  assets.set(CLIENT_MODULE, asset(Buffer.from(clientModuleSource()), TYPES['.js']));
   return assets;
 }
 
