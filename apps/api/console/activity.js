@@ -1,7 +1,11 @@
 // Activity: the delivery log of the org or of one webhook, newest first, filtered and paged on the
-// server. While the first page is shown it is polled every few seconds (see the README: polling is
-// simple, passes every proxy, and costs one small paged read per interval per open tab).
-import { announce, fill, fillPager, field, h, isoToLocal, listTable, localToIso, statusBadge, when } from './dom.js';
+// server. Pages follow the API's cursor: "Older" asks for the deliveries past the last one shown
+// (`after` = the answer's `next`). A filtered read the API has no index for stops after a bounded
+// number of records and says `truncated`: the page then says how far the search got, and "Search
+// further" goes on from there (`next`), adding what it finds until the page is full. While the
+// newest page is shown it is polled every few seconds (see the README: polling is simple, passes
+// every proxy, and costs one small paged read per interval per open tab).
+import { announce, fill, field, h, isoToLocal, listTable, localToIso, statusBadge, when } from './dom.js';
 
 const PAGE = 50;
 export const POLL_MS = 3000;
@@ -21,7 +25,6 @@ function select(name, options, value) {
 export function renderActivity(ctx, main, query) {
   const { api, canWrite } = ctx;
   const webhookId = query.get('webhook') ?? '';
-  let offset = Number(query.get('offset') ?? 0) || 0;
   const webhook = select('webhook', [], webhookId);
   const status = select(
     'status',
@@ -106,57 +109,150 @@ export function renderActivity(ctx, main, query) {
 
   let names = new Map();
   let lastSeen;
-  async function load() {
-    const started = performance.now();
-    clearTimeout(timer);
-    const query = {
+  /** The page shown: `after` the cursor it starts past ('' = the newest), `before` rows on newer pages. */
+  let at = { after: '', before: 0 };
+  /** Cursors of the newer pages, for "Newer". */
+  const newer = [];
+  /** What the page holds so far: its rows, the answer's `next`, `truncated` and total. */
+  let shown = { rows: [], next: undefined, truncated: false, total: 0 };
+  /** "Search further" added to this page: polling would undo it. */
+  let extended = false;
+  /** Each read's number: an answer that is no longer the latest read's is dropped. */
+  let reads = 0;
+
+  function read(after, limit) {
+    const q = {
       status: status.value,
       topic: topic.value,
       status_code: code.value,
       since: localToIso(since.value),
       until: localToIso(until.value),
-      offset,
-      limit: PAGE,
+      after: after || undefined,
+      limit,
     };
+    return webhookId
+      ? api.call('listWebhookDeliveries', { params: { id: webhookId }, query: q })
+      : api.call('listDeliveries', { query: q });
+  }
+
+  const polling = () => at.after === '' && !extended && live.checked;
+
+  async function load() {
+    const started = performance.now();
+    clearTimeout(timer);
+    extended = false;
+    const mine = ++reads;
     try {
-      const page = webhookId
-        ? await api.call('listWebhookDeliveries', { params: { id: webhookId }, query })
-        : await api.call('listDeliveries', { query });
-      if (stopped) return;
+      const page = await read(at.after, PAGE);
+      if (stopped || mine !== reads) return;
       // unchanged pages are left as they are: focus and the results shown in rows stay put
       const seen = JSON.stringify(page);
-      if (seen !== lastSeen) render(page);
+      if (seen !== lastSeen) {
+        shown = { rows: page.deliveries, next: page.next, truncated: !!page.truncated, total: page.total };
+        render();
+      }
       lastSeen = seen;
       fill(
         state,
-        offset === 0 && live.checked
+        polling()
           ? `Live: updated ${new Date().toLocaleTimeString()}`
           : 'Live updates paused (not on the newest page, or turned off).',
       );
     } catch (err) {
-      if (stopped) return;
+      if (stopped || mine !== reads) return;
       lastSeen = undefined;
       fill(body, h('tr', {}, h('td', { colspan: 8, class: 'bad' }, err.message)));
     }
     const every = Math.max(POLL_MS, POLL_COST_FACTOR * (performance.now() - started));
-    if (!stopped && offset === 0 && live.checked) timer = setTimeout(load, every);
+    if (!stopped && polling()) timer = setTimeout(load, every);
   }
 
-  function render(page) {
+  /** Goes on with a truncated read from where it stopped, adding its matches to this page. */
+  async function searchFurther(ev) {
+    const button = ev.currentTarget;
+    button.disabled = true;
+    fill(button, 'Searching…');
+    clearTimeout(timer);
+    extended = true;
+    lastSeen = undefined;
+    fill(state, 'Live updates paused (searching older records).');
+    const mine = ++reads;
+    try {
+      const page = await read(shown.next, PAGE - shown.rows.length);
+      if (stopped || mine !== reads) return;
+      const found = page.deliveries.length;
+      shown = {
+        rows: [...shown.rows, ...page.deliveries],
+        next: page.next,
+        truncated: !!page.truncated,
+        total: shown.rows.length + page.total,
+      };
+      render();
+      announce(`${found} more ${found === 1 ? 'delivery' : 'deliveries'} found.`);
+    } catch (err) {
+      if (!stopped && mine === reads) fill(pager, h('span', { class: 'bad' }, err.message));
+    }
+  }
+
+  function go(to) {
+    at = to;
+    lastSeen = undefined;
+    load();
+  }
+
+  function render() {
+    const { rows, next, truncated, total } = shown;
     fill(
       body,
-      page.deliveries.length
-        ? page.deliveries.map((d) => row(d, names))
-        : h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'No deliveries match.')),
+      rows.length
+        ? rows.map((d) => row(d, names))
+        : h(
+            'tr',
+            {},
+            h(
+              'td',
+              { colspan: 8, class: 'empty' },
+              truncated ? 'No matches among the records searched so far.' : 'No deliveries match.',
+            ),
+          ),
     );
-    fillPager(pager, {
-      offset,
-      shown: page.deliveries.length,
-      total: page.total,
-      size: PAGE,
-      go: (o) => ((offset = o), load()),
-      labels: ['Newer', 'Older'],
-    });
+    const range = `${rows.length ? at.before + 1 : at.before}–${at.before + rows.length}`;
+    const found = (at.before + total).toLocaleString();
+    const full = rows.length >= PAGE;
+    fill(
+      pager,
+      h(
+        'span',
+        { class: 'pager-count' },
+        truncated
+          ? `${rows.length ? `${range}; the` : 'The'} search stopped at its limit of records checked (${found} matches found so far)`
+          : `${range} of ${found}`,
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          disabled: !newer.length,
+          onclick: () => go(newer.pop()),
+        },
+        'Newer',
+      ),
+      truncated && !full
+        ? h('button', { type: 'button', class: 'primary', onclick: searchFurther }, 'Search further')
+        : null,
+      h(
+        'button',
+        {
+          type: 'button',
+          disabled: !(next && full),
+          onclick: () => {
+            newer.push(at);
+            go({ after: next, before: at.before + rows.length });
+          },
+        },
+        'Older',
+      ),
+    );
   }
   live.addEventListener('change', load);
 
