@@ -6,8 +6,8 @@
  *
  * Chromium from the system (/usr/bin/chromium, `apt-get install -y chromium`), driven by
  * playwright-core: Playwright never downloads a browser. Screenshots go to a temporary directory,
- * or to DEVHOOKS_SCREENSHOTS (e.g. `DEVHOOKS_SCREENSHOTS=docs/images npx jest --selectProjects browser`
- * refreshes the README's images).
+ * or to DEVHOOKS_SCREENSHOT_DIR, as the console's do (e.g. `DEVHOOKS_SCREENSHOT_DIR=docs/images npx
+ * jest --selectProjects browser` refreshes the README's images).
  */
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -22,7 +22,7 @@ import { eventually } from '../support/receiver';
 import { startRetryStack, statusEvent, type RetryStack } from '../support/retry-stack';
 import type { Stack } from '../support/stack';
 
-const shots = process.env.DEVHOOKS_SCREENSHOTS ?? mkdtempSync(path.join(os.tmpdir(), 'devhooks-board-'));
+const shots = process.env.DEVHOOKS_SCREENSHOT_DIR ?? mkdtempSync(path.join(os.tmpdir(), 'devhooks-board-'));
 
 let stack: RetryStack;
 let s: Stack;
