@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { redisKeys, shardOf, type StoredEvent } from '@devhooks/core';
 import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { decodeEvent } from '../log/stream-codec';
-import { appendEvents, appendToShard, backlogSize, shardsOf } from './ingest';
+import { luaCommands } from '../redis/lua-commands';
+import { appendEvents, appendToShard, backlogSize, shardsOf, TAKE_BACK_MAX_AGE_MS } from './ingest';
 
 const prefix = testPrefix(__filename);
 const keys = redisKeys(prefix);
@@ -101,5 +102,32 @@ describe('appendEvents over shards', () => {
     await redis.set(keys.shard(full).backlog, 0);
     const later = await appendEvents(redis, events, { keys, shards: SHARDS, maxBacklog: 20 });
     expect(later).toMatchObject({ ok: true, accepted: 10, duplicates: 0 });
+  });
+});
+
+describe('taking back a part of an aborted batch', () => {
+  it('refuses, changing nothing, once a part is TAKE_BACK_MAX_AGE_MS old; takes a young part back', async () => {
+    const sk = keys.shard(0);
+    const old = `${Date.now() - TAKE_BACK_MAX_AGE_MS - 1_000}-0`;
+    await redis.xadd(sk.stream, old, 'e', 'x');
+    await redis.set(sk.backlog, 1);
+    await redis.set(sk.dedupe('org_a', 'old-1'), '1');
+    const lua = luaCommands(redis);
+    expect(await lua.unappend(sk.stream, sk.backlog, [sk.dedupe('org_a', 'old-1')], [old], TAKE_BACK_MAX_AGE_MS)).toBe(
+      -1,
+    );
+    expect(await redis.xlen(sk.stream)).toBe(1);
+    expect(await redis.get(sk.backlog)).toBe('1');
+    expect(await redis.exists(sk.dedupe('org_a', 'old-1'))).toBe(1);
+
+    const young = (await redis.xadd(sk.stream, '*', 'e', 'y'))!;
+    await redis.incr(sk.backlog);
+    await redis.set(sk.dedupe('org_a', 'young-1'), '1');
+    expect(
+      await lua.unappend(sk.stream, sk.backlog, [sk.dedupe('org_a', 'young-1')], [young], TAKE_BACK_MAX_AGE_MS),
+    ).toBe(1);
+    expect(await redis.xlen(sk.stream)).toBe(1);
+    expect(await redis.get(sk.backlog)).toBe('1');
+    expect(await redis.exists(sk.dedupe('org_a', 'young-1'))).toBe(0);
   });
 });

@@ -6,9 +6,10 @@
  * shard's part is appended carrying the batch's id, then a marker commits the batch (`c`); workers
  * deliver such entries only once they see the marker. When any part fails, the parts already
  * appended are taken back (entries deleted, duplicate-window keys freed) and the batch is marked
- * aborted (`a`): nothing was changed. When even that fails, the outcome is unknown: with no
- * marker, workers deliver the entries once they are older than BATCH_DECIDE_MS, and the caller
- * is told to send the same events again with the same ids (duplicates are then counted, not
+ * aborted (`a`): nothing was changed. When even that fails, or a part is too old to take back
+ * (TAKE_BACK_MAX_AGE_MS: workers may be about to deliver it), the outcome is unknown: with no
+ * marker, workers deliver the entries left once they are older than BATCH_DECIDE_MS, and the
+ * caller is told to send the same events again with the same ids (duplicates are then counted, not
  * delivered), which makes the batch whole.
  */
 import { randomUUID } from 'node:crypto';
@@ -23,6 +24,12 @@ import { OutcomeUnknownError, sendWhenReady } from '../redis/outcome';
 export const DEDUPE_WINDOW_SECONDS = 24 * 60 * 60;
 /** A batch across shards with no marker this long after it was appended counts as committed. */
 export const BATCH_DECIDE_MS = 10_000;
+/**
+ * A part of an aborted batch is taken back only while younger than this (Redis clock): workers
+ * count an unmarked part as committed at BATCH_DECIDE_MS (their clock), so one they may already
+ * deliver is never deleted, whatever the skew between clocks up to this margin.
+ */
+export const TAKE_BACK_MAX_AGE_MS = BATCH_DECIDE_MS / 2;
 /** How long batch markers are kept: past BATCH_DECIDE_MS, with room for slow readers. */
 const BATCH_MARKER_TTL_MS = 6 * BATCH_DECIDE_MS;
 
@@ -141,15 +148,22 @@ async function appendAcrossShards(
   const full = settled.find((s) => s.status === 'fulfilled' && !s.value.ok);
   if (full) {
     // over the backlog bound on some shard: take the other parts back; nothing was changed
+    let whole: boolean;
     try {
-      await takeBack(redis, o.keys, parts, settled as PromiseFulfilledResult<IngestResult>[], marked);
-      await redis.set(o.keys.batchMarker(batch), 'a', 'PX', BATCH_MARKER_TTL_MS);
+      whole = await takeBack(redis, o.keys, parts, settled as PromiseFulfilledResult<IngestResult>[], marked);
+      if (whole) await redis.set(o.keys.batchMarker(batch), 'a', 'PX', BATCH_MARKER_TTL_MS);
     } catch (err) {
       throw new IngestOutcomeUnknown(
         (err as Error).message,
         marked.map((e) => e.id),
       );
     }
+    // a part appended too long ago to be taken back stays, unmarked: delivered after BATCH_DECIDE_MS
+    if (!whole)
+      throw new IngestOutcomeUnknown(
+        `part of the batch was appended ${TAKE_BACK_MAX_AGE_MS} ms or more ago and could not be taken back`,
+        marked.map((e) => e.id),
+      );
     return (full as PromiseFulfilledResult<IngestResult>).value;
   }
   const entryIds = new Array<string>(events.length);
@@ -172,26 +186,31 @@ async function appendAcrossShards(
   return { ok: true, accepted: events.length - duplicates, duplicates, ids: marked.map((e) => e.id), entryIds };
 }
 
-/** Takes back the parts of an aborted batch that were appended. */
+/**
+ * Takes back the parts of an aborted batch that were appended; false when some shard refused
+ * because its part is TAKE_BACK_MAX_AGE_MS old (that part stays, with its duplicate-window keys).
+ */
 async function takeBack(
   redis: Redis,
   keys: Keys,
   parts: Array<[number, number[]]>,
   settled: PromiseFulfilledResult<IngestResult>[],
   marked: StoredEvent[],
-): Promise<void> {
+): Promise<boolean> {
   const lua = luaCommands(redis);
-  await Promise.all(
+  const taken = await Promise.all(
     parts.map(async ([shard, idx], p) => {
       const r = settled[p].value;
-      if (!r.ok) return;
+      if (!r.ok) return true;
       const fresh = idx.filter((_, k) => r.entryIds[k] !== '');
-      if (!fresh.length) return;
+      if (!fresh.length) return true;
       const sk = keys.shard(shard);
       const dedupe = fresh.map((i) => sk.dedupe(marked[i].org, marked[i].id));
-      await lua.unappend(sk.stream, sk.backlog, dedupe, r.entryIds.filter(Boolean));
+      const n = await lua.unappend(sk.stream, sk.backlog, dedupe, r.entryIds.filter(Boolean), TAKE_BACK_MAX_AGE_MS);
+      return n !== -1;
     }),
   );
+  return taken.every(Boolean);
 }
 
 /** Waits until `replicas` replicas hold what was just written to these shards (WAIT). */
