@@ -11,6 +11,10 @@
  * marker, workers deliver the entries left once they are older than BATCH_DECIDE_MS, and the
  * caller is told to send the same events again with the same ids (duplicates are then counted, not
  * delivered), which makes the batch whole.
+ *
+ * After DEVHOOKS_SHARDS grew, an id accepted under an earlier count has its duplicate-window key
+ * on the shard it had then: ingest looks it up there first (`lookupShardCounts`,
+ * runtime/shard-count.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -18,7 +22,7 @@ import { partitionKey, shardOf, type Keys, type StoredEvent } from '@devhooks/co
 import { encodeEvent } from '../log/stream-codec';
 import { waitForReplicas } from '../redis/connection';
 import { luaCommands } from '../redis/lua-commands';
-import { OutcomeUnknownError, sendWhenReady } from '../redis/outcome';
+import { CommandNotSentError, OutcomeUnknownError, sendWhenReady } from '../redis/outcome';
 
 /** The duplicate window of docs/contract.md §4. */
 export const DEDUPE_WINDOW_SECONDS = 24 * 60 * 60;
@@ -64,6 +68,11 @@ export interface IngestOptions {
   /** Replicas that must hold the events before the answer (DEVHOOKS_INGEST_REPLICAS); 0: none. */
   replicas?: number;
   replicaTimeoutMs?: number;
+  /**
+   * Other shard counts whose shards may hold an id's duplicate-window key (after DEVHOOKS_SHARDS
+   * grew: runtime/shard-count.ts): an id given by its producer found there is a duplicate.
+   */
+  lookupShardCounts?: number[];
 }
 
 /**
@@ -100,8 +109,78 @@ export function shardsOf(events: StoredEvent[], shards: number): number[] {
 
 /** Appends events, each to its shard, all or nothing (see the top of this file). */
 export async function appendEvents(redis: Redis, events: StoredEvent[], o: IngestOptions): Promise<IngestResult> {
-  const perShard = o.shards > 1 ? Math.ceil(o.maxBacklog / o.shards) : o.maxBacklog;
   const where = shardsOf(events, o.shards);
+  const seen = o.lookupShardCounts?.length ? await seenUnderOtherCounts(redis, events, where, o) : undefined;
+  if (!seen?.size) return appendPlaced(redis, events, where, o);
+  // ids accepted under another shard count: duplicates; the others are appended as usual
+  const ids = events.map((e) => e.id);
+  const rest = ids.map((_, i) => i).filter((i) => !seen.has(i));
+  const entryIds = ids.map(() => '');
+  if (!rest.length) return { ok: true, accepted: 0, duplicates: events.length, ids, entryIds };
+  let r: IngestResult;
+  try {
+    r = await appendPlaced(
+      redis,
+      rest.map((i) => events[i]),
+      rest.map((i) => where[i]),
+      o,
+    );
+  } catch (err) {
+    // the producer sends the whole request again
+    if (err instanceof IngestOutcomeUnknown) throw new IngestOutcomeUnknown(err.message, ids);
+    throw err;
+  }
+  if (!r.ok) return r;
+  rest.forEach((i, k) => (entryIds[i] = r.entryIds[k]));
+  return { ok: true, accepted: r.accepted, duplicates: r.duplicates + seen.size, ids, entryIds };
+}
+
+/**
+ * The events (indexes) whose producer-given id holds a duplicate-window key on the shard the event
+ * has under one of `o.lookupShardCounts`: one MGET per such shard (one slot each), before the
+ * append. Nothing is written, so a failure here changed nothing (CommandNotSentError).
+ */
+async function seenUnderOtherCounts(
+  redis: Redis,
+  events: StoredEvent[],
+  where: number[],
+  o: IngestOptions,
+): Promise<Set<number>> {
+  const byShard = new Map<number, { keys: string[]; idx: number[] }>();
+  events.forEach((e, i) => {
+    if (!e.idGiven) return; // a generated id is new
+    const key = partitionKey(e);
+    for (const count of o.lookupShardCounts!) {
+      const shard = shardOf(e.org, key, count);
+      if (shard === where[i]) continue; // the ingest script looks there
+      let g = byShard.get(shard);
+      if (!g) byShard.set(shard, (g = { keys: [], idx: [] }));
+      g.keys.push(o.keys.shard(shard).dedupe(e.org, e.id));
+      g.idx.push(i);
+    }
+  });
+  const seen = new Set<number>();
+  try {
+    await Promise.all(
+      [...byShard.values()].map(async (g) => {
+        const found = await redis.mget(...g.keys);
+        found.forEach((v, k) => v !== null && seen.add(g.idx[k]));
+      }),
+    );
+  } catch (err) {
+    throw new CommandNotSentError(`looking ids up on earlier shards failed: ${(err as Error).message}`);
+  }
+  return seen;
+}
+
+/** Appends events to the shards in `where`, all or nothing. */
+async function appendPlaced(
+  redis: Redis,
+  events: StoredEvent[],
+  where: number[],
+  o: IngestOptions,
+): Promise<IngestResult> {
+  const perShard = o.shards > 1 ? Math.ceil(o.maxBacklog / o.shards) : o.maxBacklog;
   const groups = new Map<number, number[]>();
   where.forEach((s, i) => {
     const g = groups.get(s);
