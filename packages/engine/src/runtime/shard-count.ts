@@ -24,7 +24,7 @@ import type { Keys } from '@devhooks/core';
 import type { Redis } from 'ioredis';
 import { DEDUPE_WINDOW_SECONDS } from '../ingest/ingest';
 import type { Logger } from '../ops/logger';
-import { CommandNotSentError } from '../redis/outcome';
+import { CommandNotSentError, sendWhenReady } from '../redis/outcome';
 
 /** How long after a larger count is first recorded ingest starts using it. */
 export const SHARD_SWITCH_MS = 10_000;
@@ -32,6 +32,8 @@ export const SHARD_SWITCH_MS = 10_000;
 export const SHARD_LAYOUT_REFRESH_MS = 1_000;
 /** An API process whose last read of the history is older than this accepts no event. */
 export const SHARD_LAYOUT_STALE_MS = 5_000;
+/** How long an API process reuses its ingest plan before working it out again. */
+const PLAN_REUSE_MS = 250;
 /** How long an earlier count's shards are looked up after ingest stopped using it. */
 export const EARLIER_COUNT_LOOKUP_MS = DEDUPE_WINDOW_SECONDS * 1_000 + 60 * 60 * 1_000;
 
@@ -137,6 +139,8 @@ export class ShardLayout {
   private reading: Promise<void> | undefined;
   /** The plan last logged. */
   private planned = '';
+  /** The plan by the last read, reused on the hot path until `until` (local ms). */
+  private cached: { plan: IngestShardPlan; until: number } | undefined;
   private failing = false;
 
   constructor(
@@ -189,9 +193,16 @@ export class ShardLayout {
     return this.current();
   }
 
-  /** The plan by the last read, logged when it changes. */
+  /**
+   * The plan by the last read, logged when it changes; worked out again at most every
+   * PLAN_REUSE_MS (a process that switches that much later than another is still safe: each looks
+   * up the count the other appends under).
+   */
   private current(): IngestShardPlan {
-    const plan = ingestShardPlan(this.state!.history, Date.now() + this.offset);
+    const local = Date.now();
+    if (this.cached && local < this.cached.until) return this.cached.plan;
+    const plan = ingestShardPlan(this.state!.history, local + this.offset);
+    this.cached = { plan, until: local + PLAN_REUSE_MS };
     const said = `${plan.shards} ${plan.lookups.join(',')}`;
     if (said !== this.planned) {
       this.planned = said;
@@ -206,9 +217,11 @@ export class ShardLayout {
     this.reading ??= (async () => {
       try {
         const asked = Date.now();
-        const state = await readShardCounts(this.redis, this.keys, this.configured);
+        // like ingest: not connected within READY_WAIT_MS, it fails rather than queue
+        const state = await sendWhenReady(this.redis, () => readShardCounts(this.redis, this.keys, this.configured));
         const now = Date.now();
         this.state = state;
+        this.cached = undefined;
         this.offset = state.now - Math.round((asked + now) / 2);
         this.readAt = asked;
         if (this.failing) this.logger?.info('shard counts read again');
