@@ -38,7 +38,7 @@ export function standaloneBackend(): Backend {
   };
 }
 
-export function clusterBackend(o: { shards?: number; appendonly?: boolean } = {}): Backend {
+export function clusterBackend(o: { shards?: number; appendonly?: boolean; nodeTimeoutMs?: number } = {}): Backend {
   let redis: Redis | undefined;
   const b: Backend = {
     name: 'cluster',
@@ -50,7 +50,10 @@ export function clusterBackend(o: { shards?: number; appendonly?: boolean } = {}
     }),
     redis: () => (redis ??= connectRedis({ redisUrl: b.cluster!.url, redisCluster: true }, { name: 'devhooks-test' })),
     async start() {
-      b.cluster = await startRedisCluster({ appendonly: o.appendonly });
+      b.cluster = await startRedisCluster({
+        appendonly: o.appendonly,
+        ...(o.nodeTimeoutMs ? { nodeTimeoutMs: o.nodeTimeoutMs } : {}),
+      });
     },
     async stop() {
       redis?.disconnect();

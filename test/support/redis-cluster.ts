@@ -1,9 +1,11 @@
 /**
  * A local Redis Cluster for tests, from the `redis-server` and `redis-cli` binaries on PATH (Redis ≥ 7):
- * by default 3 masters + 3 replicas on free loopback ports (a random base in 20000–29000; the cluster
- * bus uses port + 10000), each node in a temp dir of its own, joined with
- * `redis-cli --cluster create … --cluster-replicas 1 --cluster-yes`. Resolves once every node says
- * `cluster_state:ok`, serves all 16384 slots and every replica is synced.
+ * by default 3 masters + 3 replicas on consecutive free loopback ports from a random base in
+ * 12000–22000, each checked free with its cluster bus port (port + 10000), so all stay below the
+ * ephemeral range 32768+ (another base is tried if a port is taken at start); each node in a temp
+ * dir of its own, joined with `redis-cli --cluster create … --cluster-replicas 1 --cluster-yes`.
+ * Resolves once every node says `cluster_state:ok`, serves all 16384 slots and every replica is
+ * synced. Tests need no port range of their own: each cluster takes free ports as it starts.
  *
  *   const cluster = await startRedisCluster();
  *   const client = new Cluster(cluster.seeds.map((u) => new URL(u)).map((u) => ({ host: u.hostname, port: +u.port })));

@@ -1,7 +1,8 @@
 /**
  * A TCP proxy on loopback in front of the test Redis, to make Redis "die" at a chosen moment
  * without mocking it: after forwarding a command that carries a marker, it drops the reply, cuts
- * every connection and refuses new ones until `restore()`.
+ * every connection and refuses new ones until `restore()`. It can also hold a chosen command back
+ * for a while (a slow network or a stalled node), with what follows it on its connection.
  */
 import net from 'node:net';
 import { testRedisUrl } from './redis';
@@ -12,6 +13,9 @@ export class RedisProxy {
   private marker: string | undefined;
   /** Set once a reply was dropped (the command had reached Redis). */
   cutAfterSend = false;
+  private hold: { when: (chunk: Buffer) => boolean; ms: number } | undefined;
+  /** Set once a chunk was held back. */
+  held = false;
 
   private constructor(
     private readonly server: net.Server,
@@ -35,6 +39,15 @@ export class RedisProxy {
   cutAfter(marker: string): void {
     this.marker = marker;
     this.cutAfterSend = false;
+  }
+
+  /**
+   * The first bytes from a client for which `when` is true reach Redis `ms` later, and every later
+   * byte of that connection behind them, in order.
+   */
+  holdWhen(when: (chunk: Buffer) => boolean, ms: number): void {
+    this.hold = { when, ms };
+    this.held = false;
   }
 
   /** Redis is "down": every connection is cut and new ones are closed at once. */
@@ -61,6 +74,8 @@ export class RedisProxy {
     }
     const upstream = net.connect(port, host);
     let awaitingCut = false;
+    /** While a chunk is held: the bytes after it, in order. */
+    let behind: Promise<void> | undefined;
     for (const s of [client, upstream]) {
       this.sockets.add(s);
       s.on('error', () => undefined);
@@ -75,7 +90,22 @@ export class RedisProxy {
         this.marker = undefined;
         awaitingCut = true;
       }
-      upstream.write(chunk);
+      const hold = this.hold;
+      if (hold && hold.when(chunk)) {
+        this.hold = undefined;
+        this.held = true;
+        const wait = new Promise<void>((r) => setTimeout(r, hold.ms));
+        behind = (behind ?? Promise.resolve()).then(() => wait);
+      }
+      if (!behind) {
+        upstream.write(chunk);
+        return;
+      }
+      const last = behind.then(() => void upstream.write(chunk));
+      behind = last;
+      void last.then(() => {
+        if (behind === last) behind = undefined; // drained: straight through again
+      });
     });
     upstream.on('data', (chunk: Buffer) => {
       if (awaitingCut) {

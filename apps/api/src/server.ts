@@ -9,8 +9,8 @@ import {
   createStores,
   Pings,
   queueGauges,
-  recordShardCount,
   ShardCountError,
+  ShardLayout,
   type Logger,
 } from '@devhooks/engine';
 import { BOARD_PATH, boardQueuesOf, boardRouter } from './board';
@@ -61,6 +61,7 @@ export function createApi(
     redis,
     keys,
     ...stores,
+    shardLayout: new ShardLayout(redis, keys, config.shards, logger),
     pings: new Pings(redis, pingWaiter, keys, config.shards),
     metrics: apiMetrics(registry),
     checkTarget: (url) => checkTarget(url),
@@ -100,13 +101,15 @@ export function createApi(
     deps,
     listen: async () => {
       // fewer shards than the deployment has used would leave events unread: refuse to serve
-      const checked = recordShardCount(redis, keys, config.shards);
+      const checked = deps.shardLayout.record();
       checked.catch(() => undefined); // past the wait below, a late answer is not the start's concern
       const later = new Promise<void>((r) => setTimeout(r, 2_000).unref());
       await Promise.race([checked, later]).catch((err) => {
         if (err instanceof ShardCountError) throw err;
         logger.warn('could not check the shard count (Redis not answering yet)', { error: (err as Error).message });
       });
+      // a count grown by processes started later is followed (runtime/shard-count.ts)
+      deps.shardLayout.start();
       return new Promise<number>((resolve, reject) => {
         const fast = eventsFastPath(deps);
         server = http.createServer(serverOptions(config.http), (req, res) => {
@@ -128,6 +131,7 @@ export function createApi(
         });
       }
       // quit politely while Redis answers; never wait on a Redis that is gone
+      deps.shardLayout.stop();
       deps.pings.close();
       const closing = Promise.all([queues.close(), redis.quit().catch(() => undefined)]);
       const gaveUp = await Promise.race([

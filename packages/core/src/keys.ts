@@ -116,6 +116,12 @@ export interface Keys {
   /** STRING the most event-stream shards this deployment has used (DEVHOOKS_SHARDS may grow, not shrink). */
   shardCount: string;
   /**
+   * HASH shard count → ms (Redis clock) when a process first recorded it: the deployment's shard
+   * counts over time, so ingest can find an id's duplicate-window key on the shard the id had under
+   * an earlier count (docs/decisions/0006, "Changing the shard count").
+   */
+  shardHistory: string;
+  /**
    * HASH worker (consumer name) → JSON `{at, origins: [...]}`: each worker's circuit-breaker state
    * per receiver origin, published every few seconds (the failing-receivers page reads it; entries
    * older than a few publish periods are ignored, and the hash expires when no worker publishes).
@@ -171,6 +177,7 @@ export function redisKeys(prefix: string): Keys {
     orgDeliveryFacet: (org, facet, value) => `${tag}:org:${org}:deliveries:${facet}:${value}`,
     pingResult: (delivery) => `${tag}:ping:${delivery}`,
     shardCount: `${tag}:shard-count`,
+    shardHistory: `${tag}:shard-history`,
     breakerStates: `${tag}:breaker-states`,
   };
 }

@@ -73,7 +73,7 @@ export function controlRoutes(d: ApiDeps): Router {
       since: win.since,
       until: win.until,
       types: win.types,
-      shards: d.config.shards,
+      shards: d.shardLayout.most,
       maxBacklog: d.config.maxBacklog,
     });
     if (!out.ok) {

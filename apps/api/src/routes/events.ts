@@ -58,9 +58,11 @@ async function accept(d: ApiDeps, org: string, body: unknown, traceparent?: stri
     );
   }
   if (traceparent) for (const e of checked.events) e.traceparent = traceparent;
+  const plan = await d.shardLayout.plan();
   const result = await appendEvents(d.redis, checked.events, {
     keys: d.keys,
-    shards: d.config.shards,
+    shards: plan.shards,
+    lookupShardCounts: plan.lookups,
     maxBacklog: d.config.maxBacklog,
     replicas: d.config.ingestReplicas,
   });

@@ -15,7 +15,7 @@ export function healthRoutes(d: ApiDeps, registry: Registry): Router {
 
   r.get('/readyz', async (_req, res) => {
     try {
-      await checkReady(d.redis, d.keys, d.config.shards);
+      await checkReady(d.redis, d.keys, d.shardLayout.most);
       res.json({ status: 'ready' });
     } catch (err) {
       res

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { redisKeys, shardOf, type StoredEvent } from '@devhooks/core';
 import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { decodeEvent } from '../log/stream-codec';
-import { appendEvents, appendToShard, backlogSize, shardsOf } from './ingest';
+import { luaCommands } from '../redis/lua-commands';
+import { appendEvents, appendToShard, backlogSize, shardsOf, TAKE_BACK_MAX_AGE_MS } from './ingest';
 
 const prefix = testPrefix(__filename);
 const keys = redisKeys(prefix);
@@ -101,5 +102,93 @@ describe('appendEvents over shards', () => {
     await redis.set(keys.shard(full).backlog, 0);
     const later = await appendEvents(redis, events, { keys, shards: SHARDS, maxBacklog: 20 });
     expect(later).toMatchObject({ ok: true, accepted: 10, duplicates: 0 });
+  });
+});
+
+describe('after DEVHOOKS_SHARDS grew (docs/decisions/0006)', () => {
+  const GROWN = 2 * SHARDS;
+  const grown = { keys, shards: GROWN, maxBacklog: 0, lookupShardCounts: [SHARDS] };
+
+  /** Events of devices whose shard changes from SHARDS to GROWN shards, and of some whose shard stays. */
+  function moving(n: number, tag: string): StoredEvent[] {
+    const devices = Array.from({ length: 40 }, (_, i) => `dev-${i}`);
+    const moved = devices.filter((d) => shardOf('org_a', d, SHARDS) !== shardOf('org_a', d, GROWN));
+    const stayed = devices.filter((d) => shardOf('org_a', d, SHARDS) === shardOf('org_a', d, GROWN));
+    expect(moved.length).toBeGreaterThanOrEqual(n);
+    expect(stayed.length).toBeGreaterThanOrEqual(n);
+    return [...moved.slice(0, n), ...stayed.slice(0, n)].map((d) => ev(d, `${tag}-${d}`));
+  }
+
+  it('counts ids accepted under the earlier count as duplicates, whether or not their shard changed', async () => {
+    const events = moving(4, 'g1');
+    const first = await appendEvents(redis, events, { keys, shards: SHARDS, maxBacklog: 0 });
+    expect(first).toMatchObject({ ok: true, accepted: 8 });
+    const again = await appendEvents(redis, events, grown);
+    expect(again).toMatchObject({ ok: true, accepted: 0, duplicates: 8, ids: events.map((e) => e.id) });
+    let total = 0;
+    for (let s = 0; s < GROWN; s++) total += await redis.xlen(keys.shard(s).stream);
+    expect(total).toBe(8);
+    // without looking the earlier count up, the 4 whose shard changed would be accepted again
+    const blind = await appendEvents(redis, events, { ...grown, lookupShardCounts: [] });
+    expect(blind).toMatchObject({ ok: true, accepted: 4, duplicates: 4 });
+  });
+
+  it('appends the new events of a request and counts only the seen ones as duplicates, in place', async () => {
+    const seen = moving(3, 'g2');
+    await appendEvents(redis, seen, { keys, shards: SHARDS, maxBacklog: 0 });
+    const fresh = moving(3, 'g2-new');
+    const mixed = [seen[0], fresh[0], seen[4], fresh[1], fresh[5], seen[1]];
+    const r = await appendEvents(redis, mixed, grown);
+    expect(r).toMatchObject({ ok: true, accepted: 3, duplicates: 3, ids: mixed.map((e) => e.id) });
+    if (!r.ok) return;
+    expect(r.entryIds.map((id) => id !== '')).toEqual([false, true, false, true, true, false]);
+    // the new ones went to their shard under the grown count
+    const where = shardsOf(mixed, GROWN);
+    for (const i of [1, 3, 4]) {
+      const got = await entries(where[i]);
+      expect(got.map((g) => g.e.id)).toContain(mixed[i].id);
+    }
+  });
+
+  it('an id first accepted under the grown count is a duplicate for a process still appending under the earlier one', async () => {
+    const events = moving(3, 'g3');
+    await appendEvents(redis, events, grown);
+    const old = await appendEvents(redis, events, { keys, shards: SHARDS, maxBacklog: 0, lookupShardCounts: [GROWN] });
+    expect(old).toMatchObject({ ok: true, accepted: 0, duplicates: 6 });
+  });
+
+  it('looks up only ids given by the producer', async () => {
+    const events = moving(2, 'g4');
+    await appendEvents(redis, events, { keys, shards: SHARDS, maxBacklog: 0 });
+    const generated = events.map((e) => ({ ...e, idGiven: false }));
+    const r = await appendEvents(redis, [generated[0]], grown);
+    expect(r).toMatchObject({ ok: true, accepted: 1, duplicates: 0 });
+  });
+});
+
+describe('taking back a part of an aborted batch', () => {
+  it('refuses, changing nothing, once a part is TAKE_BACK_MAX_AGE_MS old; takes a young part back', async () => {
+    const sk = keys.shard(0);
+    const old = `${Date.now() - TAKE_BACK_MAX_AGE_MS - 1_000}-0`;
+    await redis.xadd(sk.stream, old, 'e', 'x');
+    await redis.set(sk.backlog, 1);
+    await redis.set(sk.dedupe('org_a', 'old-1'), '1');
+    const lua = luaCommands(redis);
+    expect(await lua.unappend(sk.stream, sk.backlog, [sk.dedupe('org_a', 'old-1')], [old], TAKE_BACK_MAX_AGE_MS)).toBe(
+      -1,
+    );
+    expect(await redis.xlen(sk.stream)).toBe(1);
+    expect(await redis.get(sk.backlog)).toBe('1');
+    expect(await redis.exists(sk.dedupe('org_a', 'old-1'))).toBe(1);
+
+    const young = (await redis.xadd(sk.stream, '*', 'e', 'y'))!;
+    await redis.incr(sk.backlog);
+    await redis.set(sk.dedupe('org_a', 'young-1'), '1');
+    expect(
+      await lua.unappend(sk.stream, sk.backlog, [sk.dedupe('org_a', 'young-1')], [young], TAKE_BACK_MAX_AGE_MS),
+    ).toBe(1);
+    expect(await redis.xlen(sk.stream)).toBe(1);
+    expect(await redis.get(sk.backlog)).toBe('1');
+    expect(await redis.exists(sk.dedupe('org_a', 'young-1'))).toBe(0);
   });
 });

@@ -8,6 +8,10 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { FIELDS } from '../log/stream-codec';
 
+/** The Redis clock in ms (effects replication: TIME is allowed in a script that writes). */
+const NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
 /**
  * Appends events, all or nothing, after checking the backlog bound and the duplicate window.
  * KEYS: stream, backlog, dedupe keys (one per event given an id by its producer)
@@ -59,11 +63,17 @@ return n
 /**
  * Takes back entries a batch across shards appended on this shard when the batch is aborted:
  * deletes them, lowers the backlog by what was deleted, and frees their duplicate-window keys, so
- * the same events sent again are accepted.
- * KEYS: stream, backlog, dedupe keys. ARGV: entry ids...
+ * the same events sent again are accepted. Refuses (returns -1, changes nothing) when an entry is
+ * `maxAgeMs` old or older by the Redis clock: workers may soon count such an entry as committed
+ * (log/batch-gate.ts), so it must stay, and keep its duplicate-window key.
+ * KEYS: stream, backlog, dedupe keys. ARGV: maxAgeMs, entry ids...
  */
-const UNAPPEND = `
-local n = redis.call('XDEL', KEYS[1], unpack(ARGV))
+const UNAPPEND = `${NOW_MS}
+local maxAge = tonumber(ARGV[1])
+for i = 2, #ARGV do
+  if now - tonumber(string.match(ARGV[i], '^(%d+)')) >= maxAge then return -1 end
+end
+local n = redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
 if n > 0 then
   local left = redis.call('DECRBY', KEYS[2], n)
   if left < 0 then redis.call('SET', KEYS[2], 0) end
@@ -104,10 +114,6 @@ for _, g in ipairs(groups) do
 end
 return {groups, {}}
 `;
-
-/** The Redis clock in ms (effects replication: TIME is allowed in a script that writes). */
-const NOW_MS = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
  * A worker says it is alive: its liveness lapses `ttl` ms from now (Redis clock; 0: at once).
@@ -207,7 +213,8 @@ return 1
 export interface LuaCommands {
   ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
   ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
-  unappend(stream: string, backlog: string, dedupeKeys: string[], ids: string[]): Promise<number>;
+  /** Entries deleted, or -1 when one is `maxAgeMs` old or older (then nothing is changed). */
+  unappend(stream: string, backlog: string, dedupeKeys: string[], ids: string[], maxAgeMs: number): Promise<number>;
   groupCreate(stream: string, group: string): Promise<number>;
   /** XINFO GROUPS and XINFO CONSUMERS of the group (empty lists when absent). */
   groupInfo(stream: string, group: string): Promise<[unknown[][], unknown[][]]>;
@@ -256,8 +263,8 @@ export function luaCommands(redis: Redis): LuaCommands {
   return {
     ingest: (keys, args) => ingest.run(redis, keys, args) as Promise<Array<string | number>>,
     ack: (stream, backlog, group, ids) => ack.run(redis, [stream, backlog], [group, ...ids]) as Promise<number>,
-    unappend: (stream, backlog, dedupeKeys, ids) =>
-      unappend.run(redis, [stream, backlog, ...dedupeKeys], ids) as Promise<number>,
+    unappend: (stream, backlog, dedupeKeys, ids, maxAgeMs) =>
+      unappend.run(redis, [stream, backlog, ...dedupeKeys], [maxAgeMs, ...ids]) as Promise<number>,
     groupCreate: (stream, group) => groupCreate.run(redis, [stream], [group]) as Promise<number>,
     groupInfo: (stream, group) => groupInfo.run(redis, [stream], [group]) as Promise<[unknown[][], unknown[][]]>,
     groupForget: (stream, group, consumer) => groupForget.run(redis, [stream], [group, consumer]) as Promise<number>,
