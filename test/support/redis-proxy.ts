@@ -10,6 +10,7 @@ import { testRedisUrl } from './redis';
 export class RedisProxy {
   private readonly sockets = new Set<net.Socket>();
   private refusing = false;
+  private silent = false;
   private marker: string | undefined;
   /** Set once a reply was dropped (the command had reached Redis). */
   cutAfterSend = false;
@@ -56,9 +57,19 @@ export class RedisProxy {
     for (const s of this.sockets) s.destroy();
   }
 
+  /**
+   * Redis "hangs": every connection is cut, and new ones are taken but never answered (a Redis
+   * that accepts and stalls, or a dead host behind a load balancer), until `restore()`.
+   */
+  silence(): void {
+    this.silent = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
   /** Redis is back. */
   restore(): void {
     this.refusing = false;
+    this.silent = false;
     this.marker = undefined;
   }
 
@@ -72,8 +83,17 @@ export class RedisProxy {
       client.destroy();
       return;
     }
+    if (this.silent) {
+      // taken, read, never answered: cut only by `close()` or the client itself
+      this.sockets.add(client);
+      client.on('error', () => undefined);
+      client.on('close', () => this.sockets.delete(client));
+      client.resume();
+      return;
+    }
     const upstream = net.connect(port, host);
     let awaitingCut = false;
+    let tail = Buffer.alloc(0);
     /** While a chunk is held: the bytes after it, in order. */
     let behind: Promise<void> | undefined;
     for (const s of [client, upstream]) {
@@ -86,10 +106,13 @@ export class RedisProxy {
       });
     }
     client.on('data', (chunk: Buffer) => {
-      if (this.marker && chunk.includes(this.marker)) {
+      // the marker may straddle two chunks: look at the end of the one before too
+      const seen = this.marker ? Buffer.concat([tail, chunk]) : chunk;
+      if (this.marker && seen.includes(this.marker)) {
         this.marker = undefined;
         awaitingCut = true;
       }
+      tail = chunk.subarray(Math.max(0, chunk.length - 127));
       const hold = this.hold;
       if (hold && hold.when(chunk)) {
         this.hold = undefined;

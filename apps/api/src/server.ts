@@ -41,6 +41,13 @@ export interface Api {
   close(): Promise<void>;
 }
 
+/**
+ * How long the API waits for Redis to answer one command (and a new connection's ready check)
+ * before the request fails with 503: far above any command it sends (every read is bounded), so
+ * only a Redis that took the connection and went silent reaches it, and no request hangs on one.
+ */
+export const API_COMMAND_TIMEOUT_MS = 10_000;
+
 export function createApi(
   config: ApiConfig,
   logger: Logger,
@@ -48,7 +55,7 @@ export function createApi(
   overrides: Partial<ApiDeps> = {},
 ): Api {
   const keys = redisKeys(config.prefix);
-  const redis = connectRedis(config, { name: 'devhooks-api' });
+  const redis = connectRedis(config, { name: 'devhooks-api', commandTimeoutMs: API_COMMAND_TIMEOUT_MS });
   redis.on('error', (err) => logger.warn('redis error', { error: err.message }));
   const stores = createStores(redis, keys, config, logger);
   const { queues } = stores;

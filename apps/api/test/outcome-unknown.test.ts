@@ -2,12 +2,15 @@
  * Defect 2 of issue 13: when Redis runs the ingest script and the connection dies before the reply,
  * the API says the outcome is unknown (503 `outcome_unknown`, retry with the same ids), never
  * "nothing was changed"; retrying with the same ids stores nothing twice. When Redis is down before
- * anything is sent, 503 `unavailable` says nothing was changed, and that is true. Real Redis behind
+ * anything is sent, 503 `unavailable` says nothing was changed, and that is true. When Redis takes
+ * connections and never answers, requests still get their 503 (API_COMMAND_TIMEOUT_MS), and the API
+ * comes back by itself once Redis answers again. Real Redis behind
  * a loopback TCP proxy that drops the script's reply (test/support/redis-proxy.ts); no mocks.
  */
 import { startTestApi, type TestApi } from '../../../test/support/api';
 import { RedisProxy } from '../../../test/support/redis-proxy';
 import { testPrefix, testRedis } from '../../../test/support/redis';
+import { API_COMMAND_TIMEOUT_MS } from '../src/server';
 import { sleep, streamLength } from './helpers';
 import { hasErrorShape } from './spec-routes';
 
@@ -84,3 +87,25 @@ test('Redis down before anything is sent: 503 unavailable, nothing was changed, 
   expect(again.body).toEqual({ accepted: 1, duplicates: 0, ids: ['down-1'] });
   expect(await streamLength(redis, prefix)).toBe(before + 1);
 });
+
+test(
+  'Redis takes connections and never answers: 503, nothing changed, and the API comes back by itself',
+  async () => {
+    expect((await postUntilAnswered(alarm('settle-2'))).status).toBe(202);
+    const before = await streamLength(redis, prefix);
+    // connections cut; the new ones are taken and never answered (not even the ready check):
+    // without a command timeout, this request (and every later one) would wait forever
+    proxy.silence();
+    const r = await post(alarm('silent-1'));
+    expect(r.status).toBe(503);
+    expect(r.body.error.code).toBe('unavailable');
+    expect(r.body.error.message).toMatch(/nothing was changed/);
+    expect(await streamLength(redis, prefix)).toBe(before);
+    proxy.restore();
+    // the silent connection's ready check times out, and the API reconnects by itself
+    const again = await postUntilAnswered(alarm('silent-1'));
+    expect(again.body).toEqual({ accepted: 1, duplicates: 0, ids: ['silent-1'] });
+    expect(await streamLength(redis, prefix)).toBe(before + 1);
+  },
+  6 * API_COMMAND_TIMEOUT_MS,
+);

@@ -30,6 +30,13 @@ export interface RedisConnectOptions {
    * per cent faster with it on.
    */
   autoPipelining?: boolean;
+  /**
+   * Fail a command (and a connection's ready check) that has no answer after this long. ioredis
+   * bounds only the TCP connect: a Redis (or a proxy in front of it) that accepts the connection
+   * and never answers would otherwise hold every command, and every request waiting on one,
+   * forever. Not for blocking readers.
+   */
+  commandTimeoutMs?: number;
 }
 
 /** The URLs of a `redisUrl` setting (one, or a comma-separated list). */
@@ -50,6 +57,7 @@ export function connectRedis(target: RedisTarget, o: RedisConnectOptions): Redis
     enableAutoPipelining: !o.blocking && !!o.autoPipelining,
     lazyConnect: !!o.lazy,
     retryStrategy,
+    commandTimeout: o.blocking ? undefined : o.commandTimeoutMs,
   };
   const urls = redisUrls(target.redisUrl);
   if (!target.redisCluster) return new Redis(urls[0], opts);
@@ -62,6 +70,7 @@ export function connectRedis(target: RedisTarget, o: RedisConnectOptions): Redis
     redisOptions: {
       connectionName: o.name,
       maxRetriesPerRequest: opts.maxRetriesPerRequest,
+      commandTimeout: opts.commandTimeout,
       username: first.username ? decodeURIComponent(first.username) : undefined,
       password: first.password ? decodeURIComponent(first.password) : undefined,
       tls: first.protocol === 'rediss:' ? {} : undefined,
