@@ -12,6 +12,7 @@ import { encodeEvent, FIELDS } from '../log/stream-codec';
 import { StreamLease } from '../log/stream-lease';
 import type { EngineContext } from '../runtime/engine-context';
 import { DeliveryLog } from '../stores/delivery-log';
+import { WebhookDirectory } from '../stores/webhook-directory';
 import { FanoutGroup } from './fanout-group';
 import { StreamConsumer, type ConsumerOptions } from './fanout';
 
@@ -122,4 +123,57 @@ it('never claims back its own entries while their acknowledging commit is slow (
   await eventually(async () => ((await redis.xpending(stream, CONSUMER_GROUP)) as [number])[0] === 0, 15_000);
   const got = rx.on('/slow-commit');
   expect([got.length, new Set(got.map((r) => r.headers['webhook-id'])).size]).toEqual([N, N]);
+});
+
+it('never claims back its own entries while their fan-out waits on Redis (no second copy sent at once)', async () => {
+  // the consumers of the tests above would take these entries too: only this one reads now
+  for (const g of groups.splice(0)) await g.stop(0);
+  // an ordered webhook: a second copy sent by the same worker is what could reach the receiver
+  // after the next event of the device (this worker's own lease lets both through)
+  const w = testWebhook({ url: rx.url('/slow-fanout'), topics: ['deviceauth'], ordering: 'device' });
+  const { id: _i, org_id, created_at: _c, updated_at: _u, ...fields } = w;
+  await engine.ctx.webhooks.create(org_id, [fields]);
+  await redis.xgroup('CREATE', stream, CONSUMER_GROUP, '$', 'MKSTREAM').catch(() => undefined);
+  // the fan-out's first read of the webhook directory answers after 2.5 s (a busy Redis): the
+  // entries it read wait that long unregistered, idle well past this consumer's claim-idle time
+  let resumed: () => void = () => undefined;
+  const slowOneResumed = new Promise<void>((r) => (resumed = r));
+  class SlowDirectory extends WebhookDirectory {
+    private slowed = false;
+    override async refresh(orgs: Iterable<string>): Promise<void> {
+      const list = [...orgs];
+      if (!this.slowed && list.includes(org_id)) {
+        this.slowed = true;
+        await new Promise((r) => setTimeout(r, 2_500));
+        setTimeout(resumed, 0);
+      }
+      return super.refresh(list);
+    }
+  }
+  const ctx: EngineContext = { ...engine.ctx, directory: new SlowDirectory(redis, keys) };
+  // the receiver answers in 3 s: the deliveries are still in flight when the slow fan-out goes on
+  rx.respond = (r) => (r.path === '/slow-fanout' ? { delayMs: 3_000 } : {});
+  const c = consumer('slow-fanout', ctx, 300);
+  const N = 4;
+  for (let i = 0; i < N; i++) {
+    const e = testEvent({
+      org: org_id,
+      id: `slow-fanout-${i}`,
+      type: 'device-status-changed',
+      topic: 'deviceauth',
+      device_id: `dev-slow-${i}`, // each its own chain: every one a head (no retry worker here)
+    });
+    await redis.xadd(stream, '*', FIELDS[0], encodeEvent(e)[0]);
+  }
+  await c.start();
+  await rx.waitOn('/slow-fanout', N);
+  // claims every 250 ms went on while the fan-out waited; it went on after its wait (anything it
+  // would send again is sent well within a second)
+  await slowOneResumed;
+  await eventually(async () => ((await redis.xpending(stream, CONSUMER_GROUP)) as [number])[0] === 0, 15_000);
+  await new Promise((r) => setTimeout(r, 1_000));
+  const got = rx.on('/slow-fanout');
+  expect([got.length, new Set(got.map((r) => r.headers['webhook-id'])).size]).toEqual([N, N]);
+  expect(c.held).toBe(0);
+  rx.respond = undefined;
 });

@@ -68,6 +68,14 @@ export class StreamConsumer {
    * deliver them again (a slow commit under a large backlog did, 2,000 times in one bench run).
    */
   private readonly acking = new Set<string>();
+  /**
+   * Entries being fanned out (read or claimed, their Redis reads not all answered yet): neither in
+   * progress nor acknowledged, so kept fresh and never claimed back by this worker. A fan-out
+   * slower than the claim-idle time (Redis busy) would otherwise claim its own entry again and
+   * attempt its deliveries twice at once; for an ordered delivery, the second copy could reach the
+   * receiver after the next event of its device (this worker's own lease lets both through).
+   */
+  private readonly handling = new Set<string>();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -152,9 +160,7 @@ export class StreamConsumer {
     if (this.stopping || this.full) return;
     try {
       await claim(async (claimed) => {
-        const fresh = claimed.filter(
-          (e) => !this.entries.has(e[0]) && !this.parked.has(e[0]) && !this.acking.has(e[0]),
-        );
+        const fresh = claimed.filter((e) => !this.holds(e[0]));
         if (fresh.length) {
           this.ctx.logger.info('claimed entries left by another worker', {
             shard: this.o.shard,
@@ -171,9 +177,9 @@ export class StreamConsumer {
 
   /** Keeps this worker's entries from looking idle while their deliveries are in progress. */
   private async heartbeat(): Promise<void> {
-    if (this.stopping || !(this.entries.size + this.parked.size + this.acking.size)) return;
+    if (this.stopping || !(this.entries.size + this.parked.size + this.acking.size + this.handling.size)) return;
     try {
-      await this.lease.heartbeat([...this.entries.keys(), ...this.parked.keys(), ...this.acking]);
+      await this.lease.heartbeat([...this.entries.keys(), ...this.parked.keys(), ...this.acking, ...this.handling]);
     } catch (err) {
       this.ctx.logger.warn('heartbeat failed', { shard: this.o.shard, error: (err as Error).message });
     }
@@ -202,7 +208,10 @@ export class StreamConsumer {
    * answered: if one fails, the entries stay pending in the group (claimed and redone later) and
    * this worker holds nothing for them.
    */
-  private async handle(raw: RawEntry[], o: { reclaimed: boolean }): Promise<void> {
+  private async handle(all: RawEntry[], o: { reclaimed: boolean }): Promise<void> {
+    // an entry this worker already holds in any way is not fanned out twice
+    const raw = all.filter((e) => !this.holds(e[0]));
+    for (const [id] of raw) this.handling.add(id);
     try {
       const gated = await this.gate.sort(this.decode(raw));
       for (const x of gated.dropped) this.ack(x.entryId);
@@ -250,8 +259,17 @@ export class StreamConsumer {
         error: (err as Error).message,
         entries: raw.length,
       });
+    } finally {
+      for (const [id] of raw) this.handling.delete(id);
     }
     this.commits.schedule();
+  }
+
+  /** Whether this worker holds the entry: being fanned out, in progress, parked or being acknowledged. */
+  private holds(entryId: string): boolean {
+    return (
+      this.handling.has(entryId) || this.entries.has(entryId) || this.parked.has(entryId) || this.acking.has(entryId)
+    );
   }
 
   /** Holds entries of undecided batches and hands them to `handle` again shortly. */
