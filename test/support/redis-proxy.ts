@@ -93,7 +93,7 @@ export class RedisProxy {
     }
     const upstream = net.connect(port, host);
     let awaitingCut = false;
-    let tail = Buffer.alloc(0);
+    let tail: Buffer = Buffer.alloc(0);
     /** While a chunk is held: the bytes after it, in order. */
     let behind: Promise<void> | undefined;
     for (const s of [client, upstream]) {
