@@ -2,7 +2,8 @@
  * A webhook's rate_limit (contract §9) holds over all workers together: three workers share one
  * loopback receiver limited to 5 requests a second. The receiver never sees more than the limit in
  * any one-second window, allowing one second of burst (so at most 2 × 5), and every delivery
- * arrives, with one attempt each: waiting used none.
+ * arrives, with one attempt each: waiting used none. The workers' own attempt counters show the
+ * deliveries were shared out (at least two of the three sent).
  */
 import type { WorkerHost } from '../../../apps/worker/src';
 import { eventually } from '../../../test/support/receiver';
@@ -53,6 +54,16 @@ it('three workers together keep to the limit, and every delivery arrives with on
       : undefined;
   });
   expect(list.map((d: { attempts: number }) => d.attempts)).toEqual(Array(EVENTS).fill(1));
+  // the limit held over workers that all sent (not one worker doing everything): attempts that got
+  // an answer, by each worker's own counter
+  const answered = await Promise.all(
+    [s.worker, ...more].map(async (h) => {
+      const { values } = await h.runtime.context.metrics.attempts.get();
+      return values.filter((v) => v.labels.outcome === 'success').reduce((n, v) => n + v.value, 0);
+    }),
+  );
+  expect(answered.reduce((a, b) => a + b, 0)).toBe(EVENTS);
+  expect(answered.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
 }, 90_000);
 
 it('a webhook without a limit is not held back by one that has one', async () => {

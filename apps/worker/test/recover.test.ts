@@ -74,3 +74,29 @@ it('leaves deliveries outside the window alone', async () => {
   expect((await deliveries(w.id))[0]).toMatchObject({ status: 'failed', attempts: 1 });
   s.rx.respond = undefined;
 });
+
+it("paces the new attempts by the webhook's rate_limit, using no attempt to wait", async () => {
+  const LIMIT = 2;
+  const N = 10;
+  const w = await s.webhook({ url: s.rx.url('/limited'), topics: ['deviceauth'], rate_limit: LIMIT });
+  let down = true;
+  s.rx.respond = (r) => (r.path === '/limited' && down ? { status: 500 } : {});
+  const since = new Date(Date.now() - 1_000).toISOString();
+  await s.send({ events: Array.from({ length: N }, (_, i) => event(`evt-rec-rl-${i}`)) });
+  await eventually(async () => (await deliveries(w.id, '&status=failed')).length === N || undefined, 30_000);
+  down = false;
+  const before = s.rx.on('/limited').length;
+  const r = await recover(w.id, { since });
+  expect(r.body).toEqual({ deliveries: N });
+  const all = await s.rx.waitOn('/limited', before + N, 30_000);
+  // the recovered attempts: at most the limit per second, one second of burst allowed
+  const times = all.slice(before).map((q) => q.at);
+  const busiest = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1_000).length));
+  expect(busiest).toBeLessThanOrEqual(2 * LIMIT);
+  const done = await eventually(async () => {
+    const list = await deliveries(w.id);
+    return list.every((d) => d.status === 'succeeded') ? list : undefined;
+  }, 30_000);
+  expect(done.map((d) => d.attempts)).toEqual(Array(N).fill(2));
+  s.rx.respond = undefined;
+}, 90_000);
