@@ -222,10 +222,16 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
     clearInterval(progress);
     await rejoined;
     // a device whose accepted events are out of order: the records of the events it accepted twice
-    // (attempt logs with their times and triggers), printed before the assertion below fails
+    // (attempt logs with their times and triggers) and when the receiver took each copy, printed
+    // before the assertion below fails. One case is not a fault of devhooks: an attempt abandoned
+    // at its timeout (outcome unknown) may still be read by the receiver later, after the events
+    // sent since (a connection still in the receiver's accept queue, say: no sender can recall a
+    // request); such a late copy, of an event whose record shows a `timeout` attempt, is reported
+    // and left out of the comparison (docs/decisions/0007, "Timeouts")
     const outOfOrder = [...accepted.entries()].filter(([, seq]) =>
       collapsed(seq).some((id, i, all) => i > 0 && id < all[i - 1]),
     );
+    const abandoned = new Set<string>();
     if (outOfOrder.length) {
       const wanted = new Set(outOfOrder.flatMap(([, seq]) => seq.filter((id, i) => seq.indexOf(id) !== i)));
       const found: string[] = [];
@@ -237,17 +243,28 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
         for (const r of rows.filter((x) => x.event_ids.some((e) => wanted.has(e))).slice(0, 10)) {
           const full = await client.call('GET', `/v1/deliveries/${r.id}`, { token: org.key });
           const { request: _r, ...rest } = full.body as Record<string, unknown>;
+          const log = (rest.attempt_log ?? []) as Array<{ error: string | null }>;
+          if (log.some((a) => a.error === 'timeout')) for (const e of r.event_ids) abandoned.add(e);
           found.push(JSON.stringify(rest).slice(0, 1500));
         }
         if (rows.length < 200) break;
       }
+      const takes = (dev: string) =>
+        rx.requests
+          .filter((q) => String(q.headers['webhook-id']).startsWith(`${dev}.`))
+          .map((q) => `${q.headers['webhook-id']}@${new Date(q.at).toISOString().slice(17, 23)}`)
+          .join(' ');
       console.error(
-        `out of order: ${outOfOrder.map(([dev, seq]) => `${dev}: ${seq.join(' ')}`).join('\n')}\n${found.join('\n')}`,
+        `out of order: ${outOfOrder.map(([dev, seq]) => `${dev}: ${seq.join(' ')}\n  every request: ${takes(dev)}`).join('\n')}\n` +
+          `late copies of attempts abandoned at their timeout (left out): ${[...abandoned].join(' ') || 'none'}\n${found.join('\n')}`,
       );
     }
+    /** The accepted sequence without late copies of abandoned attempts (a repeat after later events). */
+    const inOrder = (seq: string[]) =>
+      seq.filter((id, i) => !(abandoned.has(id) && seq.indexOf(id) < i && seq[i - 1] !== id));
     for (let d = 0; d < devices; d++) {
       const expected = Array.from({ length: per }, (_, n) => `dev-${d}.${String(n).padStart(3, '0')}`);
-      expect({ device: d, accepted: collapsed(accepted.get(`dev-${d}`) ?? []) }).toEqual({
+      expect({ device: d, accepted: collapsed(inOrder(accepted.get(`dev-${d}`) ?? [])) }).toEqual({
         device: d,
         accepted: expected,
       });
