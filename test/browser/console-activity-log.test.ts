@@ -11,7 +11,7 @@
 import { DeliveryLog, type DeliveryRecord } from '@devhooks/engine';
 import { deliveryRecord } from '../support/delivery-records';
 import { startStack, type Stack } from '../support/stack';
-import { seeCount, seeText, startBrowser, eventually, type TestBrowser } from '../support/browser';
+import { eventually, seeCount, seeText, signInToConsole, startBrowser, type TestBrowser } from '../support/browser';
 
 jest.setTimeout(300_000);
 
@@ -56,10 +56,7 @@ beforeAll(async () => {
   }
   seedMs = Date.now() - started;
   b = await startBrowser(s.api.base);
-  await b.page.goto(`${s.api.base}/console`);
-  await b.page.getByLabel('API key').fill(s.org.key);
-  await b.page.getByRole('button', { name: 'Sign in' }).click();
-  await b.page.getByRole('navigation', { name: 'Console sections' }).waitFor();
+  await signInToConsole(b.page, s.api.base, s.org.key);
 });
 
 afterAll(async () => {

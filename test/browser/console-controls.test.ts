@@ -8,7 +8,7 @@
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { countOf, DevhooksClient } from '@devhooks/client';
 import { startStack, type Stack } from '../support/stack';
-import { seeCount, seeText, seeVisible, startBrowser, type TestBrowser } from '../support/browser';
+import { seeCount, seeText, seeVisible, signInToConsole, startBrowser, type TestBrowser } from '../support/browser';
 
 jest.setTimeout(180_000);
 
@@ -23,10 +23,7 @@ beforeAll(async () => {
   s.rx.respond = (r) => (r.path === '/flaky' ? { status: flakyStatus, body: 'flaky' } : { status: 200, body: 'ok' });
   client = new DevhooksClient({ baseUrl: s.api.base, token: s.org.key });
   b = await startBrowser(s.api.base);
-  await b.page.goto(`${s.api.base}/console`);
-  await b.page.getByLabel('API key').fill(s.org.key);
-  await b.page.getByRole('button', { name: 'Sign in' }).click();
-  await b.page.getByRole('navigation', { name: 'Console sections' }).waitFor();
+  await signInToConsole(b.page, s.api.base, s.org.key);
 });
 
 afterAll(async () => {

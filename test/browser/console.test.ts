@@ -5,7 +5,15 @@
  * revoked key signing the console out. Writes the README's screenshots (see DEVHOOKS_SCREENSHOT_DIR).
  */
 import { startStack, type Stack } from '../support/stack';
-import { eventually, seeCount, seeText, seeVisible, startBrowser, type TestBrowser } from '../support/browser';
+import {
+  eventually,
+  seeCount,
+  seeText,
+  seeVisible,
+  signInToConsole,
+  startBrowser,
+  type TestBrowser,
+} from '../support/browser';
 
 jest.setTimeout(180_000);
 
@@ -28,13 +36,7 @@ afterAll(async () => {
 const nav = (name: string) =>
   b.page.getByRole('navigation', { name: 'Console sections' }).getByRole('link', { name, exact: true });
 
-async function signIn(key: string) {
-  const { page } = b;
-  await page.goto(`${s.api.base}/console`);
-  await page.getByLabel('API key').fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Console sections' }).waitFor();
-}
+const signIn = (key: string) => signInToConsole(b.page, s.api.base, key);
 
 /** Form controls of the page without an accessible name (a <label>, aria-label, or a button's text). */
 function unlabeled(): Promise<string[]> {

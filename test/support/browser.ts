@@ -32,6 +32,14 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
+/** Opens the console at `base` and signs in with `key`; resolves once its sections are shown. */
+export async function signInToConsole(page: Page, base: string, key: string): Promise<void> {
+  await page.goto(`${base}/console`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Console sections' }).waitFor();
+}
+
 export async function startBrowser(origin: string): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(

@@ -51,11 +51,13 @@ export interface TestFileRedis {
 
 /**
  * A key prefix and a Redis connection of one test file's own (call at the top of the file, with
- * `__filename`); after the file's tests, its keys are deleted and the connection closed.
+ * `__filename`); after the file's tests, its keys are deleted and the connection closed
+ * (`cleanAfterEach`: after every test too).
  */
-export function redisForTestFile(file: string): TestFileRedis {
+export function redisForTestFile(file: string, o: { cleanAfterEach?: boolean } = {}): TestFileRedis {
   const prefix = testPrefix(file);
   const redis = testRedis();
+  if (o.cleanAfterEach) afterEach(() => cleanPrefix(prefix));
   afterAll(async () => {
     await cleanPrefix(prefix);
     redis.disconnect();

@@ -14,8 +14,10 @@ import type {
   EventInput,
   EventType,
   Role,
+  Ordering,
   Signing,
   Topic,
+  WebhookView,
 } from '@devhooks/core';
 
 // the shapes core defines once (its schemas and types), as the API uses them
@@ -106,32 +108,13 @@ export interface WebhookFilter {
 /** PATCH: only the fields given change. */
 export type WebhookPatch = Partial<WebhookInput>;
 
-/** A webhook as read: optional fields are absent when not set; the secret is never read back. */
-export interface Webhook {
-  id: string;
-  org_id: string;
-  name: string;
-  url: string;
-  topics: Topic[];
-  site_id?: string;
-  group_id?: string;
-  /** Names as given, every value `"***"` (send `"***"` back to keep the stored value). */
-  headers: Record<string, string>;
-  signing: Signing;
-  enabled: boolean;
-  single_event_per_message: boolean;
-  metadata?: Record<string, unknown>;
-  rate_limit?: number;
-  filter?: WebhookFilter;
-  ordering: 'none' | 'device';
-  created_at: string;
-  updated_at: string;
-  has_secret: boolean;
-  /** While a rotated-out `standard` secret still signs. */
-  previous_secret_expires_at?: string;
-  /** Set when the service disabled it (410, or 5 days of failures). */
-  disabled_reason?: string;
-}
+/**
+ * A webhook as read (core's `WebhookView`): optional fields are absent when not set, the secret is
+ * never read back (`has_secret`, `previous_secret_expires_at` while a rotated-out `standard` secret
+ * still signs), header names as given with every value `"***"` (send `"***"` back to keep the
+ * stored value), `disabled_reason` when the service disabled it; reads always carry `ordering`.
+ */
+export type Webhook = WebhookView & { ordering: Ordering };
 
 /** A webhook as created: `secret` when one was generated, shown this once. */
 export interface WebhookCreated extends Webhook {

@@ -1,26 +1,12 @@
 /** Appending across shards (docs/contract.md §7) over a real Redis: routing, all or nothing, duplicates. */
-import type { Redis } from 'ioredis';
-import { redisKeys, shardOf, type StoredEvent } from '@devhooks/core';
-import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { shardOf, type StoredEvent } from '@devhooks/core';
+import { redisForTestFile } from '../../../../test/support/redis';
 import { decodeEvent } from '../log/stream-codec';
 import { luaCommands } from '../redis/lua-commands';
 import { appendEvents, appendToShard, backlogSize, shardsOf, TAKE_BACK_MAX_AGE_MS } from './ingest';
 
-const prefix = testPrefix(__filename);
-const keys = redisKeys(prefix);
+const { keys, redis } = redisForTestFile(__filename, { cleanAfterEach: true });
 const SHARDS = 4;
-let redis: Redis;
-
-beforeAll(() => {
-  redis = testRedis();
-});
-afterEach(async () => {
-  await cleanPrefix(prefix);
-});
-afterAll(async () => {
-  await cleanPrefix(prefix);
-  redis.disconnect();
-});
 
 let seq = 0;
 function ev(device: string, id?: string): StoredEvent {

@@ -1,7 +1,5 @@
 /** The shard-count history and the ingest plan every API process follows (docs/decisions/0006), over a real Redis. */
-import type { Redis } from 'ioredis';
-import { redisKeys } from '@devhooks/core';
-import { cleanPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { redisForTestFile, testRedis } from '../../../../test/support/redis';
 import {
   EARLIER_COUNT_LOOKUP_MS,
   ingestShardPlan,
@@ -12,20 +10,7 @@ import {
   ShardLayout,
 } from './shard-count';
 
-const prefix = testPrefix(__filename);
-const keys = redisKeys(prefix);
-let redis: Redis;
-
-beforeAll(() => {
-  redis = testRedis();
-});
-afterEach(async () => {
-  await cleanPrefix(prefix);
-});
-afterAll(async () => {
-  await cleanPrefix(prefix);
-  redis.disconnect();
-});
+const { keys, redis } = redisForTestFile(__filename, { cleanAfterEach: true });
 
 describe('ingestShardPlan', () => {
   const T = 1_700_000_000_000;
