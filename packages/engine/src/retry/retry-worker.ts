@@ -174,9 +174,15 @@ export async function processRetry(
     const delayMs = slots.deferralMs(origin);
     const now = Date.now();
     const e = new PendingWrites();
-    e.updated.push({ ...rec, updated_at: isoAt(now), next_attempt_at: new Date(now + delayMs).toISOString() });
+    const putOff = { ...rec, updated_at: isoAt(now), next_attempt_at: new Date(now + delayMs).toISOString() };
+    e.updated.push(putOff);
     if (chainHead && chain) e.letGo.push(chain); // not attempted here: the head is free for whoever runs it next
     await commit(ctx, e);
+    // the board shows it: the job's next_attempt_at and a "no attempt made" line (100 lines kept)
+    const decision = { kind: 'retry' as const, delayMs, consumed: false };
+    await showAttempt(job, { record: putOff, decision, outcome: 'deferred' }, target, {
+      attemptsTotal: ctx.schedule.length,
+    });
     await delayJobUntil(ctx.redis, job, now + delayMs, token);
     throw new DelayedError();
   }
