@@ -58,6 +58,12 @@ export interface ShardKeys {
   orderChained: string;
   /** ZSET delivery id → ms it was released to run: cleared when its job runs, swept by workers. */
   orderReleased: string;
+  /**
+   * ZSET delivery id → ms its retry job runs at the latest: the shard's deliveries to `origin` that
+   * an open circuit breaker turned away and whose jobs wait, parked, until a probe to the origin
+   * succeeds (then they are promoted) or that time comes (docs/decisions/0005, "Parked").
+   */
+  parked(origin: string): string;
 }
 
 /** What a delivery log index is split by. */
@@ -157,6 +163,7 @@ export function redisKeys(prefix: string): Keys {
         orderHeld: `${s}:order-held`,
         orderChained: `${s}:order-chained`,
         orderReleased: `${s}:order-released`,
+        parked: (origin) => `${s}:parked:${origin}`,
       };
     },
     orgs: `${tag}:orgs`,

@@ -275,11 +275,41 @@ describe('attemptDelivery (loopback receiver)', () => {
     const second = await attemptDelivery(engine.ctx, testDelivery(target));
     expect(second.record).toMatchObject({ error: 'circuit_open', status_code: null, attempts: 1 });
     expect(second.record.attempt_log[0].duration_ms).toBe(0);
-    // retried no sooner than the breaker's next probe (spread over one more such wait), not on
-    // the schedule's 1 s step
+    // the open period's scout: retried no sooner than the breaker's next probe (not on the
+    // schedule's 1 s step), and not much later (cooldown 60 s here)
     const later = engine.ctx.origins.admit(target.origin);
     if (later instanceof Promise || later.ok) throw new Error('expected the breaker open');
-    expect((second.decision as { delayMs: number }).delayMs).toBeGreaterThanOrEqual(later.probeInMs!);
+    const scoutDelay = (second.decision as { delayMs: number }).delayMs;
+    expect(scoutDelay).toBeGreaterThanOrEqual(later.probeInMs!);
+    expect(scoutDelay).toBeLessThanOrEqual(66_000);
+    expect(second.parked).toBeUndefined();
+
+    // the others are parked: an attempt counted as the second was, the next one at the latest
+    // after the breaker's longest cooldown (300 s here, ±25 %), unless a probe succeeds first
+    const third = await attemptDelivery(engine.ctx, testDelivery(target));
+    expect(third).toMatchObject({ parked: true, outcome: 'retry', decision: { kind: 'retry', consumed: true } });
+    expect(third.record).toMatchObject({ error: 'circuit_open', attempts: 1, status: 'pending' });
+    const parkedDelay = (third.decision as { delayMs: number }).delayMs;
+    expect(parkedDelay).toBeGreaterThanOrEqual(225_000);
+    expect(parkedDelay).toBeLessThanOrEqual(375_000);
+    expect(Date.parse(third.record.next_attempt_at!) - Date.now()).toBeGreaterThan(200_000);
+  });
+
+  it('a delivery whose schedule is spent fails when the breaker turns it away, parked or not', async () => {
+    await engine.close();
+    engine = testEngine(redis, keys, { schedule: [0], origins: { breakerThreshold: 1 } });
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const target = toTarget(testWebhook({ url: `http://127.0.0.1:${port}/gone` }));
+    expect((await attemptDelivery(engine.ctx, testDelivery(target))).decision.kind).toBe('failed');
+    for (let i = 0; i < 2; i++) {
+      const out = await attemptDelivery(engine.ctx, testDelivery(target));
+      expect(out.record.error).toBe('circuit_open');
+      expect(out.decision.kind).toBe('failed');
+      expect(out.parked).toBeUndefined();
+    }
   });
 
   it('a deadline passed during a stall of this process: deferred, no attempt used, the breaker not fed', async () => {

@@ -39,11 +39,19 @@ export interface AttemptOutcome {
   /** Deferred because the attempt's deadline passed while this process stalled (SendResult.stalled). */
   stalled?: true;
   /**
+   * Turned away by an open breaker and parked: its job waits until a probe to the origin succeeds
+   * (delivery/parked.ts), at the latest until the record's `next_attempt_at`.
+   */
+  parked?: true;
+  /**
    * Not attempted: this worker stalled past its liveness and another took the ordered delivery
    * over meanwhile. Nothing of it is written here: the other worker settles it.
    */
   takenOver?: true;
 }
+
+/** The scout of an open period comes back when a probe may go, plus up to this fraction of that wait. */
+const SCOUT_SPREAD = 0.1;
 
 /** An attempt cut short by a stall of ours runs again this much later, without using an attempt (ms). */
 export const STALLED_RETRY_MS = 1_000;
@@ -93,12 +101,17 @@ async function attemptOnce(ctx: EngineContext, d: Delivery): Promise<AttemptOutc
   if (!admission.ok) {
     // the next attempt no sooner than the breaker lets a probe through: its schedule is not burnt
     // through while the breaker stays open (a short schedule would fail for good in seconds).
-    // Spread over one more such wait, so the deliveries it turned away do not all come back at
-    // the probe together. While a probe is in flight: the schedule alone.
+    // One delivery per open period (the scout) comes back then, to be the probe; the others are
+    // parked (parked.ts): their jobs wait until a probe succeeds and wakes them, at most the
+    // breaker's longest cooldown, instead of each waking at every probe only to be turned away
+    // again (a record, a job move and more per delivery, ADR 0005 "Parked").
     const open = { error: 'circuit_open' as const, durationMs: 0 };
-    const notBeforeMs =
-      admission.probeInMs === undefined ? undefined : Math.ceil(admission.probeInMs * (1 + Math.random()));
-    return decide(ctx, d, open, startedAt, Date.now(), { notBeforeMs });
+    if (admission.probeInMs !== undefined && ctx.origins.scout(d.target.origin)) {
+      const notBeforeMs = Math.ceil(admission.probeInMs * (1 + SCOUT_SPREAD * Math.random()));
+      return decide(ctx, d, open, startedAt, Date.now(), { notBeforeMs });
+    }
+    const out = decide(ctx, d, open, startedAt, Date.now(), { notBeforeMs: ctx.origins.parkedDelayMs() });
+    return out.decision.kind === 'retry' ? { ...out, parked: true } : out;
   }
   if (d.chainHead && ctx.liveness && !ctx.liveness.surelyHeld()) {
     // an ordered head, and this worker may have been taken for dead since its chain said go: only

@@ -12,6 +12,7 @@ import { chainRefOfDelivery, letGoOfAttempts, releaseChains, type ChainRef } fro
 import { logFirstAttempts, retryJobs, type RetryJob } from '../retry/retry-queue';
 import type { AttemptOutcome } from './attempt';
 import type { Delivery } from './delivery';
+import { parkDeliveries, type ParkedDelivery } from './parked';
 import { pingResultOf, queuePingResults, type PingResult } from './ping';
 
 export interface SettleOptions {
@@ -37,6 +38,8 @@ export class PendingWrites {
   releases: ChainRef[] = [];
   /** Ordered deliveries put off to the retry queue: this worker is no longer attempting them. */
   letGo: ChainRef[] = [];
+  /** Deliveries an open breaker turned away, parked until a probe succeeds (parked.ts). */
+  parked: ParkedDelivery[] = [];
 
   /** Records what an attempt decided. */
   settle(d: Delivery, out: AttemptOutcome, o: SettleOptions): void {
@@ -59,6 +62,13 @@ export class PendingWrites {
         if (out.decision.disable) this.disable.push({ org: r.org_id, webhook: w, reason: out.decision.disable });
         break;
     }
+    if (out.parked && out.decision.kind === 'retry' && r.next_attempt_at)
+      this.parked.push({
+        shard: r.shard ?? 0,
+        origin: d.target.origin,
+        id: r.id,
+        runAt: Date.parse(r.next_attempt_at),
+      });
     if (d.topic === 'ping' && r.attempts <= 1) this.pings.push(pingResultOf(r));
     const chain = chainRefOfDelivery(d);
     if (chain) (out.decision.kind === 'retry' ? this.letGo : this.releases).push(chain);
@@ -133,6 +143,12 @@ export async function commit(ctx: EngineContext, e: PendingWrites): Promise<void
         await logFirstAttempts(jobs, chunk, ctx.schedule.length);
       }
     }
+  }
+
+  // after their jobs exist, so a wake in between finds them (one that comes sooner still: parked.ts)
+  if (e.parked.length) {
+    await parkDeliveries(ctx, e.parked, now);
+    ctx.metrics.parked.inc({ event: 'parked' }, e.parked.length);
   }
 
   // records first: a chain moves on only once what settled is written (a crash in between re-releases)

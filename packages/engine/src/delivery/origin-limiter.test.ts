@@ -259,6 +259,49 @@ describe('circuit breaker', () => {
     expect((await ep.admit(O)).ok).toBe(true);
   });
 
+  it('names one scout per open period, none while a probe is in flight', async () => {
+    const ep = new OriginLimiter(opts(), undefined, now);
+    expect(ep.scout(O)).toBe(false); // never seen
+    granted(await ep.admit(O)).release(5, 'answered');
+    expect(ep.scout(O)).toBe(false); // closed
+    await failTimes(ep, 3);
+    expect(ep.scout(O)).toBe(true);
+    expect(ep.scout(O)).toBe(false);
+    expect(ep.scout(O)).toBe(false);
+    clock += 1_000;
+    const probe = granted(await ep.admit(O));
+    expect(ep.scout(O)).toBe(false); // the probe is the scout
+    probe.release(5, 'unreachable'); // re-opened: a new open period, a new scout
+    expect(ep.scout(O)).toBe(true);
+    expect(ep.scout(O)).toBe(false);
+    expect(ep.scout(OTHER)).toBe(false);
+  });
+
+  it('tells when a probe closes an open breaker, and only then', async () => {
+    const ep = new OriginLimiter(opts(), undefined, now);
+    const closed: string[] = [];
+    ep.onClosed = (origin) => closed.push(origin);
+    await failTimes(ep, 2); // counting, not open
+    granted(await ep.admit(O)).release(5, 'answered');
+    expect(closed).toEqual([]);
+    await failTimes(ep, 3);
+    clock += 1_000;
+    const probe = granted(await ep.admit(O));
+    probe.release(5, 'unreachable');
+    expect(closed).toEqual([]);
+    clock += 2_000;
+    granted(await ep.admit(O)).release(5, 'answered');
+    expect(closed).toEqual([O]);
+    expect(ep.isOpen(O)).toBe(false);
+  });
+
+  it('a parked delivery waits at most the longest cooldown, ±25 %', () => {
+    const ep = new OriginLimiter(opts({ breakerMaxCooldownMs: 300_000 }), undefined, now);
+    expect(ep.parkedDelayMs(() => 0)).toBe(225_000);
+    expect(ep.parkedDelayMs(() => 0.5)).toBe(300_000);
+    expect(ep.parkedDelayMs(() => 0.999_999)).toBeLessThanOrEqual(375_000);
+  });
+
   it('a bad probe re-opens it with the cooldown doubled, capped at breakerMaxCooldownMs', async () => {
     const ep = new OriginLimiter(opts({ breakerCooldownMs: 1_000, breakerMaxCooldownMs: 3_000 }), undefined, now);
     await failTimes(ep, 3);

@@ -44,6 +44,8 @@ interface Endpoint {
   openUntil: number;
   cooldown: number;
   probing: boolean;
+  /** The open period (its `openUntil`) for which a scout was named (`scout`). */
+  scoutFor: number;
 }
 
 /** One origin's circuit breaker, as a worker publishes it. */
@@ -75,6 +77,11 @@ export type Admission =
 
 export class OriginLimiter {
   private readonly map = new Map<string, Endpoint>();
+  /**
+   * Called when a probe's answer closes an open breaker: the deliveries parked while it was open
+   * can run now (delivery/parked.ts). Never called for a breaker that only counted failures.
+   */
+  onClosed?: (origin: string) => void;
 
   constructor(
     private readonly o: OriginLimiterOptions = DEFAULT_ORIGIN_LIMITER_OPTIONS,
@@ -94,6 +101,7 @@ export class OriginLimiter {
         openUntil: 0,
         cooldown: this.o.breakerCooldownMs,
         probing: false,
+        scoutFor: 0,
       };
       this.map.set(origin, e);
     }
@@ -158,7 +166,7 @@ export class OriginLimiter {
       if (probe) e.probing = false;
     } else {
       e.avgMs += EWMA * (durationMs - e.avgMs);
-      this.record(e, end === 'unreachable', probe);
+      this.record(origin, e, end === 'unreachable', probe);
     }
     if (e.head < e.queue.length) {
       const next = e.queue[e.head];
@@ -174,12 +182,14 @@ export class OriginLimiter {
     this.onInFlight?.(origin, e.active);
   }
 
-  private record(e: Endpoint, unreachable: boolean, probe: boolean): void {
+  private record(origin: string, e: Endpoint, unreachable: boolean, probe: boolean): void {
     if (probe) e.probing = false;
     if (!unreachable) {
+      const wasOpen = e.openUntil > 0;
       e.failures = 0;
       e.openUntil = 0;
       e.cooldown = this.o.breakerCooldownMs;
+      if (wasOpen) this.onClosed?.(origin);
       return;
     }
     e.failures++;
@@ -194,6 +204,27 @@ export class OriginLimiter {
     e.queue = [];
     e.head = 0;
     for (const waiter of waiting) waiter(false);
+  }
+
+  /**
+   * After a `circuit_open` refusal: whether this delivery is the open period's scout, the one that
+   * comes back when the breaker lets a probe through (the first one refused in each open period);
+   * the others are parked (delivery/parked.ts) and run when a probe succeeds. None while a probe is
+   * in flight: it is the scout. With no breaker open: false.
+   */
+  scout(origin: string): boolean {
+    const e = this.map.get(origin);
+    if (!e || e.openUntil === 0 || e.probing || e.scoutFor === e.openUntil) return false;
+    e.scoutFor = e.openUntil;
+    return true;
+  }
+
+  /**
+   * How long a parked delivery waits at most: the breaker's longest cooldown, ±25 % at random (the
+   * bounded fallback when no probe succeeds or no worker wakes it).
+   */
+  parkedDelayMs(random: () => number = Math.random): number {
+    return Math.round(this.o.breakerMaxCooldownMs * (0.75 + 0.5 * random()));
   }
 
   /** The origin's moving average of attempt durations (ms); the initial guess for one not yet seen. */

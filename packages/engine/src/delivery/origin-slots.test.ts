@@ -44,6 +44,32 @@ describe('OriginSlots', () => {
     expect(slots.inUse('http://a')).toBe(0);
   });
 
+  it('past the share, a delivery whose breaker is open is attempted (turned away at once), not deferred', async () => {
+    let open = false;
+    const slots = new OriginSlots({ ...origins, isOpen: () => open }, { perOrigin: 1, waitMs: 60_000 });
+    const d = testDelivery(slow);
+    const o = d.target.origin;
+    const held = slots.take(o)!;
+    const refused = {
+      outcome: 'retry',
+      decision: { kind: 'retry', delayMs: 1, consumed: true },
+    } as unknown as AttemptOutcome;
+    let attempted = 0;
+    open = true;
+    const out = await slots.run(d, async () => {
+      attempted++;
+      return {
+        ...refused,
+        record: { attempt_log: [{ error: 'circuit_open', duration_ms: 0 }] },
+      } as unknown as AttemptOutcome;
+    });
+    expect(attempted).toBe(1);
+    expect(out.outcome).toBe('retry');
+    expect(slots.inUse(o)).toBe(1); // its slot freed, the held one still counted
+    held();
+    expect(slots.inUse(o)).toBe(0);
+  });
+
   it('puts off by the oldest attempt in progress when that is longer than the average (a hang has no average yet)', () => {
     let t = 0;
     const guess = { averageMs: () => 100, expectedWaitMs: () => 0 };

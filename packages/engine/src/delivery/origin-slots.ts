@@ -83,7 +83,8 @@ export class OriginSlots {
 
   constructor(
     /** Where the origins' average attempt durations are learnt (the delay of a deferral). */
-    private readonly origins: Pick<OriginLimiter, 'averageMs' | 'expectedWaitMs'>,
+    private readonly origins: Pick<OriginLimiter, 'averageMs' | 'expectedWaitMs'> &
+      Partial<Pick<OriginLimiter, 'isOpen'>>,
     o: OriginSlotsOptions,
   ) {
     this.perOrigin = o.perOrigin;
@@ -99,7 +100,10 @@ export class OriginSlots {
    */
   run(d: Delivery, attempt: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
     const origin = d.target.origin;
-    const release = this.take(origin);
+    // its breaker open: the attempt is turned away at once (and parked), holding a slot for no time;
+    // deferred instead, it would only come back through the retry queue to be turned away then
+    const release =
+      this.take(origin) ?? (this.origins.isOpen?.(origin) ? this.take(origin, { beyondShare: true }) : undefined);
     if (release) return this.holding(release, attempt);
     const defer = () => deferred(d, overflowDelayMs(this.origins.averageMs(origin)));
     const queue = this.waiting.get(origin) ?? [];

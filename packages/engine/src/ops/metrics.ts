@@ -24,6 +24,8 @@ export interface WorkerMetrics {
   inFlight: InFlightByOrigin;
   inMemory: Gauge;
   webhooksDisabled: Counter<'reason'>;
+  /** Deliveries parked behind an open breaker, and parked ones woken when a probe succeeded. */
+  parked: Counter<'event'>;
 }
 
 const perRegistry = new WeakMap<Registry, WorkerMetrics>();
@@ -69,6 +71,12 @@ export function workerMetrics(registry: Registry): WorkerMetrics {
       name: 'devhooks_webhooks_disabled_total',
       help: 'Webhooks the service disabled, by reason',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    parked: new Counter({
+      name: 'devhooks_parked_deliveries_total',
+      help: 'Deliveries an open circuit breaker turned away and parked (event=parked), and parked ones woken when a probe to their receiver succeeded (event=woken)',
+      labelNames: ['event'] as const,
       registers: [registry],
     }),
   };

@@ -210,6 +210,35 @@ redis.call('HSET', KEYS[1], 'delay', delay, 'opts', cjson.encode(opts))
 return 1
 `;
 
+/**
+ * Parks deliveries an open circuit breaker turned away (delivery/parked.ts): adds them to their
+ * origin's parked set, each scored by the time its retry job runs at the latest, after dropping
+ * members whose time has come (their jobs run on their own). The set expires a minute after its
+ * last such time, so a set nobody wakes goes away by itself.
+ * KEYS: parked set. ARGV: now (ms), then per delivery: run at (ms), delivery id.
+ * Returns the number of deliveries the set holds.
+ */
+const PARK = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+redis.call('ZADD', KEYS[1], unpack(ARGV, 2))
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], math.floor(tonumber(last[2])) + 60000)
+return redis.call('ZCARD', KEYS[1])
+`;
+
+/**
+ * Takes up to `count` parked deliveries off an origin's parked set, soonest first, to promote
+ * their jobs (a probe to the origin succeeded); members whose time has come are dropped, not
+ * returned (their jobs run on their own).
+ * KEYS: parked set. ARGV: now (ms), count. Returns the delivery ids taken.
+ */
+const UNPARK = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
+return ids
+`;
+
 export interface LuaCommands {
   ingest(keys: string[], args: Array<string | number>): Promise<Array<string | number>>;
   ack(stream: string, backlog: string, group: string, ids: string[]): Promise<number>;
@@ -224,6 +253,9 @@ export interface LuaCommands {
   rateLimit(key: string, limit: number): Promise<[admitted: number, waitMs: number, deferred: number]>;
   replaceField(hash: string, field: string, expected: string, next: string): Promise<boolean>;
   showRunAt(jobKey: string, delayedKey: string, jobId: string, runAt: number): Promise<number>;
+  /** Deliveries the parked set holds after adding these ([run at, delivery id] each). */
+  park(parked: string, now: number, entries: Array<[runAt: number, id: string]>): Promise<number>;
+  unpark(parked: string, now: number, count: number): Promise<string[]>;
 }
 
 /**
@@ -258,6 +290,8 @@ const deadConsumers = new LuaScript(DEAD_CONSUMERS);
 const rateLimit = new LuaScript(RATE_LIMIT);
 const replaceField = new LuaScript(REPLACE_FIELD);
 const showRunAt = new LuaScript(SHOW_RUN_AT);
+const park = new LuaScript(PARK);
+const unpark = new LuaScript(UNPARK);
 
 export function luaCommands(redis: Redis): LuaCommands {
   return {
@@ -277,5 +311,8 @@ export function luaCommands(redis: Redis): LuaCommands {
       Number(await replaceField.run(redis, [hash], [field, expected, next])) === 1,
     showRunAt: (jobKey, delayedKey, jobId, runAt) =>
       showRunAt.run(redis, [jobKey, delayedKey], [jobId, runAt]) as Promise<number>,
+    park: (parked, now, entries) =>
+      park.run(redis, [parked], [now, ...entries.flatMap(([at, id]) => [Math.ceil(at), id])]) as Promise<number>,
+    unpark: (parked, now, count) => unpark.run(redis, [parked], [now, count]) as Promise<string[]>,
   };
 }

@@ -167,7 +167,14 @@ export async function processRetry(
   // job moves) to a busy process. A manual attempt is never put off: someone asked for it now.
   const origin = target.origin;
   let release = manual ? undefined : slots.take(origin);
-  if (!manual && !release && (slots.answersFast(origin) || slow?.answersFast(origin)) && !slow?.knownSlow(origin)) {
+  if (
+    !manual &&
+    !release &&
+    // its breaker open: the attempt is turned away at once and parked (or is the scout), holding
+    // its slot for no time; put off, it would only come back later to be turned away then
+    (ctx.origins.isOpen(origin) ||
+      ((slots.answersFast(origin) || slow?.answersFast(origin)) && !slow?.knownSlow(origin)))
+  ) {
     release = slots.take(origin, { beyondShare: true });
   }
   if (!manual && !release) {

@@ -11,6 +11,7 @@ import { AttemptLog } from '../delivery/attempt-log';
 import { StreamConsumer } from '../delivery/fanout';
 import { FanoutGroup } from '../delivery/fanout-group';
 import { OriginLimiter, type OriginLimiterOptions } from '../delivery/origin-limiter';
+import { ParkedWaker } from '../delivery/parked';
 import { Sender } from '../delivery/sender';
 import { StreamLease } from '../log/stream-lease';
 import { WorkerLiveness } from '../log/liveness';
@@ -116,6 +117,9 @@ export async function startWorkerRuntime(
   );
   ctx.consumer = consumer;
   ctx.liveness = liveness;
+  // a probe that closes a breaker wakes the deliveries parked while it was open (delivery/parked.ts)
+  const waker = new ParkedWaker(ctx);
+  ctx.origins.onClosed = (origin) => waker.wake(origin);
   const perOrigin = cfg.maxInProgressPerOrigin ?? defaultPerOrigin(cfg.maxInProgress);
   const fanout = new FanoutGroup(ctx, perOrigin);
   for (let shard = 0; shard < cfg.shards; shard++) {
@@ -200,6 +204,7 @@ export async function startWorkerRuntime(
       clearInterval(upkeep);
       clearInterval(releaseSweep);
       stopBreakers();
+      waker.close();
       const started = Date.now();
       const [drained] = await Promise.all([fanout.stop(deadlineMs), retries.close(deadlineMs)]);
       // what the drain left behind is taken over at once

@@ -1,0 +1,132 @@
+/**
+ * Deliveries parked behind an open circuit breaker (docs/decisions/0005, "Parked").
+ *
+ * A delivery the breaker turns away keeps its retry job, delayed until the breaker's longest
+ * cooldown at most (the record's `next_attempt_at`), and its id goes into its origin's parked set
+ * in its shard (`Keys.shard(n).parked(origin)`). When a probe to the origin succeeds, the process
+ * whose breaker closed promotes the parked jobs, so they run at once; until then they cost nothing.
+ * Before, each came back every time the breaker let a probe through, and while it stayed open was
+ * turned away again: a job taken, a record read and written, the job moved back, over and over,
+ * which on two shared cores delayed the healthy webhooks' deliveries (the bench's isolation phase).
+ *
+ * Nothing waits forever: a parked job runs at its own time if no wake comes (no probe succeeded,
+ * the process that saw it died, a wake failed); a wake only brings it forward. A promote that finds
+ * the job gone, running or already waiting changes nothing.
+ */
+import { Job } from 'bullmq';
+import type { EngineContext } from '../runtime/engine-context';
+import { luaCommands } from '../redis/lua-commands';
+import { RETRY_JOB_NAME, type RetryJobData } from '../retry/retry-queue';
+
+export interface ParkedDelivery {
+  shard: number;
+  origin: string;
+  id: string;
+  /** When its job runs at the latest (ms). */
+  runAt: number;
+}
+
+/** Deliveries per park or unpark script (Lua's unpack bound is far above this). */
+const CHUNK = 500;
+/**
+ * A wake looks again this much later: a delivery turned away just before the probe closed the
+ * breaker is parked by the commit that follows it, after the first pass (ms).
+ */
+export const WAKE_AGAIN_MS = 2_000;
+
+/** Adds deliveries to their origins' parked sets (one script per shard and origin, in chunks). */
+export async function parkDeliveries(
+  ctx: Pick<EngineContext, 'redis' | 'keys'>,
+  list: ParkedDelivery[],
+  now = Date.now(),
+): Promise<void> {
+  const groups = new Map<string, { key: string; entries: Array<[number, string]> }>();
+  for (const p of list) {
+    const key = ctx.keys.shard(p.shard).parked(p.origin);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { key, entries: [] }));
+    g.entries.push([p.runAt, p.id]);
+  }
+  const lua = luaCommands(ctx.redis);
+  await Promise.all(
+    [...groups.values()].flatMap((g) => {
+      const calls: Array<Promise<number>> = [];
+      for (let i = 0; i < g.entries.length; i += CHUNK) calls.push(lua.park(g.key, now, g.entries.slice(i, i + CHUNK)));
+      return calls;
+    }),
+  );
+}
+
+/**
+ * Promotes the jobs of `origin`'s parked deliveries in every shard (the breaker closed). Returns
+ * how many parked deliveries it took off the sets.
+ */
+export async function wakeParked(
+  ctx: Pick<EngineContext, 'redis' | 'keys' | 'shards' | 'queues'>,
+  origin: string,
+  now = Date.now(),
+): Promise<number> {
+  const lua = luaCommands(ctx.redis);
+  let woken = 0;
+  for (let shard = 0; shard < ctx.shards; shard++) {
+    const key = ctx.keys.shard(shard).parked(origin);
+    const queue = ctx.queues.of(shard);
+    for (;;) {
+      const ids = await lua.unpark(key, now, CHUNK);
+      if (!ids.length) break;
+      woken += ids.length;
+      await Promise.all(
+        ids.map((id) =>
+          // a job object is all promote needs (its id); not delayed any more (ran, removed,
+          // retried by hand): nothing to do
+          new Job<RetryJobData>(queue, RETRY_JOB_NAME, { deliveryId: id }, {}, id).promote().catch(() => undefined),
+        ),
+      );
+      if (ids.length < CHUNK) break;
+    }
+  }
+  return woken;
+}
+
+/** Wakes parked deliveries when this process's breakers close: at once, and once more shortly after. */
+export class ParkedWaker {
+  private readonly again = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(
+    private readonly ctx: Pick<EngineContext, 'redis' | 'keys' | 'shards' | 'queues' | 'logger' | 'metrics'>,
+    private readonly againMs = WAKE_AGAIN_MS,
+  ) {}
+
+  /** The breaker of `origin` closed (OriginLimiter.onClosed). */
+  wake(origin: string): void {
+    if (this.closed) return;
+    void this.pass(origin);
+    clearTimeout(this.again.get(origin));
+    const t = setTimeout(() => {
+      this.again.delete(origin);
+      if (!this.closed) void this.pass(origin);
+    }, this.againMs);
+    t.unref();
+    this.again.set(origin, t);
+  }
+
+  private async pass(origin: string): Promise<void> {
+    try {
+      const n = await wakeParked(this.ctx, origin);
+      if (n) {
+        this.ctx.metrics.parked.inc({ event: 'woken' }, n);
+        this.ctx.logger.info('breaker closed: parked deliveries woken', { origin, deliveries: n });
+      }
+    } catch (err) {
+      // they run at their own time instead
+      this.ctx.logger.warn('waking parked deliveries failed', { origin, error: (err as Error).message });
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.again.values()) clearTimeout(t);
+    this.again.clear();
+  }
+}
