@@ -58,7 +58,7 @@ async function accept(d: ApiDeps, org: string, body: unknown, traceparent?: stri
     );
   }
   if (traceparent) for (const e of checked.events) e.traceparent = traceparent;
-  const plan = await d.shardLayout.plan();
+  const plan = d.shardLayout.planNow() ?? (await d.shardLayout.plan());
   const result = await appendEvents(d.redis, checked.events, {
     keys: d.keys,
     shards: plan.shards,

@@ -113,7 +113,10 @@ describe('ShardLayout', () => {
 
   it('reads the counts on the spot when it has none, and answers "not sent" when Redis cannot be read', async () => {
     const fresh = new ShardLayout(redis, keys, 2);
+    // no view yet: the hot path's planNow() leaves it to plan(), which reads; then it has one
+    expect(fresh.planNow()).toBeUndefined();
     expect(await fresh.plan()).toEqual({ shards: 2, lookups: [] });
+    expect(fresh.planNow()).toEqual({ shards: 2, lookups: [] });
     const gone = testRedis({ lazy: true });
     gone.disconnect();
     const cut = new ShardLayout(gone, keys, 2);

@@ -182,6 +182,16 @@ export class ShardLayout {
   }
 
   /** The ingest plan now (see the top of this file). */
+  /**
+   * The plan without a wait when the view is fresh and the last plan still holds (the hot path:
+   * no promise per request); undefined when `plan()` must work it out.
+   */
+  planNow(): IngestShardPlan | undefined {
+    const local = Date.now();
+    if (local - this.readAt > SHARD_LAYOUT_STALE_MS || !this.cached || local >= this.cached.until) return undefined;
+    return this.cached.plan;
+  }
+
   async plan(): Promise<IngestShardPlan> {
     if (Date.now() - this.readAt > SHARD_LAYOUT_STALE_MS) {
       try {
