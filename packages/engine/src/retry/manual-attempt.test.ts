@@ -4,7 +4,7 @@ import { isManualAttempt, PROMOTED_EARLY_MS, reopened } from './manual-attempt';
 
 const NOW = Date.parse('2026-11-30T12:00:00.000Z');
 const rec = (over: Partial<DeliveryRecord>) =>
-  ({ status: 'pending', next_attempt_at: null, ...over }) as DeliveryRecord;
+  ({ status: 'pending', next_attempt_at: null, attempt_log: [], ...over }) as DeliveryRecord;
 const at = (ms: number) => new Date(NOW + ms).toISOString();
 
 describe('isManualAttempt', () => {
@@ -21,6 +21,13 @@ describe('isManualAttempt', () => {
     // on time, or early by less than the clock margin: the schedule's own attempt
     expect(isManualAttempt({ deliveryId: 'd' }, rec({ next_attempt_at: at(-5) }), NOW)).toBe(false);
     expect(isManualAttempt({ deliveryId: 'd' }, rec({ next_attempt_at: at(PROMOTED_EARLY_MS) }), NOW)).toBe(false);
+  });
+
+  it('a delivery parked behind an open breaker, woken early by a probe that succeeded', () => {
+    const turnedAway = { at: at(-1_000), status_code: null, duration_ms: 0, error: 'circuit_open' as const };
+    expect(
+      isManualAttempt({ deliveryId: 'd' }, rec({ next_attempt_at: at(300_000), attempt_log: [turnedAway] }), NOW),
+    ).toBe(false);
   });
 
   it('a succeeded delivery without the flag is not attempted again', () => {

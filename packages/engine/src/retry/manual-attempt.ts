@@ -16,11 +16,15 @@ export const PROMOTED_EARLY_MS = 1_000;
 /**
  * Whether the attempt a job is about to make was asked for by hand: the job says so (API, or a
  * board action seen by its hook), its delivery had failed for good (a board retry of a failed job,
- * alone or "retry all"), or it runs well before its record's next attempt ("promote all").
+ * alone or "retry all"), or it runs well before its record's next attempt ("promote all"), unless
+ * it was parked behind an open breaker, whose wake runs it early.
  */
 export function isManualAttempt(data: RetryJobData, rec: DeliveryRecord, now = Date.now()): boolean {
   if (data.manual || rec.status === 'failed') return true;
   if (rec.status !== 'pending' || !rec.next_attempt_at) return false;
+  // parked behind an open breaker (its last attempt turned away): early because a probe's success
+  // woke it (delivery/parked.ts), not a person
+  if (rec.attempt_log[rec.attempt_log.length - 1]?.error === 'circuit_open') return false;
   return Date.parse(rec.next_attempt_at) - now > PROMOTED_EARLY_MS;
 }
 
