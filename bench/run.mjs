@@ -697,12 +697,23 @@ async function phaseIsolation() {
     };
     const run = async (label, eventOf, sendRate) => {
       await receiver.reset({ track: true, latency: true });
+      // CPU of each process over the run (where the hanging receivers' extra work goes)
+      const cpuNow = async () => ({
+        worker: procCpuSeconds(worker.pid),
+        api: procCpuSeconds(api.proc.pid),
+        redis: await redisCpuSeconds(redis),
+      });
+      const cpu0 = await cpuNow();
       const s = await sendAtRate(key, sendRate, seconds, eventOf);
       const healthy = Array.from({ length: s.total }, (_, i) => eventOf(i, 0).data.lane === 'healthy').filter(
         Boolean,
       ).length;
       const r = await receiver.expect(healthy - s.errors, 30_000);
       const st = await receiver.stats(true);
+      const cpu1 = await cpuNow();
+      const cpuPct = Object.fromEntries(
+        Object.keys(cpu0).map((k) => [k, round((100 * (cpu1[k] - cpu0[k])) / seconds, 1)]),
+      );
       if (process.env.BENCH_TIMELINE) {
         const t0 = Math.min(...st.sentTimes);
         const buckets = new Map();
@@ -725,6 +736,8 @@ async function phaseIsolation() {
         received: st.unique,
         complete: r.reached,
         errors: s.errors,
+        /** CPU over the run (sending, then until every healthy delivery arrived), % of one core for `seconds` */
+        cpu_pct: cpuPct,
         p50: round(percentile(lat, 50), 1),
         p99: round(percentile(lat, 99), 1),
         max: round(lat[lat.length - 1], 1),
@@ -738,7 +751,7 @@ async function phaseIsolation() {
         ),
       };
       log(
-        `isolation: ${label}: healthy p50 ${out.p50} ms, p99 ${out.p99} ms, max ${out.max} ms (${st.unique}/${healthy}); sent → 202 p99 ${out.accept_p99} ms`,
+        `isolation: ${label}: healthy p50 ${out.p50} ms, p99 ${out.p99} ms, max ${out.max} ms (${st.unique}/${healthy}); sent → 202 p99 ${out.accept_p99} ms; CPU % worker ${cpuPct.worker}, API ${cpuPct.api}, Redis ${cpuPct.redis}`,
       );
       if (!r.reached) notes.push(`isolation: ${label}: only ${st.unique} of ${healthy} healthy deliveries arrived`);
       return out;

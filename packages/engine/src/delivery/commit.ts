@@ -62,7 +62,8 @@ export class PendingWrites {
         if (out.decision.disable) this.disable.push({ org: r.org_id, webhook: w, reason: out.decision.disable });
         break;
     }
-    if (out.parked && out.decision.kind === 'retry' && r.next_attempt_at)
+    // a job's own delivery is parked by the job once it is delayed again (retry-worker.ts)
+    if (out.parked && !o.asJob && out.decision.kind === 'retry' && r.next_attempt_at)
       this.parked.push({
         shard: r.shard ?? 0,
         origin: d.target.origin,

@@ -85,6 +85,71 @@ describe('OriginSlots', () => {
     expect(slots.deferralMs('http://idle')).toBe(MIN_OVERFLOW_DELAY_MS);
   });
 
+  it('puts off past the share of an origin that hangs until its oldest attempt times out, spread over one timeout', () => {
+    let t = 0;
+    let r = 0;
+    const slots = new OriginSlots(
+      { averageMs: () => 20, expectedWaitMs: () => 0 },
+      { perOrigin: 1, clock: () => t, attemptTimeoutMs: 5_000, random: () => r },
+    );
+    expect(slots.take('http://h')).toBeDefined();
+    t += 1_500; // no answer yet, its only attempt running 1.5 s: it hangs
+    expect(slots.hangs('http://h')).toBe(true);
+    expect(slots.deferralMs('http://h')).toBe(3_500); // when that attempt times out
+    r = 0.999;
+    expect(slots.deferralMs('http://h')).toBe(8_495); // ...spread over one timeout more
+    // an origin that answered in 1 s before: 1.5 s is slow, not hanging (put off by about one attempt)
+    const known = slots.take('http://k')!;
+    t += 1_000;
+    known(1_000);
+    expect(slots.take('http://k')).toBeDefined();
+    t += 1_500;
+    expect([slots.knownSlow('http://k'), slots.hangs('http://k')]).toEqual([true, false]);
+    r = 0.5;
+    expect(slots.deferralMs('http://k')).toBe(1_500);
+    // past the timeout there is nothing left to wait for
+    t += 10_000;
+    expect(slots.hangs('http://h')).toBe(false);
+  });
+
+  it('parks past the share of an origin that hangs, and says so once when the origin answers', async () => {
+    let t = 0;
+    const slots = new OriginSlots(
+      { averageMs: () => 20, expectedWaitMs: () => 0, parkedDelayMs: () => 300_000 },
+      { perOrigin: 1, clock: () => t, attemptTimeoutMs: 5_000 },
+    );
+    const freed: string[] = [];
+    const d = testDelivery(slow);
+    const o = d.target.origin;
+    let finish: (out: AttemptOutcome) => void = () => {};
+    const first = slots.run(d, () => new Promise<AttemptOutcome>((r) => (finish = r)));
+    t += 1_500;
+    // without a waker, put off (not parked)
+    const putOff = await slots.run(testDelivery(slow), () => Promise.reject(new Error('never attempted')));
+    expect([putOff.outcome, putOff.parked]).toEqual(['deferred', undefined]);
+    slots.onParkedFree = (origin) => freed.push(origin);
+    const parked = await slots.run(testDelivery(slow), () => Promise.reject(new Error('never attempted')));
+    expect(parked).toMatchObject({
+      outcome: 'deferred',
+      parked: true,
+      decision: { delayMs: 300_000, consumed: false },
+    });
+    expect(parked.record.attempts).toBe(0);
+    expect(slots.parkedHere(o)).toBe(true);
+    // the attempt that hung gets an answer: the parked ones may run
+    finish(answered(1_600));
+    await first;
+    expect(freed).toEqual([o]);
+    expect(slots.parkedHere(o)).toBe(false);
+    // a timeout is no answer: nothing is said
+    await slots.run(d, async () => {
+      const out = answered(5_000);
+      out.record.attempt_log[0].status_code = null;
+      return out;
+    });
+    expect(freed).toEqual([o]);
+  });
+
   it('holds at most its share per slow origin; other origins are not affected', () => {
     let t = 0;
     const slots = new OriginSlots(origins, { perOrigin: 2, clock: () => t });
