@@ -336,6 +336,10 @@ describe('attemptDelivery (loopback receiver)', () => {
       expect(out.decision.kind).toBe('failed');
       expect(out.parked).toBeUndefined();
     }
+    // none of them took the open period's scout: one that can still be retried is it
+    engine.ctx.schedule = [0, 1_000];
+    const next = await attemptDelivery(engine.ctx, testDelivery(target));
+    expect([next.record.error, next.decision.kind, next.parked]).toEqual(['circuit_open', 'retry', undefined]);
   });
 
   it('a deadline passed during a stall of this process: deferred, no attempt used, the breaker not fed', async () => {

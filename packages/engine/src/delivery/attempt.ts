@@ -162,7 +162,9 @@ function behindOpenBreaker(
   startedAt: number,
   probeInMs: number | undefined,
 ): AttemptOutcome {
-  if (probeInMs !== undefined && ctx.origins.scout(d.target.origin)) {
+  // one whose schedule is spent fails here: it cannot be the scout (none would come back)
+  const retries = (d.record?.attempts ?? 0) + 1 < ctx.schedule.length;
+  if (retries && probeInMs !== undefined && ctx.origins.scout(d.target.origin)) {
     const notBeforeMs = Math.ceil(probeInMs * (1 + SCOUT_SPREAD * Math.random()));
     return decide(ctx, d, result, startedAt, Date.now(), { notBeforeMs });
   }
