@@ -112,6 +112,27 @@ describe('OriginSlots', () => {
     expect(slots.hangs('http://h')).toBe(false);
   });
 
+  it('a receiver that keeps answering does not hang, however long one attempt runs (this process starved)', async () => {
+    let t = 0;
+    const slots = new OriginSlots(
+      { averageMs: () => 20, expectedWaitMs: () => 0, parkedDelayMs: () => 300_000 },
+      { perOrigin: 1, clock: () => t, attemptTimeoutMs: 5_000 },
+    );
+    slots.onParkedFree = () => undefined;
+    const d = testDelivery(fast);
+    const o = d.target.origin;
+    const long = slots.take(o)!; // attempts that run long...
+    const other = slots.take(o, { beyondShare: true })!;
+    t += 2_000;
+    await slots.holding(o, other, async () => answered(5)); // ...while answers keep coming
+    t += 500;
+    expect([slots.knownSlow(o), slots.hangs(o)]).toEqual([true, false]);
+    expect(slots.putOff(d).parked).toBeUndefined(); // put off, not parked
+    t += 1_000; // no answer for a second (the bound): now it hangs
+    expect(slots.hangs(o)).toBe(true);
+    long(null);
+  });
+
   it('parks past the share of an origin that hangs, and says so once when the origin answers', async () => {
     let t = 0;
     const slots = new OriginSlots(

@@ -41,6 +41,8 @@ interface OriginUse {
   starts: number[];
   /** Moving average of its finished attempts (ms); undefined before the first. */
   avgMs?: number;
+  /** When it last answered an attempt (any status; ms). */
+  answeredAt?: number;
 }
 
 /**
@@ -163,11 +165,12 @@ export class OriginSlots {
       (out) => {
         const ms = answerMs(out);
         release(ms);
-        // it answered: what was parked here while it hung can run (at once if its share is free,
-        // else put off again by how long it now takes)
-        if (this.parkedFor.size && this.parkedFor.has(origin) && answered(out)) {
-          this.parkedFor.delete(origin);
-          this.onParkedFree?.(origin);
+        if (answered(out)) {
+          const u = this.use.get(origin);
+          if (u) u.answeredAt = this.clock();
+          // what was parked here while it hung can run (at once if its share is free, else put
+          // off again by how long it now takes)
+          if (this.parkedFor.size && this.parkedFor.delete(origin)) this.onParkedFree?.(origin);
         }
         // the typical successful answer, whatever the origin: how fast this process sees healthy receivers
         if (ms !== null && out.outcome === 'success') {
@@ -288,13 +291,19 @@ export class OriginSlots {
   /**
    * The origin hangs: its oldest attempt in progress has run past the bound of a slow one
    * (SLOW_ATTEMPT_MS, or more when the whole process is slow) and SLOW_FACTOR × its answers so far
-   * (or it has none), and has not yet reached the request timeout.
+   * (or it has none), it has not answered any attempt for that long either, and that attempt has
+   * not yet reached the request timeout. A receiver that keeps answering does not hang, however
+   * long one attempt takes: in a drain that starves this process of CPU, attempts to a fast
+   * receiver run long while its answers keep coming (parked, its deliveries would only be woken
+   * again at the next answer, through the retry queue).
    */
   hangs(origin: string): boolean {
     const oldest = this.oldestMs(origin);
-    if (oldest === 0 || oldest < this.bounds(origin).runningMs - this.origins.expectedWaitMs(origin)) return false;
-    const avg = this.use.get(origin)?.avgMs;
-    if (avg !== undefined && oldest < SLOW_FACTOR * avg) return false;
+    const bound = this.bounds(origin).runningMs - this.origins.expectedWaitMs(origin);
+    if (oldest === 0 || oldest < bound) return false;
+    const u = this.use.get(origin);
+    if (u?.avgMs !== undefined && oldest < SLOW_FACTOR * u.avgMs) return false;
+    if (u?.answeredAt !== undefined && this.clock() - u.answeredAt < bound) return false;
     return this.attemptTimeoutMs === undefined || oldest < this.attemptTimeoutMs;
   }
 
