@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { verifyMender, verifyMist, verifyStandard } from '@devhooks/core';
 import {
   counterValue,
+  refusingTarget,
   signedWebhook,
   testDelivery,
   testEngine,
@@ -262,11 +263,7 @@ describe('attemptDelivery (loopback receiver)', () => {
   });
 
   it('a refused connection opens the breaker; the next attempt is circuit_open without a request', async () => {
-    const closed = http.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
-    const target = toTarget(testWebhook({ url: `http://127.0.0.1:${port}/gone` }));
+    const target = await refusingTarget();
 
     const first = await attemptDelivery(engine.ctx, testDelivery(target));
     expect(first.record.error).toBe('connection_refused');
@@ -297,11 +294,7 @@ describe('attemptDelivery (loopback receiver)', () => {
   });
 
   it('attempts that fail while their breaker opens are its scout or parked, not retried on their schedule', async () => {
-    const closed = http.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
-    const target = toTarget(testWebhook({ url: `http://127.0.0.1:${port}/gone` }));
+    const target = await refusingTarget();
     // three requests out at once: the first refusal opens the breaker (threshold 1) before the
     // others end; on their schedule (1 s) they would only come back to be turned away
     const outs = await Promise.all([0, 1, 2].map(() => attemptDelivery(engine.ctx, testDelivery(target))));
@@ -324,11 +317,7 @@ describe('attemptDelivery (loopback receiver)', () => {
   it('a delivery whose schedule is spent fails when the breaker turns it away, parked or not', async () => {
     await engine.close();
     engine = testEngine(redis, keys, { schedule: [0], origins: { breakerThreshold: 1 } });
-    const closed = http.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
-    const target = toTarget(testWebhook({ url: `http://127.0.0.1:${port}/gone` }));
+    const target = await refusingTarget();
     expect((await attemptDelivery(engine.ctx, testDelivery(target))).decision.kind).toBe('failed');
     for (let i = 0; i < 2; i++) {
       const out = await attemptDelivery(engine.ctx, testDelivery(target));

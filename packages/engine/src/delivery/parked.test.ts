@@ -3,12 +3,16 @@
  * commit of a turned-away delivery writes (record, delayed job, parked set), and the wake that
  * promotes the parked jobs when a probe closes the breaker.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { counterValue, testDelivery, testEngine, testWebhook, type TestEngine } from '../../../../test/support/engine';
+import {
+  counterValue,
+  refusingTarget,
+  testDelivery,
+  testEngine,
+  type TestEngine,
+} from '../../../../test/support/engine';
 import { eventually } from '../../../../test/support/receiver';
 import { redisForTestFile } from '../../../../test/support/redis';
-import { toTarget, type Target } from '../stores/webhook-directory';
+import type { Target } from '../stores/webhook-directory';
 import { attemptDelivery, type AttemptOutcome } from './attempt';
 import { commit, PendingWrites } from './commit';
 import type { Delivery } from './delivery';
@@ -23,15 +27,6 @@ beforeEach(() => {
   engine = testEngine(redis, keys, { schedule: [0, 1_000, 60_000, 60_000], origins: { breakerThreshold: 1 } });
 });
 afterEach(() => engine.close());
-
-/** A target on a port nobody listens on: its first attempt opens the breaker (threshold 1). */
-async function refusingTarget(): Promise<Target> {
-  const srv = http.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return toTarget(testWebhook({ url: `http://127.0.0.1:${port}/in` }));
-}
 
 /** Attempts deliveries to `target` until one is parked (the first opens the breaker, the next scouts). */
 async function parkedOutcome(target: Target, shard = 0): Promise<{ d: Delivery; out: AttemptOutcome }> {
