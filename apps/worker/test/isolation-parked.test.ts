@@ -47,7 +47,22 @@ const events = (from: number, n: number) => ({
 });
 
 it('parks what comes past the share of a receiver that hangs, and sends it as soon as the receiver answers', async () => {
-  const hook = await s.webhook({ name: 'slow', url: slow.url('/slow'), topics: ['deviceauth'] });
+  const hook = await s.webhook({
+    name: 'slow',
+    url: slow.url('/slow'),
+    topics: ['deviceauth'],
+    filter: { types: ['device-decommissioned'] },
+  });
+  // the worker has seen a receiver answer: before any answer at all, a receiver that hangs cannot
+  // be told from the worker being too slow to read its answers (then it is put off, not parked)
+  await s.webhook({
+    name: 'healthy',
+    url: s.rx.url('/ok'),
+    topics: ['deviceauth'],
+    filter: { types: ['device-status-changed'] },
+  });
+  await s.send({ events: [{ id: 'ok-0', type: 'device-status-changed', data: { id: 'd0', status: 'accepted' } }] });
+  await s.rx.waitOn('/ok', 1);
   const list = async (): Promise<Listed[]> => {
     const r = await s.api.call('GET', `/v1/webhooks/${hook.id}/deliveries?limit=100`, { token: s.org.key });
     return r.body.deliveries;

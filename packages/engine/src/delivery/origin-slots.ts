@@ -35,6 +35,10 @@ const TYPICAL_EWMA = 0.01;
 /** An origin is slow past this many times the process's typical successful answer (if that is more). */
 export const SLOW_FACTOR = 4;
 const MAX_ORIGINS_KNOWN = 50_000;
+/** After an origin's last park, its answers wake parked deliveries for this long (ms)... */
+const PARKED_WAKE_WINDOW_MS = 30_000;
+/** ...at most this often (ms). */
+const WAKE_SAY_EVERY_MS = 500;
 
 interface OriginUse {
   /** Start times of its attempts in progress, oldest first. */
@@ -92,8 +96,11 @@ export class OriginSlots {
   private readonly waiting = new Map<string, Waiter[]>();
   /** Moving average of successful answers, every origin together (ms). */
   private typicalMs: number | undefined;
-  /** Origins that hang, with deliveries parked here past their share → when the last was parked (ms). */
-  private readonly parkedFor = new Map<string, number>();
+  /**
+   * Origins that hung, with deliveries parked here past their share → when the last was parked and
+   * when this process last said it answered (ms).
+   */
+  private readonly parkedFor = new Map<string, { parkedAt: number; saidAt: number }>();
   /**
    * Called when an origin this process parked deliveries for (it hung) answers an attempt: the
    * parked ones can run now (ParkedWaker.wake). A breaker that closes wakes them too.
@@ -170,7 +177,7 @@ export class OriginSlots {
           if (u) u.answeredAt = this.clock();
           // what was parked here while it hung can run (at once if its share is free, else put
           // off again by how long it now takes)
-          if (this.parkedFor.size && this.parkedFor.delete(origin)) this.onParkedFree?.(origin);
+          if (this.parkedFor.size) this.answeredAfterPark(origin);
         }
         // the typical successful answer, whatever the origin: how fast this process sees healthy receivers
         if (ms !== null && out.outcome === 'success') {
@@ -298,6 +305,9 @@ export class OriginSlots {
    * again at the next answer, through the retry queue).
    */
   hangs(origin: string): boolean {
+    // no answer seen at all yet (a fresh process): a receiver that hangs cannot be told from this
+    // process being too slow to read its answers (a new worker taking over a dead one's backlog)
+    if (this.typicalMs === undefined) return false;
     const oldest = this.oldestMs(origin);
     const bound = this.bounds(origin).runningMs - this.origins.expectedWaitMs(origin);
     if (oldest === 0 || oldest < bound) return false;
@@ -328,12 +338,31 @@ export class OriginSlots {
   parkingMs(origin: string): number | undefined {
     if (!this.onParkedFree || !this.origins.parkedDelayMs || !this.hangs(origin)) return undefined;
     const now = this.clock();
+    const saidAt = this.parkedFor.get(origin)?.saidAt ?? 0;
     this.parkedFor.delete(origin); // re-inserted: the map stays in order of the last park
     // bounded: the origin parked for longest ago is forgotten (its deliveries run when its breaker
     // closes, or at their own time)
     if (this.parkedFor.size >= MAX_ORIGINS_KNOWN) this.parkedFor.delete(this.parkedFor.keys().next().value!);
-    this.parkedFor.set(origin, now);
+    this.parkedFor.set(origin, { parkedAt: now, saidAt });
     return this.origins.parkedDelayMs();
+  }
+
+  /**
+   * `origin` answered an attempt after this process parked deliveries for it: says so (onParkedFree)
+   * at most every WAKE_SAY_EVERY_MS, for PARKED_WAKE_WINDOW_MS after the last park. Not once: a
+   * park is in Redis only when its commit is, which on a starved process can come seconds after
+   * the answer that would wake it (a wake then finds nothing, and the delivery waited its whole
+   * fallback time: a SIGKILL test's new worker left 664 of 10,000 that way).
+   */
+  private answeredAfterPark(origin: string): void {
+    const p = this.parkedFor.get(origin);
+    if (!p) return;
+    const now = this.clock();
+    if (now - p.saidAt >= WAKE_SAY_EVERY_MS) {
+      p.saidAt = now;
+      this.onParkedFree?.(origin);
+    }
+    if (now - p.parkedAt > PARKED_WAKE_WINDOW_MS) this.parkedFor.delete(origin);
   }
 
   /** Whether this process parked deliveries of `origin` past its share and no answer came since. */
