@@ -155,17 +155,23 @@ describe('OriginSlots', () => {
     expect([putOff.outcome, putOff.parked]).toEqual(['deferred', undefined]);
     slots.onParkedFree = (origin) => freed.push(origin);
     const parked = await slots.run(testDelivery(slow), () => Promise.reject(new Error('never attempted')));
-    expect(parked).toMatchObject({
-      outcome: 'deferred',
-      parked: true,
-      decision: { delayMs: 300_000, consumed: false },
-    });
+    expect(parked).toMatchObject({ outcome: 'deferred', parked: true, decision: { consumed: false } });
+    // at most a minute (not the breaker's 5 min): back by itself should every wake be missed
+    const delay = (parked.decision as { delayMs: number }).delayMs;
+    expect([delay >= 30_000, delay <= 60_000]).toEqual([true, true]);
     expect(parked.record.attempts).toBe(0);
     expect(slots.parkedHere(o)).toBe(true);
+    // their commit: the origin still hangs, nothing is said
+    slots.parksCommitted(o);
+    expect(freed).toEqual([]);
     // the attempt that hung gets an answer: the parked ones may run
     finish(answered(1_600));
     await first;
     expect(freed).toEqual([o]);
+    // a commit after that answer says so again (that wake may have found nothing in Redis yet)
+    slots.parksCommitted(o);
+    expect(freed).toEqual([o, o]);
+    freed.length = 1;
     // a timeout is no answer: nothing is said
     await slots.run(d, async () => {
       const out = answered(5_000);

@@ -319,8 +319,8 @@ export class OriginSlots {
 
   /**
    * A delivery past the share of an origin known to be slow, not attempted (no attempt used). When
-   * the origin hangs it is parked (delivery/parked.ts): its job waits the breaker's longest
-   * cooldown at most, and runs as soon as the origin answers one of this process's attempts (the
+   * the origin hangs it is parked (delivery/parked.ts): its job waits 30–60 s at most, and runs as
+   * soon as the origin answers one of this process's attempts (the
    * origin was only slow) or a probe closes its breaker (the attempts holding its share timed out
    * and opened it). Else it is put off by about one attempt there (deferralMs).
    */
@@ -332,8 +332,8 @@ export class OriginSlots {
 
   /**
    * When `origin` hangs and parking is wired (onParkedFree): how long a delivery put off past its
-   * share is parked at most (the breaker's longest cooldown), noting that this process parked for
-   * it; else undefined (put off by deferralMs).
+   * share is parked at most (30–60 s), noting that this process parked for it; else undefined (put
+   * off by deferralMs).
    */
   parkingMs(origin: string): number | undefined {
     if (!this.onParkedFree || !this.origins.parkedDelayMs || !this.hangs(origin)) return undefined;
@@ -344,7 +344,9 @@ export class OriginSlots {
     // closes, or at their own time)
     if (this.parkedFor.size >= MAX_ORIGINS_KNOWN) this.parkedFor.delete(this.parkedFor.keys().next().value!);
     this.parkedFor.set(origin, { parkedAt: now, saidAt });
-    return this.origins.parkedDelayMs();
+    // at most 30–60 s, not the breaker's 5 min: should every wake be missed (this process's own
+    // attempts to the origin all cut short by its stalls, say), it is back within a minute
+    return Math.min(this.origins.parkedDelayMs(), Math.round(MAX_OVERFLOW_DELAY_MS * (0.5 + 0.5 * this.random())));
   }
 
   /**
@@ -363,6 +365,16 @@ export class OriginSlots {
       this.onParkedFree?.(origin);
     }
     if (now - p.parkedAt > PARKED_WAKE_WINDOW_MS) this.parkedFor.delete(origin);
+  }
+
+  /**
+   * Deliveries parked past `origin`'s share were committed: if it no longer hangs (it answered in
+   * the meantime) and its breaker is not open, says so now (onParkedFree), since the wake its
+   * answer made may have come before they were in Redis, and no answer may follow.
+   */
+  parksCommitted(origin: string): void {
+    if (this.hangs(origin) || this.origins.isOpen?.(origin)) return;
+    this.onParkedFree?.(origin);
   }
 
   /** Whether this process parked deliveries of `origin` past its share and no answer came since. */

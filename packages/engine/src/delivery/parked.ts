@@ -24,6 +24,8 @@ export interface ParkedDelivery {
   id: string;
   /** When its job runs at the latest (ms). */
   runAt: number;
+  /** Parked past the share of an origin that hung (no attempt made), not turned away by its breaker. */
+  pastShare?: boolean;
 }
 
 /** Deliveries per park or unpark script (Lua's unpack bound is far above this). */

@@ -210,7 +210,10 @@ export async function processRetry(
     });
     await delayJobUntil(ctx.redis, job, now + delayMs, token);
     // parked once delayed: a wake that came sooner would find the job active, not promote it
-    if (parkMs !== undefined) await parkAfterDelay(ctx, rec, origin, now + delayMs);
+    if (parkMs !== undefined) {
+      await parkAfterDelay(ctx, rec, origin, now + delayMs);
+      slots.parksCommitted(origin); // it may have answered meanwhile (see OriginSlots.parksCommitted)
+    }
     throw new DelayedError();
   }
   let out: AttemptOutcome;

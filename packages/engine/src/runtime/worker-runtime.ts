@@ -124,6 +124,7 @@ export async function startWorkerRuntime(
   const fanout = new FanoutGroup(ctx, perOrigin);
   // deliveries parked past the share of an origin that hangs run when it answers again
   fanout.slots.onParkedFree = (origin) => waker.wake(origin, 'answered');
+  ctx.parkedCommitted = (origin) => fanout.slots.parksCommitted(origin);
   for (let shard = 0; shard < cfg.shards; shard++) {
     const reader = connectRedis(cfg, { name: `devhooks-worker-stream-${shard}`, blocking: true });
     const lease = new StreamLease(redis, reader, shardKeys[shard].stream, consumer, shardKeys[shard].liveness);
