@@ -24,7 +24,8 @@ async function failedJob(webhookId: string) {
     const d = r.body.deliveries[0];
     if (!d || d.status !== 'failed') return undefined;
     const job = await queue.getJob(d.id);
-    return job && (await job.getState()) === 'failed' ? job : undefined;
+    // its fields and its state are two reads: a job read just before it failed lacks its reason
+    return job?.failedReason && (await job.getState()) === 'failed' ? job : undefined;
   });
 }
 
