@@ -66,12 +66,7 @@ export interface BreakerState {
 export type SlotEnd = 'answered' | 'unreachable' | 'stalled';
 
 export type Admission =
-  | {
-      readonly ok: true;
-      /** This request is the probe of an open breaker. */
-      readonly probe: boolean;
-      release(durationMs: number, end: SlotEnd): void;
-    }
+  | { readonly ok: true; release(durationMs: number, end: SlotEnd): void }
   | {
       ok: false;
       reason: 'circuit_open' | 'overloaded';
@@ -237,16 +232,6 @@ export class OriginLimiter {
     return this.map.get(origin)?.avgMs ?? INITIAL_DURATION_MS;
   }
 
-  /**
-   * With the breaker open: how long until it lets a probe through (ms; 0 once it may, or while one
-   * is in flight). Undefined when it is closed.
-   */
-  probeInMs(origin: string): number | undefined {
-    const e = this.map.get(origin);
-    if (!e || e.openUntil === 0) return undefined;
-    return Math.max(0, e.openUntil - this.now());
-  }
-
   /** Is the breaker open for this origin (no probe allowed right now)? */
   isOpen(origin: string): boolean {
     const e = this.map.get(origin);
@@ -289,7 +274,7 @@ class Slot {
     private readonly endpoints: OriginLimiter,
     private readonly origin: string,
     private readonly e: Endpoint,
-    readonly probe: boolean,
+    private readonly probe: boolean,
   ) {}
 
   release(durationMs: number, end: SlotEnd): void {

@@ -24,8 +24,6 @@ export interface ParkedDelivery {
   id: string;
   /** When its job runs at the latest (ms). */
   runAt: number;
-  /** Parked past the share of an origin that hung (no attempt made), not turned away by its breaker. */
-  pastShare?: boolean;
 }
 
 /** Deliveries per park or unpark script (Lua's unpack bound is far above this). */
@@ -72,10 +70,9 @@ export async function wakeParked(
   let woken = 0;
   for (let shard = 0; shard < ctx.shards; shard++) {
     const key = ctx.keys.shard(shard).parked(origin);
-    const wokenSet = ctx.keys.shard(shard).woken;
     const queue = ctx.queues.of(shard);
     for (;;) {
-      const ids = await lua.unpark(key, wokenSet, now, CHUNK);
+      const ids = await lua.unpark(key, now, CHUNK);
       if (!ids.length) break;
       woken += ids.length;
       await Promise.all(
@@ -91,19 +88,9 @@ export async function wakeParked(
   return woken;
 }
 
-/** Why parked deliveries are woken: a probe closed the breaker, or the origin answered again. */
-export type WakeReason = 'breaker_closed' | 'answered';
-
-/** At most one immediate wake pass per origin this often; one in between waits for the next pass (ms). */
-const WAKE_EVERY_MS = 1_000;
-
-/**
- * Wakes parked deliveries when this process's breakers close or an origin that hung answers
- * again: at once, and once more shortly after.
- */
+/** Wakes parked deliveries when this process's breakers close: at once, and once more shortly after. */
 export class ParkedWaker {
   private readonly again = new Map<string, NodeJS.Timeout>();
-  private readonly lastPass = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -111,39 +98,25 @@ export class ParkedWaker {
     private readonly againMs = WAKE_AGAIN_MS,
   ) {}
 
-  /**
-   * The breaker of `origin` closed (OriginLimiter.onClosed), or it answered an attempt after it hung
-   * (OriginSlots.onParkedFree). Wakes come in bursts (every answer after a hang): one pass at once
-   * per WAKE_EVERY_MS, and the pass `againMs` later catches the rest.
-   */
-  wake(origin: string, reason: WakeReason = 'breaker_closed'): void {
+  /** The breaker of `origin` closed (OriginLimiter.onClosed). */
+  wake(origin: string): void {
     if (this.closed) return;
-    const now = Date.now();
-    if (now - (this.lastPass.get(origin) ?? 0) >= WAKE_EVERY_MS) {
-      this.lastPass.set(origin, now);
-      if (this.lastPass.size > 10_000) this.lastPass.delete(this.lastPass.keys().next().value!);
-      void this.pass(origin, reason);
-    }
+    void this.pass(origin);
     clearTimeout(this.again.get(origin));
     const t = setTimeout(() => {
       this.again.delete(origin);
-      if (!this.closed) void this.pass(origin, reason);
+      if (!this.closed) void this.pass(origin);
     }, this.againMs);
     t.unref();
     this.again.set(origin, t);
   }
 
-  private async pass(origin: string, reason: WakeReason): Promise<void> {
+  private async pass(origin: string): Promise<void> {
     try {
       const n = await wakeParked(this.ctx, origin);
       if (n) {
         this.ctx.metrics.parked.inc({ event: 'woken' }, n);
-        this.ctx.logger.info(
-          reason === 'breaker_closed'
-            ? 'breaker closed: parked deliveries woken'
-            : 'receiver answered again: parked deliveries woken',
-          { origin, deliveries: n },
-        );
+        this.ctx.logger.info('breaker closed: parked deliveries woken', { origin, deliveries: n });
       }
     } catch (err) {
       // they run at their own time instead

@@ -122,9 +122,6 @@ export async function startWorkerRuntime(
   ctx.origins.onClosed = (origin) => waker.wake(origin);
   const perOrigin = cfg.maxInProgressPerOrigin ?? defaultPerOrigin(cfg.maxInProgress);
   const fanout = new FanoutGroup(ctx, perOrigin);
-  // deliveries parked past the share of an origin that hangs run when it answers again
-  fanout.slots.onParkedFree = (origin) => waker.wake(origin, 'answered');
-  ctx.parkedCommitted = (origin) => fanout.slots.parksCommitted(origin);
   for (let shard = 0; shard < cfg.shards; shard++) {
     const reader = connectRedis(cfg, { name: `devhooks-worker-stream-${shard}`, blocking: true });
     const lease = new StreamLease(redis, reader, shardKeys[shard].stream, consumer, shardKeys[shard].liveness);
@@ -149,7 +146,6 @@ export async function startWorkerRuntime(
         concurrency: Math.max(4, Math.ceil(cfg.retryConcurrency / cfg.shards)),
         lockDurationMs: cfg.deliveryTimeoutMs + 30_000,
         slowOrigins: fanout.slots,
-        wakeParked: (origin) => waker.wake(origin, 'answered'),
       }),
     logger,
   );
