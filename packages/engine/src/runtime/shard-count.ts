@@ -181,7 +181,6 @@ export class ShardLayout {
     return Math.max(this.configured, this.state?.most ?? 0);
   }
 
-  /** The ingest plan now (see the top of this file). */
   /**
    * The plan without a wait when the view is fresh and the last plan still holds (the hot path:
    * no promise per request); undefined when `plan()` must work it out.
@@ -192,6 +191,7 @@ export class ShardLayout {
     return this.cached.plan;
   }
 
+  /** The ingest plan now (see the top of this file). */
   async plan(): Promise<IngestShardPlan> {
     if (Date.now() - this.readAt > SHARD_LAYOUT_STALE_MS) {
       try {
