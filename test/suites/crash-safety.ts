@@ -95,7 +95,11 @@ export function crashSafety(file: string, backend: Backend, o: { events: number 
         const delayed = await redis.zcard(`${k.queuePrefix}:retries:delayed`).catch(() => -1);
         const wait = await redis.llen(`${k.queuePrefix}:retries:wait`).catch(() => -1);
         const active = await redis.llen(`${k.queuePrefix}:retries:active`).catch(() => -1);
-        left.push(`${k.stream} pending=${JSON.stringify(pend)} delayed=${delayed} wait=${wait} active=${active}`);
+        // deliveries parked behind a circuit breaker (delivery/parked.ts)
+        const parked = await redis.zcard(k.parked(new URL(rx.url()).origin)).catch(() => -1);
+        left.push(
+          `${k.stream} pending=${JSON.stringify(pend)} delayed=${delayed} wait=${wait} active=${active} parked=${parked}`,
+        );
       }
       throw new Error(
         `${(err as Error).message}: ${received.size} of ${N} received\n${left.join('\n')}\n` +

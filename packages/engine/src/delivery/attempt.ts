@@ -137,8 +137,12 @@ async function attemptOnce(ctx: EngineContext, d: Delivery): Promise<AttemptOutc
       body: d.body,
     });
   } finally {
-    // in finally: a throw must never leak the origin slot; unreachable results feed the breaker
-    admission.release(result?.durationMs ?? Date.now() - startedAt, slotEnd(result));
+    // in finally: a throw must never leak the origin slot; unreachable results feed the breaker.
+    // An answer to a delivery a breaker turned away last time wakes what that breaker parked,
+    // whichever process's it was (origin-limiter.ts onReachable)
+    admission.release(result?.durationMs ?? Date.now() - startedAt, slotEnd(result), {
+      afterRefusal: d.record?.attempt_log[d.record.attempt_log.length - 1]?.error === 'circuit_open',
+    });
   }
   if (result.stalled) {
     // our stall, not the receiver's answer: tried again shortly, no attempt used (it may have

@@ -277,22 +277,33 @@ describe('circuit breaker', () => {
     expect(ep.scout(OTHER)).toBe(false);
   });
 
-  it('tells when a probe closes an open breaker, and only then', async () => {
+  it('tells when parked deliveries may run: a probe closes an open breaker, the first answer, an answer after a refusal', async () => {
     const ep = new OriginLimiter(opts(), undefined, now);
-    const closed: string[] = [];
-    ep.onClosed = (origin) => closed.push(origin);
-    await failTimes(ep, 2); // counting, not open
+    const reachable: string[] = [];
+    ep.onReachable = (origin) => reachable.push(origin);
+    await failTimes(ep, 2); // counting, not open: no answer yet, nothing told
+    expect(reachable).toEqual([]);
+    // the first answer this process has from the origin: a dead process may have parked some
     granted(await ep.admit(O)).release(5, 'answered');
-    expect(closed).toEqual([]);
+    expect(reachable).toEqual([O]);
+    granted(await ep.admit(O)).release(5, 'answered');
+    expect(reachable).toEqual([O]); // later answers: nothing
     await failTimes(ep, 3);
     clock += 1_000;
     const probe = granted(await ep.admit(O));
     probe.release(5, 'unreachable');
-    expect(closed).toEqual([]);
+    expect(reachable).toEqual([O]);
     clock += 2_000;
-    granted(await ep.admit(O)).release(5, 'answered');
-    expect(closed).toEqual([O]);
+    granted(await ep.admit(O)).release(5, 'answered'); // the probe closes it
+    expect(reachable).toEqual([O, O]);
     expect(ep.isOpen(O)).toBe(false);
+    // a delivery another process's breaker turned away gets an answer here
+    granted(await ep.admit(O)).release(5, 'answered', { afterRefusal: true });
+    expect(reachable).toEqual([O, O, O]);
+    // ... but not when it is unreachable again, nor when it stalled
+    granted(await ep.admit(O)).release(5, 'unreachable', { afterRefusal: true });
+    granted(await ep.admit(O)).release(5, 'stalled', { afterRefusal: true });
+    expect(reachable).toEqual([O, O, O]);
   });
 
   it('a parked delivery waits at most the longest cooldown, ±25 %', () => {

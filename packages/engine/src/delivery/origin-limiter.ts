@@ -46,6 +46,8 @@ interface Endpoint {
   probing: boolean;
   /** The open period (its `openUntil`) for which a scout was named (`scout`). */
   scoutFor: number;
+  /** Whether this process has had an answer from the origin yet. */
+  answered: boolean;
 }
 
 /** One origin's circuit breaker, as a worker publishes it. */
@@ -65,8 +67,17 @@ export interface BreakerState {
  */
 export type SlotEnd = 'answered' | 'unreachable' | 'stalled';
 
+/** What else a slot's end tells (Slot.release). */
+export interface SlotEndNote {
+  /**
+   * The delivery's previous attempt was turned away by a breaker (`circuit_open`), this process's or
+   * another's: an answer now means the deliveries parked behind that breaker may run.
+   */
+  afterRefusal?: boolean;
+}
+
 export type Admission =
-  | { readonly ok: true; release(durationMs: number, end: SlotEnd): void }
+  | { readonly ok: true; release(durationMs: number, end: SlotEnd, note?: SlotEndNote): void }
   | {
       ok: false;
       reason: 'circuit_open' | 'overloaded';
@@ -78,10 +89,14 @@ export type Admission =
 export class OriginLimiter {
   private readonly map = new Map<string, Endpoint>();
   /**
-   * Called when a probe's answer closes an open breaker: the deliveries parked while it was open
-   * can run now (delivery/parked.ts). Never called for a breaker that only counted failures.
+   * Called when the deliveries parked behind the origin's breaker (delivery/parked.ts), by this
+   * process or by any other, may run now: a probe's answer closed this process's open breaker; this
+   * process had its first answer from the origin (a process that parked them may have died, and
+   * with it the breaker whose probe would have woken them); or a delivery a breaker turned away
+   * came back and got an answer (that breaker may be another process's). Never for a breaker that
+   * only counted failures, nor for unreachable ends.
    */
-  onClosed?: (origin: string) => void;
+  onReachable?: (origin: string) => void;
 
   constructor(
     private readonly o: OriginLimiterOptions = DEFAULT_ORIGIN_LIMITER_OPTIONS,
@@ -102,6 +117,7 @@ export class OriginLimiter {
         cooldown: this.o.breakerCooldownMs,
         probing: false,
         scoutFor: 0,
+        answered: false,
       };
       this.map.set(origin, e);
     }
@@ -160,13 +176,20 @@ export class OriginLimiter {
   }
 
   /** A slot ends: the average and the breaker learn from it, and the slot passes to the next in line. */
-  releaseSlot(origin: string, e: Endpoint, probe: boolean, durationMs: number, end: SlotEnd): void {
+  releaseSlot(
+    origin: string,
+    e: Endpoint,
+    probe: boolean,
+    durationMs: number,
+    end: SlotEnd,
+    note: SlotEndNote | undefined,
+  ): void {
     if (end === 'stalled') {
       // no verdict on the receiver; a probe that stalled lets the next one go
       if (probe) e.probing = false;
     } else {
       e.avgMs += EWMA * (durationMs - e.avgMs);
-      this.record(origin, e, end === 'unreachable', probe);
+      this.record(origin, e, end === 'unreachable', probe, note?.afterRefusal === true);
     }
     if (e.head < e.queue.length) {
       const next = e.queue[e.head];
@@ -182,14 +205,16 @@ export class OriginLimiter {
     this.onInFlight?.(origin, e.active);
   }
 
-  private record(origin: string, e: Endpoint, unreachable: boolean, probe: boolean): void {
+  private record(origin: string, e: Endpoint, unreachable: boolean, probe: boolean, afterRefusal: boolean): void {
     if (probe) e.probing = false;
     if (!unreachable) {
       const wasOpen = e.openUntil > 0;
+      const first = !e.answered;
+      e.answered = true;
       e.failures = 0;
       e.openUntil = 0;
       e.cooldown = this.o.breakerCooldownMs;
-      if (wasOpen) this.onClosed?.(origin);
+      if (wasOpen || first || afterRefusal) this.onReachable?.(origin);
       return;
     }
     e.failures++;
@@ -277,9 +302,9 @@ class Slot {
     private readonly probe: boolean,
   ) {}
 
-  release(durationMs: number, end: SlotEnd): void {
+  release(durationMs: number, end: SlotEnd, note?: SlotEndNote): void {
     if (this.released) return;
     this.released = true;
-    this.endpoints.releaseSlot(this.origin, this.e, this.probe, durationMs, end);
+    this.endpoints.releaseSlot(this.origin, this.e, this.probe, durationMs, end, note);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Deliveries parked behind an open breaker, over a real Redis and real BullMQ queues: what the
  * commit of a turned-away delivery writes (record, delayed job, parked set), and the wake that
- * promotes the parked jobs when a probe closes the breaker.
+ * promotes the parked jobs when the receiver answers again: a probe closes the breaker, or another
+ * process (the one that parked them may be dead) has an answer from it.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +24,11 @@ beforeEach(() => {
 });
 afterEach(() => engine.close());
 
+const servers: http.Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((srv) => new Promise<void>((r) => srv.close(() => r()))));
+});
+
 /** A target on a port nobody listens on: its first attempt opens the breaker (threshold 1). */
 async function refusingTarget(): Promise<Target> {
   const srv = http.createServer();
@@ -30,6 +36,27 @@ async function refusingTarget(): Promise<Target> {
   const port = (srv.address() as AddressInfo).port;
   await new Promise<void>((r) => srv.close(() => r()));
   return toTarget(testWebhook({ url: `http://127.0.0.1:${port}/in` }));
+}
+
+/** The receiver of `target` is back: a server on its port that answers 204. */
+async function receiverBack(target: Target): Promise<void> {
+  const srv = http.createServer((_req, res) => res.writeHead(204).end());
+  servers.push(srv);
+  await new Promise<void>((r) => srv.listen(Number(new URL(target.origin).port), '127.0.0.1', r));
+}
+
+/** Another worker process's breakers: a limiter that has seen nothing, its waker wired as the worker wires it. */
+function anotherProcess(): ParkedWaker {
+  engine.ctx.origins = new OriginLimiter({
+    concurrency: 4,
+    maxWaitMs: 5_000,
+    breakerThreshold: 1,
+    breakerCooldownMs: 60_000,
+    breakerMaxCooldownMs: 300_000,
+  });
+  const waker = new ParkedWaker(engine.ctx, 60_000);
+  engine.ctx.origins.onReachable = (origin) => waker.wake(origin);
+  return waker;
 }
 
 /** Attempts deliveries to `target` until one is parked (the first opens the breaker, the next scouts). */
@@ -121,7 +148,7 @@ describe('parking', () => {
     w.settle(d, out, { asJob: false });
     await commit(engine.ctx, w);
     const waker = new ParkedWaker(engine.ctx, 60_000);
-    engine.ctx.origins.onClosed = (origin) => waker.wake(origin);
+    engine.ctx.origins.onReachable = (origin) => waker.wake(origin);
     try {
       clock += 60_000;
       const probe = engine.ctx.origins.admit(target.origin);
@@ -136,5 +163,79 @@ describe('parking', () => {
     } finally {
       waker.close();
     }
+  });
+
+  it('the waker passes over an origin at most once a second, and once more shortly after however many answers come', async () => {
+    const target = await refusingTarget();
+    const clock = Date.now();
+    const waker = new ParkedWaker(engine.ctx, 200, () => clock); // a clock that stands still
+    const passes = jest.spyOn(waker as unknown as { pass(origin: string): Promise<void> }, 'pass');
+    try {
+      waker.wake(target.origin); // a pass at once: nothing parked yet
+      expect(passes).toHaveBeenCalledTimes(1);
+      const { d, out } = await parkedOutcome(target);
+      const w = new PendingWrites();
+      w.settle(d, out, { asJob: false });
+      await commit(engine.ctx, w);
+      for (let i = 0; i < 20; i++) waker.wake(target.origin); // every woken delivery's answer asks again
+      expect(passes).toHaveBeenCalledTimes(1);
+      // the pass shortly after the first is not put off by them, and finds the parked one
+      await eventually(async () => (await jobState(0, d.id)) === 'waiting');
+      expect(passes).toHaveBeenCalledTimes(2);
+    } finally {
+      waker.close();
+    }
+  });
+
+  describe('parked by a worker that died (its breaker, whose probe would wake them, died with it)', () => {
+    async function parkTwo(target: Target) {
+      const w = new PendingWrites();
+      const a = await parkedOutcome(target);
+      const b = await parkedOutcome(target, 1);
+      for (const x of [a, b]) w.settle(x.d, x.out, { asJob: false });
+      await commit(engine.ctx, w);
+      expect(await jobState(0, a.d.id)).toBe('delayed');
+      expect(await jobState(1, b.d.id)).toBe('delayed');
+      return { a, b };
+    }
+
+    it("another worker's first answer from the receiver wakes them", async () => {
+      const target = await refusingTarget();
+      const { a, b } = await parkTwo(target);
+      await receiverBack(target);
+      const waker = anotherProcess();
+      try {
+        const d = testDelivery(target);
+        const out = await attemptDelivery(engine.ctx, d);
+        expect(out.outcome).toBe('success');
+        await eventually(
+          async () => (await jobState(0, a.d.id)) === 'waiting' && (await jobState(1, b.d.id)) === 'waiting',
+        );
+        expect(await redis.exists(keys.shard(0).parked(target.origin), keys.shard(1).parked(target.origin))).toBe(0);
+      } finally {
+        waker.close();
+      }
+    });
+
+    it('a turned-away delivery that gets an answer wakes them, in a worker that has long had answers from it', async () => {
+      const target = await refusingTarget();
+      const { a, b } = await parkTwo(target);
+      await receiverBack(target);
+      const waker = anotherProcess();
+      try {
+        // this worker's first answer from the receiver, before anything was parked in this test's eyes
+        engine.ctx.origins.onReachable = undefined;
+        expect((await attemptDelivery(engine.ctx, testDelivery(target))).outcome).toBe('success');
+        engine.ctx.origins.onReachable = (origin) => waker.wake(origin);
+        expect((await attemptDelivery(engine.ctx, testDelivery(target))).outcome).toBe('success');
+        expect(await jobState(0, a.d.id)).toBe('delayed'); // an ordinary answer wakes nothing
+        // the parked one's job runs in this worker (as a scout's would): its last attempt was turned away
+        const back = await attemptDelivery(engine.ctx, { ...a.d, record: a.out.record });
+        expect(back.outcome).toBe('success');
+        await eventually(async () => (await jobState(1, b.d.id)) === 'waiting');
+      } finally {
+        waker.close();
+      }
+    });
   });
 });

@@ -3,15 +3,18 @@
  *
  * A delivery the breaker turns away keeps its retry job, delayed until the breaker's longest
  * cooldown at most (the record's `next_attempt_at`), and its id goes into its origin's parked set
- * in its shard (`Keys.shard(n).parked(origin)`). When a probe to the origin succeeds, the process
- * whose breaker closed promotes the parked jobs, so they run at once; until then they cost nothing.
+ * in its shard (`Keys.shard(n).parked(origin)`). When the origin answers again, the parked jobs are
+ * promoted, so they run at once; until then they cost nothing. Any worker wakes them, not only the
+ * one whose breaker parked them (it may have died with its breaker): the process whose probe closed
+ * its breaker, a process's first answer from the origin, and the answer to a delivery that a
+ * breaker turned away (the open period's scout, which comes back whichever worker runs its job).
  * Before, each came back every time the breaker let a probe through, and while it stayed open was
  * turned away again: a job taken, a record read and written, the job moved back, over and over,
  * which on two shared cores delayed the healthy webhooks' deliveries (the bench's isolation phase).
  *
- * Nothing waits forever: a parked job runs at its own time if no wake comes (no probe succeeded,
- * the process that saw it died, a wake failed); a wake only brings it forward. A promote that finds
- * the job gone, running or already waiting changes nothing.
+ * Nothing waits forever: a parked job runs at its own time if no wake comes (no answer came, a
+ * wake failed); a wake only brings it forward. A promote that finds the job gone, running or
+ * already waiting changes nothing.
  */
 import { Job } from 'bullmq';
 import type { EngineContext } from '../runtime/engine-context';
@@ -88,24 +91,46 @@ export async function wakeParked(
   return woken;
 }
 
-/** Wakes parked deliveries when this process's breakers close: at once, and once more shortly after. */
+/**
+ * A wake of one origin runs at most this often (ms): every delivery that was parked and comes back
+ * with an answer asks for one, and a pass is a script per shard.
+ */
+export const WAKE_GAP_MS = 1_000;
+/** Origins whose last wake this process remembers (a larger map is forgotten: a wake too many). */
+const MAX_WAKES_KNOWN = 10_000;
+
+/**
+ * Wakes parked deliveries when their receiver answers again (OriginLimiter.onReachable): at once,
+ * at most once per WAKE_GAP_MS per origin, and once more shortly after the first.
+ */
 export class ParkedWaker {
   private readonly again = new Map<string, NodeJS.Timeout>();
+  private readonly lastPass = new Map<string, number>();
   private closed = false;
 
   constructor(
     private readonly ctx: Pick<EngineContext, 'redis' | 'keys' | 'shards' | 'queues' | 'logger' | 'metrics'>,
     private readonly againMs = WAKE_AGAIN_MS,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  /** The breaker of `origin` closed (OriginLimiter.onClosed). */
+  /** `origin` answers again (OriginLimiter.onReachable). */
   wake(origin: string): void {
     if (this.closed) return;
-    void this.pass(origin);
-    clearTimeout(this.again.get(origin));
+    const now = this.now();
+    const last = this.lastPass.get(origin);
+    if (last === undefined || now - last >= WAKE_GAP_MS) {
+      if (this.lastPass.size >= MAX_WAKES_KNOWN) this.lastPass.clear();
+      this.lastPass.set(origin, now);
+      void this.pass(origin);
+    }
+    if (this.again.has(origin)) return;
+    // not pushed back by later wakes: a steady stream of answers must not put it off for ever
     const t = setTimeout(() => {
       this.again.delete(origin);
-      if (!this.closed) void this.pass(origin);
+      if (this.closed) return;
+      this.lastPass.set(origin, this.now());
+      void this.pass(origin);
     }, this.againMs);
     t.unref();
     this.again.set(origin, t);

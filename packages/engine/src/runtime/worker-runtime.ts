@@ -117,9 +117,10 @@ export async function startWorkerRuntime(
   );
   ctx.consumer = consumer;
   ctx.liveness = liveness;
-  // a probe that closes a breaker wakes the deliveries parked while it was open (delivery/parked.ts)
+  // deliveries parked behind a breaker are woken when their receiver answers again: a probe that
+  // closes it, or an answer seen by any worker (the one that parked them may be dead; delivery/parked.ts)
   const waker = new ParkedWaker(ctx);
-  ctx.origins.onClosed = (origin) => waker.wake(origin);
+  ctx.origins.onReachable = (origin) => waker.wake(origin);
   const perOrigin = cfg.maxInProgressPerOrigin ?? defaultPerOrigin(cfg.maxInProgress);
   const fanout = new FanoutGroup(ctx, perOrigin);
   for (let shard = 0; shard < cfg.shards; shard++) {
