@@ -85,6 +85,113 @@ describe('OriginSlots', () => {
     expect(slots.deferralMs('http://idle')).toBe(MIN_OVERFLOW_DELAY_MS);
   });
 
+  it('puts off past the share of an origin that hangs until its oldest attempt times out, spread over one timeout', async () => {
+    let t = 0;
+    let r = 0;
+    const slots = new OriginSlots(
+      { averageMs: () => 20, expectedWaitMs: () => 0 },
+      { perOrigin: 1, clock: () => t, attemptTimeoutMs: 5_000, random: () => r },
+    );
+    expect(slots.take('http://h')).toBeDefined();
+    t += 1_500; // no answer yet, its only attempt running 1.5 s...
+    // ...but this process has seen no answer from anyone yet: it may be too slow to read them
+    expect(slots.hangs('http://h')).toBe(false);
+    await slots.run(testDelivery(fast), async () => answered(5));
+    expect(slots.hangs('http://h')).toBe(true); // now it hangs
+    expect(slots.deferralMs('http://h')).toBe(3_500); // when that attempt times out
+    r = 0.999;
+    expect(slots.deferralMs('http://h')).toBe(8_495); // ...spread over one timeout more
+    // an origin that answered in 1 s before: 1.5 s is slow, not hanging (put off by about one attempt)
+    const known = slots.take('http://k')!;
+    t += 1_000;
+    known(1_000);
+    expect(slots.take('http://k')).toBeDefined();
+    t += 1_500;
+    expect([slots.knownSlow('http://k'), slots.hangs('http://k')]).toEqual([true, false]);
+    r = 0.5;
+    expect(slots.deferralMs('http://k')).toBe(1_500);
+    // past the timeout there is nothing left to wait for
+    t += 10_000;
+    expect(slots.hangs('http://h')).toBe(false);
+  });
+
+  it('a receiver that keeps answering does not hang, however long one attempt runs (this process starved)', async () => {
+    let t = 0;
+    const slots = new OriginSlots(
+      { averageMs: () => 20, expectedWaitMs: () => 0, parkedDelayMs: () => 300_000 },
+      { perOrigin: 1, clock: () => t, attemptTimeoutMs: 5_000 },
+    );
+    slots.onParkedFree = () => undefined;
+    const d = testDelivery(fast);
+    const o = d.target.origin;
+    await slots.run(testDelivery(slow), async () => answered(5)); // answers seen by this process
+    const long = slots.take(o)!; // attempts that run long...
+    const other = slots.take(o, { beyondShare: true })!;
+    t += 2_000;
+    await slots.holding(o, other, async () => answered(5)); // ...while answers keep coming
+    t += 500;
+    expect([slots.knownSlow(o), slots.hangs(o)]).toEqual([true, false]);
+    expect(slots.putOff(d).parked).toBeUndefined(); // put off, not parked
+    t += 1_000; // no answer for a second (the bound): now it hangs
+    expect(slots.hangs(o)).toBe(true);
+    long(null);
+  });
+
+  it('parks past the share of an origin that hangs, and says so when it answers, for a while after the last park', async () => {
+    let t = 0;
+    const slots = new OriginSlots(
+      { averageMs: () => 20, expectedWaitMs: () => 0, parkedDelayMs: () => 300_000 },
+      { perOrigin: 1, clock: () => t, attemptTimeoutMs: 5_000 },
+    );
+    const freed: string[] = [];
+    const d = testDelivery(slow);
+    const o = d.target.origin;
+    await slots.run(testDelivery(fast), async () => answered(5)); // answers seen by this process
+    let finish: (out: AttemptOutcome) => void = () => {};
+    const first = slots.run(d, () => new Promise<AttemptOutcome>((r) => (finish = r)));
+    t += 1_500;
+    // without a waker, put off (not parked)
+    const putOff = await slots.run(testDelivery(slow), () => Promise.reject(new Error('never attempted')));
+    expect([putOff.outcome, putOff.parked]).toEqual(['deferred', undefined]);
+    slots.onParkedFree = (origin) => freed.push(origin);
+    const parked = await slots.run(testDelivery(slow), () => Promise.reject(new Error('never attempted')));
+    expect(parked).toMatchObject({ outcome: 'deferred', parked: true, decision: { consumed: false } });
+    // at most a minute (not the breaker's 5 min): back by itself should every wake be missed
+    const delay = (parked.decision as { delayMs: number }).delayMs;
+    expect([delay >= 30_000, delay <= 60_000]).toEqual([true, true]);
+    expect(parked.record.attempts).toBe(0);
+    expect(slots.parkedHere(o)).toBe(true);
+    // their commit: the origin still hangs, nothing is said
+    slots.parksCommitted(o);
+    expect(freed).toEqual([]);
+    // the attempt that hung gets an answer: the parked ones may run
+    finish(answered(1_600));
+    await first;
+    expect(freed).toEqual([o]);
+    // a commit after that answer says so again (that wake may have found nothing in Redis yet)
+    slots.parksCommitted(o);
+    expect(freed).toEqual([o, o]);
+    freed.length = 1;
+    // a timeout is no answer: nothing is said
+    await slots.run(d, async () => {
+      const out = answered(5_000);
+      out.record.attempt_log[0].status_code = null;
+      return out;
+    });
+    expect(freed).toEqual([o]);
+    // answers keep saying so (at most every 500 ms): a park committed after the first wake is
+    // woken by a later one
+    await slots.run(d, async () => answered(5));
+    expect(freed).toEqual([o]);
+    t += 600;
+    await slots.run(d, async () => answered(5));
+    expect(freed).toEqual([o, o]);
+    // 30 s after the last park, an answer says so one last time and the origin is forgotten
+    t += 31_000;
+    await slots.run(d, async () => answered(5));
+    expect([freed.length, slots.parkedHere(o)]).toEqual([3, false]);
+  });
+
   it('holds at most its share per slow origin; other origins are not affected', () => {
     let t = 0;
     const slots = new OriginSlots(origins, { perOrigin: 2, clock: () => t });
