@@ -3,8 +3,6 @@
  * and an engine context over a real Redis (real stores, a real BullMQ queue, a fresh metrics
  * registry, a silent logger).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import winston from 'winston';
@@ -46,15 +44,6 @@ export function testWebhook(over: Partial<Webhook> = {}): Webhook {
 }
 
 /** A standard-signed webhook with a fresh secret. */
-/** A target on a loopback port nobody listens on (a port just closed): every connection is refused. */
-export async function refusingTarget(path = '/gone'): Promise<Target> {
-  const srv = http.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return toTarget(testWebhook({ url: `http://127.0.0.1:${port}${path}` }));
-}
-
 export function signedWebhook(over: Partial<Webhook> = {}): Webhook {
   return testWebhook({ secret: generateStandardSecret(), ...over });
 }

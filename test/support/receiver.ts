@@ -120,17 +120,6 @@ export class Receiver {
     return this.requests.filter((r) => r.path === path);
   }
 
-  /** Answers every request held so far (`hang` replies) with `status`; returns how many. */
-  answerHanging(status = 200): number {
-    const held = [...this.hanging];
-    this.hanging.clear();
-    for (const res of held) {
-      res.writeHead(status, { 'content-type': 'text/plain' });
-      res.end('ok');
-    }
-    return held.length;
-  }
-
   async close(): Promise<void> {
     for (const res of this.hanging) res.destroy();
     this.server.closeAllConnections();

@@ -16,7 +16,6 @@ function allNames(k: Keys, shards = [0, 1, 15]): Array<[string, string]> {
       [`shard(${n}).backlog`, s.backlog],
       [`shard(${n}).dedupe`, s.dedupe('org_1', 'evt:1')],
       [`shard(${n}).parked`, s.parked('https://hooks.example.com:8443')],
-      [`shard(${n}).woken`, s.woken],
     );
   }
   return out;
@@ -105,7 +104,6 @@ describe('redisKeys', () => {
     ['shard backlog', (k) => k.shard(3).backlog, '{devhooks:s3}:backlog'],
     ['shard dedupe', (k) => k.shard(3).dedupe('org_1', 'evt-9'), '{devhooks:s3}:dd:org_1:evt-9'],
     ['shard parked', (k) => k.shard(3).parked('http://10.0.0.1:80'), '{devhooks:s3}:parked:http://10.0.0.1:80'],
-    ['shard woken', (k) => k.shard(3).woken, '{devhooks:s3}:woken'],
   ])('%s', (_label, make, name) => {
     expect(make(redisKeys('devhooks'))).toBe(name);
   });

@@ -64,12 +64,6 @@ export interface ShardKeys {
    * succeeds (then they are promoted) or that time comes (docs/decisions/0005, "Parked").
    */
   parked(origin: string): string;
-  /**
-   * ZSET delivery id → ms it was woken: parked deliveries a probe's success promoted, so that the
-   * retry worker does not take their early run for a "promote all" by hand (retry/manual-attempt.ts).
-   * Entries are dropped when read and after ten minutes.
-   */
-  woken: string;
 }
 
 /** What a delivery log index is split by. */
@@ -170,7 +164,6 @@ export function redisKeys(prefix: string): Keys {
         orderChained: `${s}:order-chained`,
         orderReleased: `${s}:order-released`,
         parked: (origin) => `${s}:parked:${origin}`,
-        woken: `${s}:woken`,
       };
     },
     orgs: `${tag}:orgs`,

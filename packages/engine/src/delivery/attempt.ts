@@ -99,9 +99,19 @@ async function attemptOnce(ctx: EngineContext, d: Delivery): Promise<AttemptOutc
 
   const startedAt = Date.now();
   if (!admission.ok) {
-    // turned away by the open breaker: the scout, or parked
+    // the next attempt no sooner than the breaker lets a probe through: its schedule is not burnt
+    // through while the breaker stays open (a short schedule would fail for good in seconds).
+    // One delivery per open period (the scout) comes back then, to be the probe; the others are
+    // parked (parked.ts): their jobs wait until a probe succeeds and wakes them, at most the
+    // breaker's longest cooldown, instead of each waking at every probe only to be turned away
+    // again (a record, a job move and more per delivery, ADR 0005 "Parked").
     const open = { error: 'circuit_open' as const, durationMs: 0 };
-    return behindOpenBreaker(ctx, d, open, startedAt, admission.probeInMs);
+    if (admission.probeInMs !== undefined && ctx.origins.scout(d.target.origin)) {
+      const notBeforeMs = Math.ceil(admission.probeInMs * (1 + SCOUT_SPREAD * Math.random()));
+      return decide(ctx, d, open, startedAt, Date.now(), { notBeforeMs });
+    }
+    const out = decide(ctx, d, open, startedAt, Date.now(), { notBeforeMs: ctx.origins.parkedDelayMs() });
+    return out.decision.kind === 'retry' ? { ...out, parked: true } : out;
   }
   if (d.chainHead && ctx.liveness && !ctx.liveness.surelyHeld()) {
     // an ordered head, and this worker may have been taken for dead since its chain said go: only
@@ -128,11 +138,10 @@ async function attemptOnce(ctx: EngineContext, d: Delivery): Promise<AttemptOutc
     });
   } finally {
     // in finally: a throw must never leak the origin slot; unreachable results feed the breaker.
-    // An answer to a delivery that did not reach the receiver last time (turned away by a breaker,
-    // or unreachable) wakes what a breaker parked, whichever process's (origin-limiter.ts onReachable)
-    const last = d.record?.attempt_log[d.record.attempt_log.length - 1]?.error;
+    // An answer to a delivery a breaker turned away last time wakes what that breaker parked,
+    // whichever process's it was (origin-limiter.ts onReachable)
     admission.release(result?.durationMs ?? Date.now() - startedAt, slotEnd(result), {
-      afterUnreachable: last === 'circuit_open' || isUnreachableError(last),
+      afterRefusal: d.record?.attempt_log[d.record.attempt_log.length - 1]?.error === 'circuit_open',
     });
   }
   if (result.stalled) {
@@ -141,40 +150,7 @@ async function attemptOnce(ctx: EngineContext, d: Delivery): Promise<AttemptOutc
     ctx.metrics.attemptsBy('stalled').inc();
     return { ...deferred(d, STALLED_RETRY_MS), stalled: true };
   }
-  // unreachable, and the breaker opened while this request was out (others to the origin timed
-  // out first): its next attempt would only be turned away, so it is the scout or is parked now,
-  // rather than coming back on its schedule to be parked then (a job pass and a record write more
-  // per delivery; issue 13, defect 5). A probe that failed is not: it comes back on its schedule.
-  const probeInMs =
-    !admission.probe && isUnreachableError(result.error) ? ctx.origins.probeInMs(d.target.origin) : undefined;
-  if (probeInMs !== undefined) return behindOpenBreaker(ctx, d, result, startedAt, probeInMs);
   return decide(ctx, d, result, startedAt);
-}
-
-/**
- * The decision for a delivery whose breaker is open: the next attempt no sooner than the breaker
- * lets a probe through, so its schedule is not burnt through while the breaker stays open (a short
- * schedule would fail for good in seconds). One delivery per open period (the scout) comes back
- * then, to be the probe; the others are parked (parked.ts): their jobs wait until a probe succeeds
- * and wakes them, at most the breaker's longest cooldown, instead of each waking at every probe
- * only to be turned away again (a record, a job move and more per delivery, ADR 0005 "Parked").
- * `probeInMs`: how long until a probe may go (no scout while one is in flight).
- */
-function behindOpenBreaker(
-  ctx: EngineContext,
-  d: Delivery,
-  result: AttemptResultFull,
-  startedAt: number,
-  probeInMs: number | undefined,
-): AttemptOutcome {
-  // one whose schedule is spent fails here: it cannot be the scout (none would come back)
-  const retries = (d.record?.attempts ?? 0) + 1 < ctx.schedule.length;
-  if (retries && probeInMs !== undefined && ctx.origins.scout(d.target.origin)) {
-    const notBeforeMs = Math.ceil(probeInMs * (1 + SCOUT_SPREAD * Math.random()));
-    return decide(ctx, d, result, startedAt, Date.now(), { notBeforeMs });
-  }
-  const out = decide(ctx, d, result, startedAt, Date.now(), { notBeforeMs: ctx.origins.parkedDelayMs() });
-  return out.decision.kind === 'retry' ? { ...out, parked: true } : out;
 }
 
 function slotEnd(result: SendResult | undefined): SlotEnd {

@@ -62,14 +62,12 @@ export class PendingWrites {
         if (out.decision.disable) this.disable.push({ org: r.org_id, webhook: w, reason: out.decision.disable });
         break;
     }
-    // a job's own delivery is parked by the job once it is delayed again (retry-worker.ts)
-    if (out.parked && !o.asJob && out.decision.kind === 'retry' && r.next_attempt_at)
+    if (out.parked && out.decision.kind === 'retry' && r.next_attempt_at)
       this.parked.push({
         shard: r.shard ?? 0,
         origin: d.target.origin,
         id: r.id,
         runAt: Date.parse(r.next_attempt_at),
-        pastShare: out.outcome === 'deferred',
       });
     if (d.topic === 'ping' && r.attempts <= 1) this.pings.push(pingResultOf(r));
     const chain = chainRefOfDelivery(d);
@@ -151,10 +149,6 @@ export async function commit(ctx: EngineContext, e: PendingWrites): Promise<void
   if (e.parked.length) {
     await parkDeliveries(ctx, e.parked, now);
     ctx.metrics.parked.inc({ event: 'parked' }, e.parked.length);
-    // parked past a share while the origin seemed to hang: if it answered before this commit, the
-    // wake that answer made found none of these, and no later answer may come
-    const pastShare = new Set(e.parked.filter((p) => p.pastShare).map((p) => p.origin));
-    for (const origin of pastShare) ctx.parkedCommitted?.(origin);
   }
 
   // records first: a chain moves on only once what settled is written (a crash in between re-releases)

@@ -22,7 +22,7 @@ export class FanoutGroup {
     /** Deliveries to one origin (not known to be fast) this process holds in progress. */
     perOrigin: number,
   ) {
-    this.slots = new OriginSlots(ctx.origins, { perOrigin, attemptTimeoutMs: ctx.sender.timeoutMs });
+    this.slots = new OriginSlots(ctx.origins, { perOrigin });
     this.batcher = new Batcher(ctx.batchWindowMs, (b) => {
       const shard = b.entryShards[0];
       const opts = { shard, entryShards: b.entryShards };

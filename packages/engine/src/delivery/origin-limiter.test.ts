@@ -277,7 +277,7 @@ describe('circuit breaker', () => {
     expect(ep.scout(OTHER)).toBe(false);
   });
 
-  it('tells when parked deliveries may run: a probe closes an open breaker, the first answer, an answer after no answer', async () => {
+  it('tells when parked deliveries may run: a probe closes an open breaker, the first answer, an answer after a refusal', async () => {
     const ep = new OriginLimiter(opts(), undefined, now);
     const reachable: string[] = [];
     ep.onReachable = (origin) => reachable.push(origin);
@@ -297,12 +297,12 @@ describe('circuit breaker', () => {
     granted(await ep.admit(O)).release(5, 'answered'); // the probe closes it
     expect(reachable).toEqual([O, O]);
     expect(ep.isOpen(O)).toBe(false);
-    // a delivery another process's breaker turned away (or that timed out) gets an answer here
-    granted(await ep.admit(O)).release(5, 'answered', { afterUnreachable: true });
+    // a delivery another process's breaker turned away gets an answer here
+    granted(await ep.admit(O)).release(5, 'answered', { afterRefusal: true });
     expect(reachable).toEqual([O, O, O]);
     // ... but not when it is unreachable again, nor when it stalled
-    granted(await ep.admit(O)).release(5, 'unreachable', { afterUnreachable: true });
-    granted(await ep.admit(O)).release(5, 'stalled', { afterUnreachable: true });
+    granted(await ep.admit(O)).release(5, 'unreachable', { afterRefusal: true });
+    granted(await ep.admit(O)).release(5, 'stalled', { afterRefusal: true });
     expect(reachable).toEqual([O, O, O]);
   });
 

@@ -70,20 +70,14 @@ export type SlotEnd = 'answered' | 'unreachable' | 'stalled';
 /** What else a slot's end tells (Slot.release). */
 export interface SlotEndNote {
   /**
-   * The delivery's previous attempt did not reach the receiver: turned away by a breaker
-   * (`circuit_open`, this process's or another's), or unreachable (a timed-out one may have been
-   * parked, or be the scout). An answer now means the deliveries parked behind a breaker may run.
+   * The delivery's previous attempt was turned away by a breaker (`circuit_open`), this process's or
+   * another's: an answer now means the deliveries parked behind that breaker may run.
    */
-  afterUnreachable?: boolean;
+  afterRefusal?: boolean;
 }
 
 export type Admission =
-  | {
-      readonly ok: true;
-      /** This request is the probe of an open breaker. */
-      readonly probe: boolean;
-      release(durationMs: number, end: SlotEnd, note?: SlotEndNote): void;
-    }
+  | { readonly ok: true; release(durationMs: number, end: SlotEnd, note?: SlotEndNote): void }
   | {
       ok: false;
       reason: 'circuit_open' | 'overloaded';
@@ -98,12 +92,11 @@ export class OriginLimiter {
    * Called when the deliveries parked behind the origin's breaker (delivery/parked.ts), by this
    * process or by any other, may run now: a probe's answer closed this process's open breaker; this
    * process had its first answer from the origin (a process that parked them may have died, and
-   * with it the breaker whose probe would have woken them); or a delivery whose last attempt did not
-   * reach the receiver (turned away by a breaker, maybe another process's, or unreachable) came
-   * back and got an answer. Never for a breaker that
+   * with it the breaker whose probe would have woken them); or a delivery a breaker turned away
+   * came back and got an answer (that breaker may be another process's). Never for a breaker that
    * only counted failures, nor for unreachable ends.
    */
-  onReachable?: (origin: string, reason: 'breaker_closed' | 'answered') => void;
+  onReachable?: (origin: string) => void;
 
   constructor(
     private readonly o: OriginLimiterOptions = DEFAULT_ORIGIN_LIMITER_OPTIONS,
@@ -196,7 +189,7 @@ export class OriginLimiter {
       if (probe) e.probing = false;
     } else {
       e.avgMs += EWMA * (durationMs - e.avgMs);
-      this.record(origin, e, end === 'unreachable', probe, note?.afterUnreachable === true);
+      this.record(origin, e, end === 'unreachable', probe, note?.afterRefusal === true);
     }
     if (e.head < e.queue.length) {
       const next = e.queue[e.head];
@@ -212,7 +205,7 @@ export class OriginLimiter {
     this.onInFlight?.(origin, e.active);
   }
 
-  private record(origin: string, e: Endpoint, unreachable: boolean, probe: boolean, afterUnreachable: boolean): void {
+  private record(origin: string, e: Endpoint, unreachable: boolean, probe: boolean, afterRefusal: boolean): void {
     if (probe) e.probing = false;
     if (!unreachable) {
       const wasOpen = e.openUntil > 0;
@@ -221,7 +214,7 @@ export class OriginLimiter {
       e.failures = 0;
       e.openUntil = 0;
       e.cooldown = this.o.breakerCooldownMs;
-      if (wasOpen || first || afterUnreachable) this.onReachable?.(origin, wasOpen ? 'breaker_closed' : 'answered');
+      if (wasOpen || first || afterRefusal) this.onReachable?.(origin);
       return;
     }
     e.failures++;
@@ -262,16 +255,6 @@ export class OriginLimiter {
   /** The origin's moving average of attempt durations (ms); the initial guess for one not yet seen. */
   averageMs(origin: string): number {
     return this.map.get(origin)?.avgMs ?? INITIAL_DURATION_MS;
-  }
-
-  /**
-   * With the breaker open: how long until it lets a probe through (ms; 0 once it may, or while one
-   * is in flight). Undefined when it is closed.
-   */
-  probeInMs(origin: string): number | undefined {
-    const e = this.map.get(origin);
-    if (!e || e.openUntil === 0) return undefined;
-    return Math.max(0, e.openUntil - this.now());
   }
 
   /** Is the breaker open for this origin (no probe allowed right now)? */
@@ -316,7 +299,7 @@ class Slot {
     private readonly endpoints: OriginLimiter,
     private readonly origin: string,
     private readonly e: Endpoint,
-    readonly probe: boolean,
+    private readonly probe: boolean,
   ) {}
 
   release(durationMs: number, end: SlotEnd, note?: SlotEndNote): void {

@@ -35,18 +35,12 @@ const TYPICAL_EWMA = 0.01;
 /** An origin is slow past this many times the process's typical successful answer (if that is more). */
 export const SLOW_FACTOR = 4;
 const MAX_ORIGINS_KNOWN = 50_000;
-/** After an origin's last park, its answers wake parked deliveries for this long (ms)... */
-const PARKED_WAKE_WINDOW_MS = 30_000;
-/** ...at most this often (ms). */
-const WAKE_SAY_EVERY_MS = 500;
 
 interface OriginUse {
   /** Start times of its attempts in progress, oldest first. */
   starts: number[];
   /** Moving average of its finished attempts (ms); undefined before the first. */
   avgMs?: number;
-  /** When it last answered an attempt (any status; ms). */
-  answeredAt?: number;
 }
 
 /**
@@ -54,13 +48,6 @@ interface OriginUse {
  * held; null: nothing learnt, e.g. no request was sent).
  */
 type Release = (sampleMs?: number | null) => void;
-
-/** Whether the receiver answered this attempt (any status), rather than not at all. */
-function answered(out: AttemptOutcome): boolean {
-  if (out.outcome === 'deferred') return false;
-  const last = out.record.attempt_log[out.record.attempt_log.length - 1];
-  return !!last && last.status_code !== null;
-}
 
 /** How long the receiver took to answer this attempt; null when no request went out. */
 function answerMs(out: AttemptOutcome): number | null {
@@ -81,13 +68,7 @@ export interface OriginSlotsOptions {
   perOrigin: number;
   /** Longest wait for a slot before a deferral (default SLOT_WAIT_MS). */
   waitMs?: number;
-  /**
-   * How long one request may take (the sender's timeout): an origin whose oldest attempt hangs frees
-   * no slot before then, which is how long its deliveries past the share are put off.
-   */
-  attemptTimeoutMs?: number;
   clock?: () => number;
-  random?: () => number;
 }
 
 export class OriginSlots {
@@ -96,33 +77,19 @@ export class OriginSlots {
   private readonly waiting = new Map<string, Waiter[]>();
   /** Moving average of successful answers, every origin together (ms). */
   private typicalMs: number | undefined;
-  /**
-   * Origins that hung, with deliveries parked here past their share → when the last was parked and
-   * when this process last said it answered (ms).
-   */
-  private readonly parkedFor = new Map<string, { parkedAt: number; saidAt: number }>();
-  /**
-   * Called when an origin this process parked deliveries for (it hung) answers an attempt: the
-   * parked ones can run now (ParkedWaker.wake). A breaker that closes wakes them too.
-   */
-  onParkedFree?: (origin: string) => void;
   readonly perOrigin: number;
   private readonly waitMs: number;
-  private readonly attemptTimeoutMs: number | undefined;
   private readonly clock: () => number;
-  private readonly random: () => number;
 
   constructor(
     /** Where the origins' average attempt durations are learnt (the delay of a deferral). */
     private readonly origins: Pick<OriginLimiter, 'averageMs' | 'expectedWaitMs'> &
-      Partial<Pick<OriginLimiter, 'isOpen' | 'parkedDelayMs'>>,
+      Partial<Pick<OriginLimiter, 'isOpen'>>,
     o: OriginSlotsOptions,
   ) {
     this.perOrigin = o.perOrigin;
     this.waitMs = o.waitMs ?? SLOT_WAIT_MS;
-    this.attemptTimeoutMs = o.attemptTimeoutMs;
     this.clock = o.clock ?? Date.now;
-    this.random = o.random ?? Math.random;
   }
 
   /**
@@ -137,15 +104,12 @@ export class OriginSlots {
     // deferred instead, it would only come back through the retry queue to be turned away then
     const release =
       this.take(origin) ?? (this.origins.isOpen?.(origin) ? this.take(origin, { beyondShare: true }) : undefined);
-    if (release) return this.holding(origin, release, attempt);
+    if (release) return this.holding(release, attempt);
     const defer = () => deferred(d, overflowDelayMs(this.origins.averageMs(origin)));
     const queue = this.waiting.get(origin) ?? [];
     // an origin known to be slow gets no wait: it would only hold more of the consumer's slots (the
-    // others wait at most `waitMs`, within the consumer's own in-progress bound). It is put off by
-    // how long its oldest attempt has run, when longer than its average: a receiver that hangs has
-    // no average before its first timeout, and put off by the 1 s floor its deliveries came back
-    // through the retry queue every second or two until its breaker opened (issue 13, defect 5)
-    if (this.knownSlow(origin)) return Promise.resolve(this.putOff(d));
+    // others wait at most `waitMs`, within the consumer's own in-progress bound)
+    if (this.knownSlow(origin)) return Promise.resolve(defer());
     this.waiting.set(origin, queue);
     return new Promise<AttemptOutcome>((resolve) => {
       const w: Waiter = {
@@ -167,18 +131,11 @@ export class OriginSlots {
    * to answer — not from how long the slot was held, which includes waiting in this process's own
    * per-origin connection queue (a busy fast receiver is not a slow one).
    */
-  holding(origin: string, release: Release, attempt: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
+  holding(release: Release, attempt: () => Promise<AttemptOutcome>): Promise<AttemptOutcome> {
     return attempt().then(
       (out) => {
         const ms = answerMs(out);
         release(ms);
-        if (answered(out)) {
-          const u = this.use.get(origin);
-          if (u) u.answeredAt = this.clock();
-          // what was parked here while it hung can run (at once if its share is free, else put
-          // off again by how long it now takes)
-          if (this.parkedFor.size) this.answeredAfterPark(origin);
-        }
         // the typical successful answer, whatever the origin: how fast this process sees healthy receivers
         if (ms !== null && out.outcome === 'success') {
           this.typicalMs = this.typicalMs === undefined ? ms : this.typicalMs + TYPICAL_EWMA * (ms - this.typicalMs);
@@ -206,7 +163,7 @@ export class OriginSlots {
       if (!release) break;
       const w = queue.shift()!;
       clearTimeout(w.timer);
-      w.settle(this.holding(origin, release, w.attempt));
+      w.settle(this.holding(release, w.attempt));
     }
     if (!queue.length) this.waiting.delete(origin);
   }
@@ -278,117 +235,15 @@ export class OriginSlots {
    * frees by then), where one attempt is its average or, when longer, how long its oldest attempt in
    * progress has run so far (a receiver that hangs has no average before its first timeout; what
    * is put off then comes back later and later, not every second).
-   *
-   * An origin that hangs (its oldest attempt has run SLOW_ATTEMPT_MS and SLOW_FACTOR × its answers
-   * so far, or it has none yet) frees no slot before that attempt times out: what is put off comes
-   * back after then, spread over one timeout more (as the attempts holding its share time out one
-   * after the other), when its breaker has opened (it is parked) or its attempts have answered (it
-   * runs), instead of coming back once or twice before (issue 13, defect 5: a job pass, a record
-   * write and a job move each). Spread over less, they came back in one wave as the breaker opened.
    */
   deferralMs(origin: string): number {
-    const oldest = this.oldestMs(origin);
-    if (this.attemptTimeoutMs !== undefined && this.hangs(origin)) {
-      const left = this.attemptTimeoutMs - oldest + this.random() * this.attemptTimeoutMs;
-      return Math.round(Math.min(MAX_OVERFLOW_DELAY_MS, Math.max(MIN_OVERFLOW_DELAY_MS, left)));
-    }
-    return overflowDelayMs(Math.max(this.origins.averageMs(origin), oldest), this.random);
+    return overflowDelayMs(Math.max(this.origins.averageMs(origin), this.oldestMs(origin)));
   }
 
-  /**
-   * The origin hangs: its oldest attempt in progress has run past the bound of a slow one
-   * (SLOW_ATTEMPT_MS, or more when the whole process is slow) and SLOW_FACTOR × its answers so far
-   * (or it has none), it has not answered any attempt for that long either, and that attempt has
-   * not yet reached the request timeout. A receiver that keeps answering does not hang, however
-   * long one attempt takes: in a drain that starves this process of CPU, attempts to a fast
-   * receiver run long while its answers keep coming (parked, its deliveries would only be woken
-   * again at the next answer, through the retry queue).
-   */
-  hangs(origin: string): boolean {
-    // no answer seen at all yet (a fresh process): a receiver that hangs cannot be told from this
-    // process being too slow to read its answers (a new worker taking over a dead one's backlog)
-    if (this.typicalMs === undefined) return false;
-    const oldest = this.oldestMs(origin);
-    const bound = this.bounds(origin).runningMs - this.origins.expectedWaitMs(origin);
-    if (oldest === 0 || oldest < bound) return false;
-    const u = this.use.get(origin);
-    if (u?.avgMs !== undefined && oldest < SLOW_FACTOR * u.avgMs) return false;
-    if (u?.answeredAt !== undefined && this.clock() - u.answeredAt < bound) return false;
-    return this.attemptTimeoutMs === undefined || oldest < this.attemptTimeoutMs;
-  }
-
-  /**
-   * A delivery past the share of an origin known to be slow, not attempted (no attempt used). When
-   * the origin hangs it is parked (delivery/parked.ts): its job waits 30–60 s at most, and runs as
-   * soon as the origin answers one of this process's attempts (the
-   * origin was only slow) or a probe closes its breaker (the attempts holding its share timed out
-   * and opened it). Else it is put off by about one attempt there (deferralMs).
-   */
-  putOff(d: Delivery): AttemptOutcome {
-    const parkMs = this.parkingMs(d.target.origin);
-    if (parkMs !== undefined) return { ...deferred(d, parkMs), parked: true };
-    return deferred(d, this.deferralMs(d.target.origin));
-  }
-
-  /**
-   * When `origin` hangs and parking is wired (onParkedFree): how long a delivery put off past its
-   * share is parked at most (30–60 s), noting that this process parked for it; else undefined (put
-   * off by deferralMs).
-   */
-  parkingMs(origin: string): number | undefined {
-    if (!this.onParkedFree || !this.origins.parkedDelayMs || !this.hangs(origin)) return undefined;
-    const now = this.clock();
-    const saidAt = this.parkedFor.get(origin)?.saidAt ?? 0;
-    this.parkedFor.delete(origin); // re-inserted: the map stays in order of the last park
-    // bounded: the origin parked for longest ago is forgotten (its deliveries run when its breaker
-    // closes, or at their own time)
-    if (this.parkedFor.size >= MAX_ORIGINS_KNOWN) this.parkedFor.delete(this.parkedFor.keys().next().value!);
-    this.parkedFor.set(origin, { parkedAt: now, saidAt });
-    // at most 30–60 s, not the breaker's 5 min: should every wake be missed (this process's own
-    // attempts to the origin all cut short by its stalls, say), it is back within a minute
-    return Math.min(this.origins.parkedDelayMs(), Math.round(MAX_OVERFLOW_DELAY_MS * (0.5 + 0.5 * this.random())));
-  }
-
-  /**
-   * `origin` answered an attempt after this process parked deliveries for it: says so (onParkedFree)
-   * at most every WAKE_SAY_EVERY_MS, for PARKED_WAKE_WINDOW_MS after the last park. Not once: a
-   * park is in Redis only when its commit is, which on a starved process can come seconds after
-   * the answer that would wake it (a wake then finds nothing, and the delivery waited its whole
-   * fallback time: a SIGKILL test's new worker left 664 of 10,000 that way).
-   */
-  private answeredAfterPark(origin: string): void {
-    const p = this.parkedFor.get(origin);
-    if (!p) return;
-    const now = this.clock();
-    if (now - p.saidAt >= WAKE_SAY_EVERY_MS) {
-      p.saidAt = now;
-      this.onParkedFree?.(origin);
-    }
-    if (now - p.parkedAt > PARKED_WAKE_WINDOW_MS) this.parkedFor.delete(origin);
-  }
-
-  /**
-   * Deliveries parked past `origin`'s share were committed: if it no longer hangs (it answered in
-   * the meantime) and its breaker is not open, says so now (onParkedFree), since the wake its
-   * answer made may have come before they were in Redis, and no answer may follow.
-   */
-  parksCommitted(origin: string): void {
-    if (this.hangs(origin) || this.origins.isOpen?.(origin)) return;
-    this.onParkedFree?.(origin);
-  }
-
-  /** Whether this process parked deliveries of `origin` past its share and no answer came since. */
-  parkedHere(origin: string): boolean {
-    return this.parkedFor.has(origin);
-  }
-
-  /**
-   * How long the oldest attempt at `origin` holding a slot has run (ms), leaving out the expected
-   * wait in this process's own connection queue for it (ours, not the receiver's); 0 when none.
-   */
+  /** How long the oldest attempt at `origin` holding a slot has run (ms); 0 when none. */
   oldestMs(origin: string): number {
     const u = this.use.get(origin);
-    return u?.starts.length ? Math.max(0, this.clock() - u.starts[0] - this.origins.expectedWaitMs(origin)) : 0;
+    return u?.starts.length ? this.clock() - u.starts[0] : 0;
   }
 
   /** Deliveries to `origin` holding a slot now. */

@@ -4,23 +4,17 @@
  * promotes the parked jobs when the receiver answers again: a probe closes the breaker, or another
  * process (the one that parked them may be dead) has an answer from it.
  */
-import {
-  counterValue,
-  refusingTarget,
-  testDelivery,
-  testEngine,
-  type TestEngine,
-} from '../../../../test/support/engine';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { counterValue, testDelivery, testEngine, testWebhook, type TestEngine } from '../../../../test/support/engine';
 import { eventually } from '../../../../test/support/receiver';
 import { redisForTestFile } from '../../../../test/support/redis';
-import http from 'node:http';
-import type { Target } from '../stores/webhook-directory';
+import { toTarget, type Target } from '../stores/webhook-directory';
 import { attemptDelivery, type AttemptOutcome } from './attempt';
 import { commit, PendingWrites } from './commit';
 import type { Delivery } from './delivery';
 import { OriginLimiter } from './origin-limiter';
 import { parkDeliveries, ParkedWaker, wakeParked } from './parked';
-import { isManualRun } from '../retry/manual-attempt';
 
 const { keys, redis } = redisForTestFile(__filename);
 let engine: TestEngine;
@@ -34,6 +28,15 @@ const servers: http.Server[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((srv) => new Promise<void>((r) => srv.close(() => r()))));
 });
+
+/** A target on a port nobody listens on: its first attempt opens the breaker (threshold 1). */
+async function refusingTarget(): Promise<Target> {
+  const srv = http.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return toTarget(testWebhook({ url: `http://127.0.0.1:${port}/in` }));
+}
 
 /** The receiver of `target` is back: a server on its port that answers 204. */
 async function receiverBack(target: Target): Promise<void> {
@@ -106,30 +109,6 @@ describe('parking', () => {
     expect(await redis.zcard(keys.shard(0).parked(other.origin))).toBe(1);
     // nothing left: a second wake finds nothing
     expect(await wakeParked(engine.ctx, target.origin)).toBe(0);
-  });
-
-  it('a woken delivery that runs early is not taken for one promoted by hand, once; others still are', async () => {
-    const origin = 'http://parked.test:82';
-    const now = Date.now();
-    const runAt = now + 300_000;
-    await parkDeliveries(engine.ctx, [{ shard: 0, origin, id: 'dlv_woken', runAt }], now);
-    expect(await wakeParked(engine.ctx, origin, now)).toBe(1);
-    expect(await redis.zscore(keys.shard(0).woken, 'dlv_woken')).toBe(String(now));
-    // its last attempt timed out (parked when the breaker had opened meanwhile): from the record
-    // alone, an early run reads as a "promote all" on the board
-    const early = {
-      id: 'dlv_woken',
-      shard: 0,
-      status: 'pending',
-      next_attempt_at: new Date(runAt).toISOString(),
-      attempt_log: [{ at: new Date(now).toISOString(), status_code: null, duration_ms: 5_000, error: 'timeout' }],
-    } as unknown as Parameters<typeof isManualRun>[2];
-    expect(await isManualRun(engine.ctx, { deliveryId: 'dlv_woken' }, early, now + 1_000)).toBe(false);
-    // taken off the woken set: a later early run of the same delivery is a person's again
-    expect(await isManualRun(engine.ctx, { deliveryId: 'dlv_woken' }, early, now + 2_000)).toBe(true);
-    expect(await isManualRun(engine.ctx, { deliveryId: 'dlv_other' }, { ...early, id: 'dlv_other' }, now)).toBe(true);
-    // flagged by the API or the board: manual whatever the woken set says
-    expect(await isManualRun(engine.ctx, { deliveryId: 'dlv_woken', manual: true }, early, now)).toBe(true);
   });
 
   it('a parked id whose time has come is dropped, not woken; one whose job is gone is skipped', async () => {

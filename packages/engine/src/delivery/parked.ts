@@ -6,8 +6,8 @@
  * in its shard (`Keys.shard(n).parked(origin)`). When the origin answers again, the parked jobs are
  * promoted, so they run at once; until then they cost nothing. Any worker wakes them, not only the
  * one whose breaker parked them (it may have died with its breaker): the process whose probe closed
- * its breaker, a process's first answer from the origin, and the answer to a delivery whose last
- * attempt did not reach it (the open period's scout, which comes back whichever worker runs its job).
+ * its breaker, a process's first answer from the origin, and the answer to a delivery that a
+ * breaker turned away (the open period's scout, which comes back whichever worker runs its job).
  * Before, each came back every time the breaker let a probe through, and while it stayed open was
  * turned away again: a job taken, a record read and written, the job moved back, over and over,
  * which on two shared cores delayed the healthy webhooks' deliveries (the bench's isolation phase).
@@ -27,8 +27,6 @@ export interface ParkedDelivery {
   id: string;
   /** When its job runs at the latest (ms). */
   runAt: number;
-  /** Parked past the share of an origin that hung (no attempt made), not turned away by its breaker. */
-  pastShare?: boolean;
 }
 
 /** Deliveries per park or unpark script (Lua's unpack bound is far above this). */
@@ -75,10 +73,9 @@ export async function wakeParked(
   let woken = 0;
   for (let shard = 0; shard < ctx.shards; shard++) {
     const key = ctx.keys.shard(shard).parked(origin);
-    const wokenSet = ctx.keys.shard(shard).woken;
     const queue = ctx.queues.of(shard);
     for (;;) {
-      const ids = await lua.unpark(key, wokenSet, now, CHUNK);
+      const ids = await lua.unpark(key, now, CHUNK);
       if (!ids.length) break;
       woken += ids.length;
       await Promise.all(
@@ -94,9 +91,6 @@ export async function wakeParked(
   return woken;
 }
 
-/** Why parked deliveries are woken: a probe closed this process's breaker, or the origin answered. */
-export type WakeReason = 'breaker_closed' | 'answered';
-
 /**
  * A wake of one origin runs at most this often (ms): every delivery that was parked and comes back
  * with an answer asks for one, and a pass is a script per shard.
@@ -106,9 +100,8 @@ export const WAKE_GAP_MS = 1_000;
 const MAX_WAKES_KNOWN = 10_000;
 
 /**
- * Wakes parked deliveries when their receiver answers again (OriginLimiter.onReachable, and
- * OriginSlots.onParkedFree for those parked past a hanging origin's share): at once, at most once
- * per WAKE_GAP_MS per origin, and once more shortly after the first.
+ * Wakes parked deliveries when their receiver answers again (OriginLimiter.onReachable): at once,
+ * at most once per WAKE_GAP_MS per origin, and once more shortly after the first.
  */
 export class ParkedWaker {
   private readonly again = new Map<string, NodeJS.Timeout>();
@@ -121,15 +114,15 @@ export class ParkedWaker {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** `origin` answers again. */
-  wake(origin: string, reason: WakeReason = 'answered'): void {
+  /** `origin` answers again (OriginLimiter.onReachable). */
+  wake(origin: string): void {
     if (this.closed) return;
     const now = this.now();
     const last = this.lastPass.get(origin);
     if (last === undefined || now - last >= WAKE_GAP_MS) {
       if (this.lastPass.size >= MAX_WAKES_KNOWN) this.lastPass.clear();
       this.lastPass.set(origin, now);
-      void this.pass(origin, reason);
+      void this.pass(origin);
     }
     if (this.again.has(origin)) return;
     // not pushed back by later wakes: a steady stream of answers must not put it off for ever
@@ -137,23 +130,18 @@ export class ParkedWaker {
       this.again.delete(origin);
       if (this.closed) return;
       this.lastPass.set(origin, this.now());
-      void this.pass(origin, reason);
+      void this.pass(origin);
     }, this.againMs);
     t.unref();
     this.again.set(origin, t);
   }
 
-  private async pass(origin: string, reason: WakeReason): Promise<void> {
+  private async pass(origin: string): Promise<void> {
     try {
       const n = await wakeParked(this.ctx, origin);
       if (n) {
         this.ctx.metrics.parked.inc({ event: 'woken' }, n);
-        this.ctx.logger.info(
-          reason === 'breaker_closed'
-            ? 'breaker closed: parked deliveries woken'
-            : 'receiver answered again: parked deliveries woken',
-          { origin, deliveries: n },
-        );
+        this.ctx.logger.info('breaker closed: parked deliveries woken', { origin, deliveries: n });
       }
     } catch (err) {
       // they run at their own time instead

@@ -72,11 +72,6 @@ function errorCode(err: unknown): { code: SendError; message: string } {
 export class Sender {
   private readonly agent: Agent;
 
-  /** How long one request may take (DEVHOOKS_DELIVERY_TIMEOUT). */
-  get timeoutMs(): number {
-    return this.o.timeoutMs;
-  }
-
   constructor(private readonly o: SenderOptions) {
     const connect = policyConnector({ timeoutMs: o.timeoutMs, allowPrivateTargets: o.allowPrivateTargets });
     this.agent = new Agent({

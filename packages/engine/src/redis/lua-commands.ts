@@ -229,32 +229,14 @@ return redis.call('ZCARD', KEYS[1])
 /**
  * Takes up to `count` parked deliveries off an origin's parked set, soonest first, to promote
  * their jobs (a probe to the origin succeeded); members whose time has come are dropped, not
- * returned (their jobs run on their own). The ids taken go into the shard's woken set (scored now,
- * entries older than ten minutes dropped): their jobs run early because of the wake, not by hand.
- * KEYS: parked set, woken set. ARGV: now (ms), count. Returns the delivery ids taken.
+ * returned (their jobs run on their own).
+ * KEYS: parked set. ARGV: now (ms), count. Returns the delivery ids taken.
  */
 const UNPARK = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
 local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-if #ids > 0 then
-  redis.call('ZREM', KEYS[1], unpack(ids))
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (tonumber(ARGV[1]) - 600000))
-  for i = 1, #ids do redis.call('ZADD', KEYS[2], ARGV[1], ids[i]) end
-  redis.call('PEXPIRE', KEYS[2], 600000)
-end
+if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
 return ids
-`;
-
-/**
- * Whether a delivery was woken (UNPARK) within the last ten minutes; takes it off the woken set.
- * KEYS: woken set. ARGV: now (ms), delivery id. Returns 1 when it was.
- */
-const TAKE_WOKEN = `
-local at = redis.call('ZSCORE', KEYS[1], ARGV[2])
-if not at then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[2])
-if tonumber(at) < tonumber(ARGV[1]) - 600000 then return 0 end
-return 1
 `;
 
 export interface LuaCommands {
@@ -273,9 +255,7 @@ export interface LuaCommands {
   showRunAt(jobKey: string, delayedKey: string, jobId: string, runAt: number): Promise<number>;
   /** Deliveries the parked set holds after adding these ([run at, delivery id] each). */
   park(parked: string, now: number, entries: Array<[runAt: number, id: string]>): Promise<number>;
-  unpark(parked: string, woken: string, now: number, count: number): Promise<string[]>;
-  /** Whether the delivery was woken from its parked set lately (taken off the woken set). */
-  takeWoken(woken: string, now: number, id: string): Promise<boolean>;
+  unpark(parked: string, now: number, count: number): Promise<string[]>;
 }
 
 /**
@@ -312,7 +292,6 @@ const replaceField = new LuaScript(REPLACE_FIELD);
 const showRunAt = new LuaScript(SHOW_RUN_AT);
 const park = new LuaScript(PARK);
 const unpark = new LuaScript(UNPARK);
-const takeWoken = new LuaScript(TAKE_WOKEN);
 
 export function luaCommands(redis: Redis): LuaCommands {
   return {
@@ -334,7 +313,6 @@ export function luaCommands(redis: Redis): LuaCommands {
       showRunAt.run(redis, [jobKey, delayedKey], [jobId, runAt]) as Promise<number>,
     park: (parked, now, entries) =>
       park.run(redis, [parked], [now, ...entries.flatMap(([at, id]) => [Math.ceil(at), id])]) as Promise<number>,
-    unpark: (parked, woken, now, count) => unpark.run(redis, [parked, woken], [now, count]) as Promise<string[]>,
-    takeWoken: async (woken, now, id) => (await takeWoken.run(redis, [woken], [now, id])) === 1,
+    unpark: (parked, now, count) => unpark.run(redis, [parked], [now, count]) as Promise<string[]>,
   };
 }

@@ -4,8 +4,6 @@
  * recognised by the retry worker from the record). Each is recorded in the delivery's attempt log
  * with trigger `manual`, and the delivery reads `pending` while its attempt runs.
  */
-import { luaCommands } from '../redis/lua-commands';
-import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryLog, DeliveryRecord } from '../stores/delivery-log';
 import type { RetryJobData } from './retry-queue';
 
@@ -28,23 +26,6 @@ export function isManualAttempt(data: RetryJobData, rec: DeliveryRecord, now = D
   // woke it (delivery/parked.ts), not a person
   if (rec.attempt_log[rec.attempt_log.length - 1]?.error === 'circuit_open') return false;
   return Date.parse(rec.next_attempt_at) - now > PROMOTED_EARLY_MS;
-}
-
-/**
- * isManualAttempt, and for a job that runs early, whether a wake (delivery/parked.ts) rather than a
- * person brought it forward: a parked delivery whose last attempt timed out (its breaker opened
- * meanwhile) reads like one promoted by hand from its record alone.
- */
-export async function isManualRun(
-  ctx: Pick<EngineContext, 'redis' | 'keys'>,
-  data: RetryJobData,
-  rec: DeliveryRecord,
-  now = Date.now(),
-): Promise<boolean> {
-  if (!isManualAttempt(data, rec, now)) return false;
-  if (data.manual || rec.status === 'failed') return true;
-  const woken = await luaCommands(ctx.redis).takeWoken(ctx.keys.shard(rec.shard ?? 0).woken, now, rec.id);
-  return !woken;
 }
 
 /** The record reopened for an attempt by hand: `pending`, its next attempt now. */

@@ -11,14 +11,13 @@ import { attemptDelivery, endedWithout, type AttemptOutcome } from '../delivery/
 import { commit, PendingWrites } from '../delivery/commit';
 import { isoAt, makeDelivery, type Delivery } from '../delivery/delivery';
 import { OriginSlots } from '../delivery/origin-slots';
-import { parkDeliveries } from '../delivery/parked';
 import { entryShardsOf, loadEvents } from '../log/event-reader';
 import type { EngineContext } from '../runtime/engine-context';
 import type { DeliveryRecord } from '../stores/delivery-log';
 import type { Target } from '../stores/webhook-directory';
 import { chainRefOf, gateOrdered, heldRecord, ORDER_WAIT_MS, rejoinAtEnd, releaseChains } from '../ordering/chains';
 import { delayJobUntil, showAttempt } from './job-view';
-import { isManualRun, reopenForManualAttempt } from './manual-attempt';
+import { isManualAttempt, reopenForManualAttempt } from './manual-attempt';
 import { endedWithoutLine } from './retry-job-log';
 import type { RetryJobData } from './retry-queue';
 
@@ -40,11 +39,6 @@ export interface RetryWorkerOptions {
   lockDurationMs: number;
   /** What the stream consumers know of origins' speed (the fan-out's per-origin slots). */
   slowOrigins?: Pick<OriginSlots, 'knownSlow' | 'answersFast'>;
-  /**
-   * Wakes the deliveries parked for an origin (ParkedWaker.wake): jobs put off past the share of an
-   * origin that hangs are parked, and woken when it answers. Without it they are put off instead.
-   */
-  wakeParked?: (origin: string) => void;
 }
 
 function describe(r: DeliveryRecord): string {
@@ -97,22 +91,13 @@ async function attemptHolding(
   if (o.manual) d.trigger = job.data.trigger ?? 'manual';
   if (o.chainHead) d.chainHead = true;
   const attempt = () => attemptDelivery(ctx, d);
-  const out = await (o.release ? o.slots.holding(target.origin, o.release, attempt) : attempt());
+  const out = await (o.release ? o.slots.holding(o.release, attempt) : attempt());
   // taken over while this worker stalled (this job ran again elsewhere): nothing written here
   if (out.takenOver) return out;
   await persist(ctx, d, out);
   ctx.attemptLog.attempt(d, out, { manual: o.manual });
   await showAttempt(job, out, target, { attemptsTotal: ctx.schedule.length, manual: o.manual });
   return out;
-}
-
-/**
- * Parks a job's delivery (delivery/parked.ts) after the job moved back to delayed: a wake before
- * then would find the job still active and not promote it, and it would wait its whole delay.
- */
-async function parkAfterDelay(ctx: EngineContext, rec: DeliveryRecord, origin: string, runAt: number): Promise<void> {
-  await parkDeliveries(ctx, [{ shard: rec.shard ?? 0, origin, id: rec.id, runAt }]);
-  ctx.metrics.parked.inc({ event: 'parked' });
 }
 
 export async function processRetry(
@@ -136,7 +121,7 @@ export async function processRetry(
     ctx.logger.warn('retry found no delivery record; nothing sent', { delivery_id: deliveryId, job_id: job.id });
     return 'expired';
   }
-  const manual = await isManualRun(ctx, job.data, rec);
+  const manual = isManualAttempt(job.data, rec);
   if (rec.status === 'succeeded' && !manual) {
     // a job run again after its worker died between the record and the release: release now
     const done = chainRefOf(rec);
@@ -193,10 +178,7 @@ export async function processRetry(
     release = slots.take(origin, { beyondShare: true });
   }
   if (!manual && !release) {
-    // parked while its origin hangs (woken when it answers or its breaker closes), else put off by
-    // about one attempt there
-    const parkMs = slots.parkingMs(origin);
-    const delayMs = parkMs ?? slots.deferralMs(origin);
+    const delayMs = slots.deferralMs(origin);
     const now = Date.now();
     const e = new PendingWrites();
     const putOff = { ...rec, updated_at: isoAt(now), next_attempt_at: new Date(now + delayMs).toISOString() };
@@ -209,11 +191,6 @@ export async function processRetry(
       attemptsTotal: ctx.schedule.length,
     });
     await delayJobUntil(ctx.redis, job, now + delayMs, token);
-    // parked once delayed: a wake that came sooner would find the job active, not promote it
-    if (parkMs !== undefined) {
-      await parkAfterDelay(ctx, rec, origin, now + delayMs);
-      slots.parksCommitted(origin); // it may have answered meanwhile (see OriginSlots.parksCommitted)
-    }
     throw new DelayedError();
   }
   let out: AttemptOutcome;
@@ -228,8 +205,6 @@ export async function processRetry(
       return 'succeeded';
     case 'retry':
       await delayJobUntil(ctx.redis, job, Date.now() + out.decision.delayMs, token);
-      if (out.parked && out.record.next_attempt_at)
-        await parkAfterDelay(ctx, out.record, origin, Date.parse(out.record.next_attempt_at));
       throw new DelayedError();
     case 'failed':
       throw new UnrecoverableError(describe(out.record));
@@ -237,11 +212,7 @@ export async function processRetry(
 }
 
 export function createRetryWorker(ctx: EngineContext, connection: Redis, o: RetryWorkerOptions): Worker<RetryJobData> {
-  const slots = new OriginSlots(ctx.origins, {
-    perOrigin: retryShare(o.concurrency),
-    attemptTimeoutMs: ctx.sender.timeoutMs,
-  });
-  slots.onParkedFree = o.wakeParked;
+  const slots = new OriginSlots(ctx.origins, { perOrigin: retryShare(o.concurrency) });
   const worker = new Worker<RetryJobData>(
     RETRY_QUEUE,
     (job, token) => processRetry(ctx, job, token, slots, o.slowOrigins),

@@ -25,11 +25,6 @@ export interface EngineContext {
   sender: Sender;
   /** Per-origin concurrency limits and circuit breakers. */
   origins: OriginLimiter;
-  /**
-   * Called after deliveries parked past the share of `origin` are committed: wakes them at once
-   * when the origin no longer hangs (it answered while the commit was under way).
-   */
-  parkedCommitted?: (origin: string) => void;
   /** The retry queues, one per shard. */
   queues: RetryQueues;
   metrics: WorkerMetrics;

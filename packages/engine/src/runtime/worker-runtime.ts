@@ -120,12 +120,9 @@ export async function startWorkerRuntime(
   // deliveries parked behind a breaker are woken when their receiver answers again: a probe that
   // closes it, or an answer seen by any worker (the one that parked them may be dead; delivery/parked.ts)
   const waker = new ParkedWaker(ctx);
-  ctx.origins.onReachable = (origin, reason) => waker.wake(origin, reason);
+  ctx.origins.onReachable = (origin) => waker.wake(origin);
   const perOrigin = cfg.maxInProgressPerOrigin ?? defaultPerOrigin(cfg.maxInProgress);
   const fanout = new FanoutGroup(ctx, perOrigin);
-  // deliveries parked past the share of an origin that hangs run when it answers again
-  fanout.slots.onParkedFree = (origin) => waker.wake(origin, 'answered');
-  ctx.parkedCommitted = (origin) => fanout.slots.parksCommitted(origin);
   for (let shard = 0; shard < cfg.shards; shard++) {
     const reader = connectRedis(cfg, { name: `devhooks-worker-stream-${shard}`, blocking: true });
     const lease = new StreamLease(redis, reader, shardKeys[shard].stream, consumer, shardKeys[shard].liveness);
@@ -150,7 +147,6 @@ export async function startWorkerRuntime(
         concurrency: Math.max(4, Math.ceil(cfg.retryConcurrency / cfg.shards)),
         lockDurationMs: cfg.deliveryTimeoutMs + 30_000,
         slowOrigins: fanout.slots,
-        wakeParked: (origin) => waker.wake(origin, 'answered'),
       }),
     logger,
   );
