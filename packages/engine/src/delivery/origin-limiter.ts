@@ -93,8 +93,8 @@ export class OriginLimiter {
    * process or by any other, may run now: a probe's answer closed this process's open breaker; this
    * process had its first answer from the origin (a process that parked them may have died, and
    * with it the breaker whose probe would have woken them); or a delivery a breaker turned away
-   * came back and got an answer (that breaker may be another process's). Never for a breaker that
-   * only counted failures, nor for unreachable ends.
+   * came back and got an answer (that breaker may be another process's). Not for this process's
+   * later ordinary answers, nor for unreachable or stalled ends.
    */
   onReachable?: (origin: string) => void;
 

@@ -45,15 +45,18 @@ async function receiverBack(target: Target): Promise<void> {
   await new Promise<void>((r) => srv.listen(Number(new URL(target.origin).port), '127.0.0.1', r));
 }
 
+/** A worker's breakers as these tests set them: the first failure opens one, for a minute. */
+const LIMITER_OPTIONS = {
+  concurrency: 4,
+  maxWaitMs: 5_000,
+  breakerThreshold: 1,
+  breakerCooldownMs: 60_000,
+  breakerMaxCooldownMs: 300_000,
+};
+
 /** Another worker process's breakers: a limiter that has seen nothing, its waker wired as the worker wires it. */
 function anotherProcess(): ParkedWaker {
-  engine.ctx.origins = new OriginLimiter({
-    concurrency: 4,
-    maxWaitMs: 5_000,
-    breakerThreshold: 1,
-    breakerCooldownMs: 60_000,
-    breakerMaxCooldownMs: 300_000,
-  });
+  engine.ctx.origins = new OriginLimiter(LIMITER_OPTIONS);
   const waker = new ParkedWaker(engine.ctx, 60_000);
   engine.ctx.origins.onReachable = (origin) => waker.wake(origin);
   return waker;
@@ -131,17 +134,7 @@ describe('parking', () => {
   it('the waker promotes them when a probe closes the breaker', async () => {
     // the breaker on a clock of the test's: its cooldown passes when the test says so
     let clock = Date.now();
-    engine.ctx.origins = new OriginLimiter(
-      {
-        concurrency: 4,
-        maxWaitMs: 5_000,
-        breakerThreshold: 1,
-        breakerCooldownMs: 60_000,
-        breakerMaxCooldownMs: 300_000,
-      },
-      undefined,
-      () => clock,
-    );
+    engine.ctx.origins = new OriginLimiter(LIMITER_OPTIONS, undefined, () => clock);
     const target = await refusingTarget();
     const { d, out } = await parkedOutcome(target);
     const w = new PendingWrites();
@@ -188,7 +181,12 @@ describe('parking', () => {
   });
 
   describe('parked by a worker that died (its breaker, whose probe would wake them, died with it)', () => {
-    async function parkTwo(target: Target) {
+    /**
+     * Two deliveries parked (shards 0 and 1) by this test's first worker; then the receiver is back,
+     * and another worker takes over.
+     */
+    async function parkedThenTakenOver() {
+      const target = await refusingTarget();
       const w = new PendingWrites();
       const a = await parkedOutcome(target);
       const b = await parkedOutcome(target, 1);
@@ -196,14 +194,12 @@ describe('parking', () => {
       await commit(engine.ctx, w);
       expect(await jobState(0, a.d.id)).toBe('delayed');
       expect(await jobState(1, b.d.id)).toBe('delayed');
-      return { a, b };
+      await receiverBack(target);
+      return { target, a, b, waker: anotherProcess() };
     }
 
     it("another worker's first answer from the receiver wakes them", async () => {
-      const target = await refusingTarget();
-      const { a, b } = await parkTwo(target);
-      await receiverBack(target);
-      const waker = anotherProcess();
+      const { target, a, b, waker } = await parkedThenTakenOver();
       try {
         const d = testDelivery(target);
         const out = await attemptDelivery(engine.ctx, d);
@@ -218,10 +214,7 @@ describe('parking', () => {
     });
 
     it('a turned-away delivery that gets an answer wakes them, in a worker that has long had answers from it', async () => {
-      const target = await refusingTarget();
-      const { a, b } = await parkTwo(target);
-      await receiverBack(target);
-      const waker = anotherProcess();
+      const { target, a, b, waker } = await parkedThenTakenOver();
       try {
         // this worker's first answer from the receiver, before anything was parked in this test's eyes
         engine.ctx.origins.onReachable = undefined;
