@@ -191,7 +191,9 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
           >;
           left.push(
             `  chained ${id}: held ${await redis.zscore(k.orderHeld, id)} released ${await redis.zscore(k.orderReleased, id)} ` +
-              `going ${await redis.hget(k.orderGoing, id)} job [${state.filter(Boolean).join(',')}] ` +
+              `going ${await redis.hget(k.orderGoing, id)} ` +
+              // parked behind a circuit breaker (delivery/parked.ts): when its job runs at the latest
+              `parked ${await redis.zscore(k.parked(new URL(rx.url()).origin), id)} job [${state.filter(Boolean).join(',')}] ` +
               `${JSON.stringify(job).slice(0, 300)} record ${JSON.stringify(rec)}`,
           );
         }
@@ -207,10 +209,11 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
       });
       left.push(`pending deliveries: ${pending.body.total}`);
       for (const d of (pending.body.deliveries ?? []).slice(0, 5)) left.push(`  ${JSON.stringify(d)}`);
+      // which worker (w0 killed, w1 live, w2 started after the kill) released, woke or failed what
       const said = workers
-        .flatMap((w) => w.output.split('\n'))
-        .filter((l) => /released|without|expired|crash|error/.test(l))
-        .slice(0, 20);
+        .flatMap((w, i) => w.output.split('\n').map((l) => `w${i} ${l}`))
+        .filter((l) => /released|without|expired|crash|error|woken/.test(l))
+        .slice(0, 30);
       throw new Error(
         `${(err as Error).message}: ${seen.size} of ${total} accepted (${atKill} at the kill)\n` +
           `workers said:\n${said.join('\n')}\n` +

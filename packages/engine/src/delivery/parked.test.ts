@@ -8,7 +8,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { counterValue, testDelivery, testEngine, testWebhook, type TestEngine } from '../../../../test/support/engine';
 import { eventually } from '../../../../test/support/receiver';
-import { redisForTestFile } from '../../../../test/support/redis';
+import { redisForTestFile, testRedisUrl } from '../../../../test/support/redis';
+import { RETRY_QUEUE } from '@devhooks/core';
+import { DelayedError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { RETRY_JOB_NAME } from '../retry/retry-queue';
 import { toTarget, type Target } from '../stores/webhook-directory';
 import { attemptDelivery, type AttemptOutcome } from './attempt';
 import { commit, PendingWrites } from './commit';
@@ -104,14 +108,14 @@ describe('parking', () => {
     for (const x of [a, b, c]) w.settle(x.d, x.out, { asJob: false });
     await commit(engine.ctx, w);
 
-    expect(await wakeParked(engine.ctx, target.origin)).toBe(2);
+    expect(await wakeParked(engine.ctx, target.origin)).toEqual({ woken: 2, stillRunning: 0 });
     expect(await jobState(0, a.d.id)).toBe('waiting');
     expect(await jobState(1, b.d.id)).toBe('waiting');
     expect(await jobState(0, c.d.id)).toBe('delayed');
     expect(await redis.exists(keys.shard(0).parked(target.origin), keys.shard(1).parked(target.origin))).toBe(0);
     expect(await redis.zcard(keys.shard(0).parked(other.origin))).toBe(1);
     // nothing left: a second wake finds nothing
-    expect(await wakeParked(engine.ctx, target.origin)).toBe(0);
+    expect(await wakeParked(engine.ctx, target.origin)).toEqual({ woken: 0, stillRunning: 0 });
   });
 
   it('a parked id whose time has come is dropped, not woken; one whose job is gone is skipped', async () => {
@@ -126,9 +130,47 @@ describe('parking', () => {
       now - 2_000,
     );
     expect(await redis.zcard(keys.shard(0).parked(origin))).toBe(2);
-    expect(await wakeParked(engine.ctx, origin, now)).toBe(1);
+    expect(await wakeParked(engine.ctx, origin, now)).toEqual({ woken: 1, stillRunning: 0 });
     expect(await jobState(0, 'dlv_nojob')).toBeUndefined();
     expect(await redis.exists(keys.shard(0).parked(origin))).toBe(0);
+  });
+
+  it('one parked while its job still runs is put back, and the next pass promotes it once delayed', async () => {
+    // a retry job parks its delivery when it commits the attempt, then moves itself back to delayed
+    const origin = 'http://parked.test:83';
+    const queue = engine.ctx.queues.of(0);
+    await queue.add(RETRY_JOB_NAME, { deliveryId: 'dlv_running' }, { jobId: 'dlv_running' });
+    let parkedWhileRunning!: () => void;
+    const moved = new Promise<void>((r) => (parkedWhileRunning = r));
+    const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    let runs = 0;
+    const worker = new Worker(
+      RETRY_QUEUE,
+      async (job, token) => {
+        if (job.id !== 'dlv_running') return 'done'; // earlier tests' promoted jobs
+        if (++runs > 1) return 'ran again';
+        await moved; // the test parks and wakes while this job is active
+        await job.moveToDelayed(Date.now() + 300_000, token);
+        throw new DelayedError();
+      },
+      { connection, prefix: queue.opts.prefix },
+    );
+    try {
+      await eventually(async () => (await jobState(0, 'dlv_running')) === 'active');
+      const runAt = Date.now() + 300_000;
+      await parkDeliveries(engine.ctx, [{ shard: 0, origin, id: 'dlv_running', runAt }]);
+      expect(await wakeParked(engine.ctx, origin)).toEqual({ woken: 0, stillRunning: 1 });
+      expect(await redis.zscore(keys.shard(0).parked(origin), 'dlv_running')).toBe(String(runAt));
+      parkedWhileRunning();
+      await eventually(async () => (await jobState(0, 'dlv_running')) === 'delayed');
+      expect(await wakeParked(engine.ctx, origin)).toEqual({ woken: 1, stillRunning: 0 });
+      // promoted: it runs again now, not in 5 min (then its queue removes it, completed)
+      await eventually(() => runs === 2 || undefined);
+      expect(runs).toBe(2);
+    } finally {
+      await worker.close(true);
+      connection.disconnect();
+    }
   });
 
   it('the waker promotes them when a probe closes the breaker', async () => {

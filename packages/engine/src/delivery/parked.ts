@@ -60,35 +60,48 @@ export async function parkDeliveries(
   );
 }
 
-/**
- * Promotes the jobs of `origin`'s parked deliveries in every shard (the breaker closed). Returns
- * how many parked deliveries it took off the sets.
- */
+/** What a wake pass did: deliveries whose jobs it promoted, and ones put back because their job still ran. */
+export interface WakeResult {
+  woken: number;
+  /**
+   * Parked while their job was still running (a retry job parks its delivery when it commits the
+   * attempt, before it moves itself back to delayed): put back in the set for the next pass, since
+   * a promote cannot bring forward a job that is not delayed yet.
+   */
+  stillRunning: number;
+}
+
+/** Promotes the jobs of `origin`'s parked deliveries in every shard (it answers again). */
 export async function wakeParked(
   ctx: Pick<EngineContext, 'redis' | 'keys' | 'shards' | 'queues'>,
   origin: string,
   now = Date.now(),
-): Promise<number> {
+): Promise<WakeResult> {
   const lua = luaCommands(ctx.redis);
-  let woken = 0;
+  const result: WakeResult = { woken: 0, stillRunning: 0 };
   for (let shard = 0; shard < ctx.shards; shard++) {
     const key = ctx.keys.shard(shard).parked(origin);
     const queue = ctx.queues.of(shard);
     for (;;) {
-      const ids = await lua.unpark(key, now, CHUNK);
-      if (!ids.length) break;
-      woken += ids.length;
+      const taken = await lua.unpark(key, now, CHUNK);
+      if (!taken.length) break;
+      const running: Array<[number, string]> = [];
       await Promise.all(
-        ids.map((id) =>
-          // a job object is all promote needs (its id); not delayed any more (ran, removed,
-          // retried by hand): nothing to do
-          new Job<RetryJobData>(queue, RETRY_JOB_NAME, { deliveryId: id }, {}, id).promote().catch(() => undefined),
+        taken.map(([runAt, id]) =>
+          // a job object is all promote needs (its id). Not delayed: gone, waiting or retried by
+          // hand (nothing to do), or still running the attempt that parked it (put back)
+          new Job<RetryJobData>(queue, RETRY_JOB_NAME, { deliveryId: id }, {}, id).promote().catch(async () => {
+            if ((await queue.getJobState(id).catch(() => 'unknown')) === 'active') running.push([runAt, id]);
+          }),
         ),
       );
-      if (ids.length < CHUNK) break;
+      if (running.length) await lua.park(key, now, running);
+      result.woken += taken.length - running.length;
+      result.stillRunning += running.length;
+      if (taken.length < CHUNK) break;
     }
   }
-  return woken;
+  return result;
 }
 
 /**
@@ -124,8 +137,12 @@ export class ParkedWaker {
       this.lastPass.set(origin, now);
       void this.pass(origin);
     }
-    if (this.again.has(origin)) return;
-    // not pushed back by later wakes: a steady stream of answers must not put it off for ever
+    this.passAgain(origin);
+  }
+
+  /** A pass over `origin` `againMs` from now, unless one is due (not pushed back by later wakes). */
+  private passAgain(origin: string): void {
+    if (this.closed || this.again.has(origin)) return;
     const t = setTimeout(() => {
       this.again.delete(origin);
       if (this.closed) return;
@@ -138,10 +155,12 @@ export class ParkedWaker {
 
   private async pass(origin: string): Promise<void> {
     try {
-      const n = await wakeParked(this.ctx, origin);
+      const { woken: n, stillRunning } = await wakeParked(this.ctx, origin);
+      // put back while their jobs still ran: another pass once they are delayed
+      if (stillRunning) this.passAgain(origin);
       if (n) {
         this.ctx.metrics.parked.inc({ event: 'woken' }, n);
-        this.ctx.logger.info('breaker closed: parked deliveries woken', { origin, deliveries: n });
+        this.ctx.logger.info('receiver answers again: parked deliveries woken', { origin, deliveries: n });
       }
     } catch (err) {
       // they run at their own time instead

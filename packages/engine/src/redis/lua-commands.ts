@@ -228,15 +228,15 @@ return redis.call('ZCARD', KEYS[1])
 
 /**
  * Takes up to `count` parked deliveries off an origin's parked set, soonest first, to promote
- * their jobs (a probe to the origin succeeded); members whose time has come are dropped, not
- * returned (their jobs run on their own).
- * KEYS: parked set. ARGV: now (ms), count. Returns the delivery ids taken.
+ * their jobs (the origin answers again); members whose time has come are dropped, not returned
+ * (their jobs run on their own).
+ * KEYS: parked set. ARGV: now (ms), count. Returns the deliveries taken: id, run at, id, run at…
  */
 const UNPARK = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
-local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
-if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
-return ids
+local taken = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
+for i = 1, #taken, 2 do redis.call('ZREM', KEYS[1], taken[i]) end
+return taken
 `;
 
 export interface LuaCommands {
@@ -255,7 +255,8 @@ export interface LuaCommands {
   showRunAt(jobKey: string, delayedKey: string, jobId: string, runAt: number): Promise<number>;
   /** Deliveries the parked set holds after adding these ([run at, delivery id] each). */
   park(parked: string, now: number, entries: Array<[runAt: number, id: string]>): Promise<number>;
-  unpark(parked: string, now: number, count: number): Promise<string[]>;
+  /** The deliveries taken off the set, soonest first. */
+  unpark(parked: string, now: number, count: number): Promise<Array<[runAt: number, id: string]>>;
 }
 
 /**
@@ -313,6 +314,11 @@ export function luaCommands(redis: Redis): LuaCommands {
       showRunAt.run(redis, [jobKey, delayedKey], [jobId, runAt]) as Promise<number>,
     park: (parked, now, entries) =>
       park.run(redis, [parked], [now, ...entries.flatMap(([at, id]) => [Math.ceil(at), id])]) as Promise<number>,
-    unpark: (parked, now, count) => unpark.run(redis, [parked], [now, count]) as Promise<string[]>,
+    unpark: async (parked, now, count) => {
+      const flat = (await unpark.run(redis, [parked], [now, count])) as string[];
+      const taken: Array<[number, string]> = [];
+      for (let i = 0; i < flat.length; i += 2) taken.push([Number(flat[i + 1]), flat[i]]);
+      return taken;
+    },
   };
 }
