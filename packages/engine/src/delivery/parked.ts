@@ -98,7 +98,8 @@ export async function wakeParked(
       if (running.length) await lua.park(key, now, running);
       result.woken += taken.length - running.length;
       result.stillRunning += running.length;
-      if (taken.length < CHUNK) break;
+      // with some put back, the rest of the set waits for the next pass (they would be taken again)
+      if (running.length || taken.length < CHUNK) break;
     }
   }
   return result;
