@@ -89,9 +89,11 @@ export async function wakeParked(
       await Promise.all(
         taken.map(([runAt, id]) =>
           // a job object is all promote needs (its id). Not delayed: gone, waiting or retried by
-          // hand (nothing to do), or still running the attempt that parked it (put back)
+          // hand (nothing to do), or still running the attempt that parked it, or moved back to
+          // delayed just after the promote looked (put back: the next pass promotes it)
           new Job<RetryJobData>(queue, RETRY_JOB_NAME, { deliveryId: id }, {}, id).promote().catch(async () => {
-            if ((await queue.getJobState(id).catch(() => 'unknown')) === 'active') running.push([runAt, id]);
+            const state = await queue.getJobState(id).catch(() => 'unknown');
+            if (state === 'active' || state === 'delayed') running.push([runAt, id]);
           }),
         ),
       );
