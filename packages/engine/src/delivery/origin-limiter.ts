@@ -257,6 +257,17 @@ export class OriginLimiter {
     return this.map.get(origin)?.avgMs ?? INITIAL_DURATION_MS;
   }
 
+  /**
+   * Deliveries another process's breaker turned away were taken over from that process, which died
+   * (delivery/reclaim.ts), and parked again: they are woken now if this process knows the origin
+   * answers (it has had an answer, and its breaker is closed). Otherwise this process's first answer
+   * from the origin, or the probe that closes its breaker, wakes them.
+   */
+  parkedTakenOver(origin: string): void {
+    const e = this.map.get(origin);
+    if (e?.answered && e.openUntil === 0) this.onReachable?.(origin);
+  }
+
   /** Is the breaker open for this origin (no probe allowed right now)? */
   isOpen(origin: string): boolean {
     const e = this.map.get(origin);

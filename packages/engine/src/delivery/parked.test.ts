@@ -19,6 +19,7 @@ import { commit, PendingWrites } from './commit';
 import type { Delivery } from './delivery';
 import { OriginLimiter } from './origin-limiter';
 import { parkDeliveries, ParkedWaker, wakeParked } from './parked';
+import { settledBefore } from './reclaim';
 
 const { keys, redis } = redisForTestFile(__filename);
 let engine: TestEngine;
@@ -271,6 +272,48 @@ describe('parking', () => {
       } finally {
         waker.close();
       }
+    });
+
+    describe('it died after adding their retry jobs, before parking them (delivery/commit.ts)', () => {
+      /** As parkedThenTakenOver, without the parked sets: the worker that claims their entries looks at them. */
+      async function neverParked() {
+        const died = await parkedThenTakenOver();
+        await redis.del(keys.shard(0).parked(died.target.origin), keys.shard(1).parked(died.target.origin));
+        return died;
+      }
+
+      it('the worker that claims their entries parks them, and its first answer from the receiver wakes them', async () => {
+        const { target, a, b, waker } = await neverParked();
+        try {
+          expect(await settledBefore(engine.ctx, [a.d, b.d])).toEqual([true, true]);
+          expect(await redis.zscore(keys.shard(0).parked(target.origin), a.d.id)).not.toBeNull();
+          expect(await redis.zscore(keys.shard(1).parked(target.origin), b.d.id)).not.toBeNull();
+          expect(await jobState(0, a.d.id)).toBe('delayed'); // no answer in this worker yet
+          expect((await attemptDelivery(engine.ctx, testDelivery(target))).outcome).toBe('success');
+          await eventually(
+            async () => (await jobState(0, a.d.id)) === 'waiting' && (await jobState(1, b.d.id)) === 'waiting',
+          );
+        } finally {
+          waker.close();
+        }
+      });
+
+      it('a worker that already has answers from the receiver wakes them when it claims their entries', async () => {
+        const { target, a, b, waker } = await neverParked();
+        try {
+          engine.ctx.origins.onReachable = undefined;
+          expect((await attemptDelivery(engine.ctx, testDelivery(target))).outcome).toBe('success');
+          engine.ctx.origins.onReachable = (origin) => waker.wake(origin);
+          expect(await jobState(0, a.d.id)).toBe('delayed');
+          expect(await settledBefore(engine.ctx, [a.d, b.d])).toEqual([true, true]);
+          await eventually(
+            async () => (await jobState(0, a.d.id)) === 'waiting' && (await jobState(1, b.d.id)) === 'waiting',
+          );
+          expect(await redis.exists(keys.shard(0).parked(target.origin), keys.shard(1).parked(target.origin))).toBe(0);
+        } finally {
+          waker.close();
+        }
+      });
     });
   });
 });
