@@ -85,6 +85,47 @@ describe('OriginSlots', () => {
     expect(slots.deferralMs('http://idle')).toBe(MIN_OVERFLOW_DELAY_MS);
   });
 
+  it('does not blame a receiver that is still answering for attempts that run long; blames it once it goes quiet', () => {
+    let t = 0;
+    const slots = new OriginSlots(origins, { perOrigin: 2, clock: () => t });
+    const o = 'http://busy';
+    const first = slots.take(o)!;
+    t += 5;
+    first(5); // answered in 5 ms: fast, past its share
+    const held = Array.from({ length: 20 }, () => slots.take(o)!);
+    expect(held.every(Boolean)).toBe(true);
+    // a stall (of this process, or of the receiver): 1.5 s on, the 20 are still in progress but
+    // answers keep coming in, one every 300 ms
+    for (let i = 0; i < 5; i++) {
+      t += 300;
+      held.pop()!(5);
+    }
+    expect(slots.oldestMs(o)).toBeGreaterThan(SLOW_ATTEMPT_MS);
+    expect(slots.knownSlow(o)).toBe(false); // it answers: not put off (it was: every delivery to it)
+    const more = slots.take(o);
+    expect(more).toBeDefined(); // fast: past its share
+    t += SLOW_ATTEMPT_MS; // no answer for a second: it hangs now
+    expect(slots.knownSlow(o)).toBe(true);
+    expect(slots.take(o)).toBeUndefined();
+    [...held, more].forEach((r) => r!(null));
+  });
+
+  it('puts off past the share of a hanging origin by how long its oldest attempt has run (no average before a timeout)', async () => {
+    let t = 0;
+    const slots = new OriginSlots({ averageMs: () => 20, expectedWaitMs: () => 0 }, { perOrigin: 1, clock: () => t });
+    const d = testDelivery(slow);
+    const hung = slots.take(d.target.origin)!;
+    t += 4_000;
+    const outs = await Promise.all(
+      Array.from({ length: 20 }, () => slots.run(d, () => Promise.reject(new Error('never attempted')))),
+    );
+    const delays = outs.map((o) => (o.decision as { delayMs: number }).delayMs);
+    expect(outs.every((o) => o.outcome === 'deferred')).toBe(true);
+    // about 4 s ±50 %, not the 1 s floor its 20 ms guess would give: they do not come back every second
+    expect([Math.min(...delays) >= 2_000, Math.max(...delays) <= 6_000]).toEqual([true, true]);
+    hung(null);
+  });
+
   it('holds at most its share per slow origin; other origins are not affected', () => {
     let t = 0;
     const slots = new OriginSlots(origins, { perOrigin: 2, clock: () => t });

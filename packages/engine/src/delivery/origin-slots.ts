@@ -8,8 +8,9 @@
  * fill the consumer's `maxInProgress` bound and stop it from reading the events of healthy ones
  * (docs/decisions/0005-isolation-and-liveness.md). The share binds an origin not known to be
  * fast: one with no answer yet, answers averaging FAST_ORIGIN_MS or more, or an attempt in
- * progress for SLOW_ATTEMPT_MS — or SLOW_FACTOR × the process's typical successful answer, when
- * that is longer (the whole process slowed down is no receiver's fault). Speed is learnt from the receiver's answer times, not from how
+ * progress for SLOW_ATTEMPT_MS while the origin has answered nothing for as long — or SLOW_FACTOR ×
+ * the process's typical successful answer, when that is longer (the whole process slowed down is
+ * no receiver's fault). Speed is learnt from the receiver's answer times, not from how
  * long slots are held (that includes this process's own per-origin connection queue). A receiver
  * known to be fast that takes a large part of the traffic is not put off (that would only slow it
  * down).
@@ -41,6 +42,8 @@ interface OriginUse {
   starts: number[];
   /** Moving average of its finished attempts (ms); undefined before the first. */
   avgMs?: number;
+  /** When it last answered (an attempt ended with something learnt); undefined before the first. */
+  answeredAt?: number;
 }
 
 /**
@@ -108,8 +111,11 @@ export class OriginSlots {
     const defer = () => deferred(d, overflowDelayMs(this.origins.averageMs(origin)));
     const queue = this.waiting.get(origin) ?? [];
     // an origin known to be slow gets no wait: it would only hold more of the consumer's slots (the
-    // others wait at most `waitMs`, within the consumer's own in-progress bound)
-    if (this.knownSlow(origin)) return Promise.resolve(defer());
+    // others wait at most `waitMs`, within the consumer's own in-progress bound); one whose answers
+    // are not fast (it hangs: no average before its first timeout) is put off by how long its
+    // oldest attempt has run, so what is put off does not come back every second
+    if (this.knownSlow(origin))
+      return Promise.resolve(this.answersFast(origin) ? defer() : deferred(d, this.deferralMs(origin)));
     this.waiting.set(origin, queue);
     return new Promise<AttemptOutcome>((resolve) => {
       const w: Waiter = {
@@ -184,7 +190,10 @@ export class OriginSlots {
       if (released) return;
       released = true;
       const took = sampleMs === undefined ? this.clock() - now : sampleMs;
-      if (took !== null) entry.avgMs = entry.avgMs === undefined ? took : entry.avgMs + EWMA * (took - entry.avgMs);
+      if (took !== null) {
+        entry.avgMs = entry.avgMs === undefined ? took : entry.avgMs + EWMA * (took - entry.avgMs);
+        entry.answeredAt = this.clock();
+      }
       // attempts at one origin end about in the order they started: drop the oldest start
       entry.starts.shift();
       // what is known of an origin is kept (one small entry per origin); a bounded map at that
@@ -215,8 +224,7 @@ export class OriginSlots {
     const u = this.use.get(origin);
     if (!u) return false;
     const b = this.bounds(origin);
-    const running = u.starts.length > 0 && this.clock() - u.starts[0] >= b.runningMs;
-    return running || (u.avgMs !== undefined && u.avgMs >= b.avgMs);
+    return this.runningLong(u, this.clock(), b) || (u.avgMs !== undefined && u.avgMs >= b.avgMs);
   }
 
   /** Its answers so far average fast (running attempts aside). */
@@ -227,7 +235,19 @@ export class OriginSlots {
 
   private fast(origin: string, u: OriginUse, now: number): boolean {
     const b = this.bounds(origin);
-    return u.avgMs !== undefined && u.avgMs < b.avgMs && now - u.starts[0] < b.runningMs;
+    return u.avgMs !== undefined && u.avgMs < b.avgMs && !this.runningLong(u, now, b);
+  }
+
+  /**
+   * Its oldest attempt in progress has run past the bound and nothing has come back from the origin
+   * for as long: it hangs. One that is still answering does not, whatever one straggler of its
+   * attempts does (a busy receiver's attempts that waited out a stall of this process's own event
+   * loop once had every delivery to it put off, tens of thousands of them: docs/performance.md).
+   */
+  private runningLong(u: OriginUse, now: number, b: { runningMs: number }): boolean {
+    if (!u.starts.length) return false;
+    const quietSince = Math.max(u.starts[0], u.answeredAt ?? -Infinity);
+    return now - quietSince >= b.runningMs;
   }
 
   /**
