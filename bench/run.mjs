@@ -196,18 +196,26 @@ async function startApi() {
   return api;
 }
 
-async function startWorker(extraEnv = {}) {
-  if (worker?.alive) return worker;
-  // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the worker
-  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  // BENCH_WORKER_ENV (e.g. "DEVHOOKS_ORIGIN_IN_PROGRESS=8 DEVHOOKS_MAX_IN_PROGRESS=600") for experiments
-  const envArgs = Object.fromEntries(
+/** BENCH_WORKER_ENV (e.g. "DEVHOOKS_ORIGIN_IN_PROGRESS=8 DEVHOOKS_MAX_IN_PROGRESS=600"): every bench worker's extra settings, for experiments. */
+function benchWorkerEnv() {
+  return Object.fromEntries(
     (process.env.BENCH_WORKER_ENV ?? '')
       .split(' ')
       .filter(Boolean)
       .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
-  const proc = new Proc('worker', 'apps/worker/dist/main.js', devhooksEnv({ ...extraEnv, ...envArgs }), nodeArgs);
+}
+
+async function startWorker(extraEnv = {}) {
+  if (worker?.alive) return worker;
+  // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the worker
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = new Proc(
+    'worker',
+    'apps/worker/dist/main.js',
+    devhooksEnv({ ...extraEnv, ...benchWorkerEnv() }),
+    nodeArgs,
+  );
   procs.push(proc);
   await proc.waitForOutput('worker started');
   worker = proc;
@@ -663,133 +671,160 @@ async function startHangingServer(o = { answers: false }) {
  * target is p99 with the hanging ones ≤ 2 × p99 with them answering (what the hanging ones do to
  * it; on two shared cores the doubled load alone moves p99 about as much, so alone is reported
  * beside it).
+ *
+ * The two runs are made as BENCH_ISOLATION_PAIRS interleaved pairs (default 3; 1 with --quick),
+ * each with a fresh worker, fresh hanging and answering origins (their breakers closed) and an
+ * empty retry queue, and the verdict is the median pair's ratio: this machine's speed drifts by
+ * ±30 % over minutes, and one pair of 20 s runs moved the ratio from 1.3 × to 3.8 × from one run
+ * to the next on the same code.
  */
 async function phaseIsolation() {
   await stopWorker(); // a worker of its own, with a short delivery timeout
   await startApi();
   const { key } = await newOrg('isolation');
-  const hanging = await Promise.all([0, 1, 2, 3].map(() => startHangingServer()));
-  // the same four neighbours answering at once: the baseline at the same load
-  const calm = await Promise.all([0, 1, 2, 3].map(() => startHangingServer({ answers: true })));
-  try {
-    const hook = (url, lane) => ({ name: lane, url, topics: ['deviceauth'], filter: { data: { lane } } });
-    await call(
-      'POST',
-      '/v1/webhooks',
-      {
-        webhooks: [
-          hook(`${receiver.origin}/healthy`, 'healthy'),
-          ...hanging.map((h, k) => hook(`${h.origin}/hang`, `hang-${k}`)),
-          ...calm.map((h, k) => hook(`${h.origin}/calm`, `calm-${k}`)),
-        ],
-      },
-      key,
-      [201],
+  const pairs = Math.max(1, Number(process.env.BENCH_ISOLATION_PAIRS ?? (QUICK ? 1 : 3)));
+  const rate = 200;
+  const seconds = SIZES.isolationSec;
+  const hook = (url, lane) => ({ name: lane, url, topics: ['deviceauth'], filter: { data: { lane } } });
+  await call('POST', '/v1/webhooks', { webhooks: [hook(`${receiver.origin}/healthy`, 'healthy')] }, key, [201]);
+  // alone: every event to the healthy webhook; with the others: 8 lanes, half of them healthy
+  const alone = (i, sentAt) => ({ ...makeEvent(i, sentAt), data: { ...makeEvent(i, sentAt).data, lane: 'healthy' } });
+  const mixedWith = (lanePrefix) => (i, sentAt) => {
+    const e = makeEvent(i, sentAt);
+    return { ...e, data: { ...e.data, lane: i % 8 < 4 ? 'healthy' : `${lanePrefix}-${i % 4}` } };
+  };
+  const run = async (label, eventOf, sendRate) => {
+    await receiver.reset({ track: true, latency: true });
+    // CPU of each process over the run (where the hanging receivers' extra work goes)
+    const cpuNow = async () => ({
+      worker: procCpuSeconds(worker.pid),
+      api: procCpuSeconds(api.proc.pid),
+      redis: await redisCpuSeconds(redis),
+    });
+    const cpu0 = await cpuNow();
+    const s = await sendAtRate(key, sendRate, seconds, eventOf);
+    const healthy = Array.from({ length: s.total }, (_, i) => eventOf(i, 0).data.lane === 'healthy').filter(
+      Boolean,
+    ).length;
+    const r = await receiver.expect(healthy - s.errors, 30_000);
+    const st = await receiver.stats(true);
+    const cpu1 = await cpuNow();
+    const cpuPct = Object.fromEntries(
+      Object.keys(cpu0).map((k) => [k, round((100 * (cpu1[k] - cpu0[k])) / seconds, 1)]),
     );
-    await startWorker({ DEVHOOKS_DELIVERY_TIMEOUT: '5s' });
-    const rate = 200;
-    const seconds = SIZES.isolationSec;
-    // alone: every event to the healthy webhook; with the others: 8 lanes, half of them healthy
-    const alone = (i, sentAt) => ({ ...makeEvent(i, sentAt), data: { ...makeEvent(i, sentAt).data, lane: 'healthy' } });
-    const mixedWith = (kind) => (i, sentAt) => {
-      const e = makeEvent(i, sentAt);
-      return { ...e, data: { ...e.data, lane: i % 8 < 4 ? 'healthy' : `${kind}-${i % 4}` } };
-    };
-    const run = async (label, eventOf, sendRate) => {
-      await receiver.reset({ track: true, latency: true });
-      // CPU of each process over the run (where the hanging receivers' extra work goes)
-      const cpuNow = async () => ({
-        worker: procCpuSeconds(worker.pid),
-        api: procCpuSeconds(api.proc.pid),
-        redis: await redisCpuSeconds(redis),
+    if (process.env.BENCH_TIMELINE) {
+      const t0 = Math.min(...st.sentTimes);
+      const buckets = new Map();
+      st.latencies.forEach((l, i) => {
+        const b = Math.floor((st.sentTimes[i] - t0) / 250);
+        buckets.set(b, Math.max(buckets.get(b) ?? 0, l));
       });
-      const cpu0 = await cpuNow();
-      const s = await sendAtRate(key, sendRate, seconds, eventOf);
-      const healthy = Array.from({ length: s.total }, (_, i) => eventOf(i, 0).data.lane === 'healthy').filter(
-        Boolean,
-      ).length;
-      const r = await receiver.expect(healthy - s.errors, 30_000);
-      const st = await receiver.stats(true);
-      const cpu1 = await cpuNow();
-      const cpuPct = Object.fromEntries(
-        Object.keys(cpu0).map((k) => [k, round((100 * (cpu1[k] - cpu0[k])) / seconds, 1)]),
-      );
-      if (process.env.BENCH_TIMELINE) {
-        const t0 = Math.min(...st.sentTimes);
-        const buckets = new Map();
-        st.latencies.forEach((l, i) => {
-          const b = Math.floor((st.sentTimes[i] - t0) / 250);
-          buckets.set(b, Math.max(buckets.get(b) ?? 0, l));
-        });
-        log(
-          `timeline ${label}: ` +
-            [...buckets.entries()]
-              .sort((a, b) => a[0] - b[0])
-              .map(([b, m]) => `${(b / 4).toFixed(2)}:${Math.round(m)}`)
-              .join(' '),
-        );
-      }
-      const lat = st.latencies.sort((a, b) => a - b);
-      const out = {
-        sent: s.total,
-        healthy_sent: healthy,
-        received: st.unique,
-        complete: r.reached,
-        errors: s.errors,
-        /** CPU over the run (sending, then until every healthy delivery arrived), % of one core for `seconds` */
-        cpu_pct: cpuPct,
-        p50: round(percentile(lat, 50), 1),
-        p99: round(percentile(lat, 99), 1),
-        max: round(lat[lat.length - 1], 1),
-        // sent → 202 at the client, every event (the API's share)
-        accept_p99: round(
-          percentile(
-            s.acceptMs.sort((a, b) => a - b),
-            99,
-          ),
-          1,
-        ),
-      };
       log(
-        `isolation: ${label}: healthy p50 ${out.p50} ms, p99 ${out.p99} ms, max ${out.max} ms (${st.unique}/${healthy}); sent → 202 p99 ${out.accept_p99} ms; CPU % worker ${cpuPct.worker}, API ${cpuPct.api}, Redis ${cpuPct.redis}`,
+        `timeline ${label}: ` +
+          [...buckets.entries()]
+            .sort((a, b) => a[0] - b[0])
+            .map(([b, m]) => `${(b / 4).toFixed(2)}:${Math.round(m)}`)
+            .join(' '),
       );
-      if (!r.reached) notes.push(`isolation: ${label}: only ${st.unique} of ${healthy} healthy deliveries arrived`);
-      return out;
+    }
+    const lat = st.latencies.sort((a, b) => a - b);
+    const out = {
+      sent: s.total,
+      healthy_sent: healthy,
+      received: st.unique,
+      complete: r.reached,
+      errors: s.errors,
+      /** CPU over the run (sending, then until every healthy delivery arrived), % of one core for `seconds` */
+      cpu_pct: cpuPct,
+      p50: round(percentile(lat, 50), 1),
+      p99: round(percentile(lat, 99), 1),
+      max: round(lat[lat.length - 1], 1),
+      // sent → 202 at the client, every event (the API's share)
+      accept_p99: round(
+        percentile(
+          s.acceptMs.sort((a, b) => a - b),
+          99,
+        ),
+        1,
+      ),
     };
     log(
-      `isolation: warm-up 2 s; then ${rate}/s to the healthy webhook for ${seconds} s, alone and with 4 × 50/s to hanging ones`,
+      `isolation: ${label}: healthy p50 ${out.p50} ms, p99 ${out.p99} ms, max ${out.max} ms (${st.unique}/${healthy}); sent → 202 p99 ${out.accept_p99} ms; CPU % worker ${cpuPct.worker}, API ${cpuPct.api}, Redis ${cpuPct.redis}`,
     );
-    await sendAtRate(key, rate, 2, alone);
-    await sleep(500);
-    const before = await run('alone', alone, rate);
-    const sameLoad = await run('four others answer', mixedWith('calm'), 2 * rate);
-    const during = await run('four others hang', mixedWith('hang'), 2 * rate);
-    details.isolation = {
-      rate_per_s: rate,
-      hanging_rate_per_s: rate / 4,
-      seconds,
-      delivery_timeout_s: 5,
-      alone: before,
-      with_answering: sameLoad,
-      with_hanging: during,
-      hanging_requests: hanging.map((h) => h.requests()),
-    };
-    // the verdict's baseline: the same webhook at the same total load with its neighbours answering
-    // (what the hanging ones change, not what doubling the load changes); alone is reported too
-    results.isolation_p99_ratio = sameLoad.p99 > 0 ? during.p99 / sameLoad.p99 : undefined;
-    results.isolation_ms = { alone_p99: before.p99, same_load_p99: sameLoad.p99, with_hanging_p99: during.p99 };
-  } finally {
-    for (const h of [...hanging, ...calm]) await h.close(); // attempts in flight fail at once: the worker stops quickly
-    await stopWorker();
-    // the hanging webhooks' deliveries still waiting for a retry would go on costing the next phases'
-    // worker (attempts, records, jobs): their retry queue is emptied (nothing else is in it)
-    const connection = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
+    if (!r.reached) notes.push(`isolation: ${label}: only ${st.unique} of ${healthy} healthy deliveries arrived`);
+    return out;
+  };
+  log(
+    `isolation: ${pairs} pair(s): warm-up 2 s; then ${rate}/s to the healthy webhook for ${seconds} s, with 4 × 50/s to answering, then to hanging ones`,
+  );
+  const each = [];
+  let before;
+  for (let k = 1; k <= pairs; k++) {
+    const hanging = await Promise.all([0, 1, 2, 3].map(() => startHangingServer()));
+    // the same four neighbours answering at once: the baseline at the same load
+    const calm = await Promise.all([0, 1, 2, 3].map(() => startHangingServer({ answers: true })));
     try {
-      await new Queue(RETRY_QUEUE, { connection, prefix: RETRY_PREFIX }).obliterate({ force: true });
+      await call(
+        'POST',
+        '/v1/webhooks',
+        {
+          webhooks: [
+            ...hanging.map((h, j) => hook(`${h.origin}/hang`, `p${k}-hang-${j}`)),
+            ...calm.map((h, j) => hook(`${h.origin}/calm`, `p${k}-calm-${j}`)),
+          ],
+        },
+        key,
+        [201],
+      );
+      await startWorker({ DEVHOOKS_DELIVERY_TIMEOUT: '5s' });
+      await sendAtRate(key, rate, 2, alone); // warm-up: connections, JIT
+      await sleep(500);
+      if (k === 1) before = await run('alone', alone, rate);
+      const sameLoad = await run(`pair ${k}: four others answer`, mixedWith(`p${k}-calm`), 2 * rate);
+      const during = await run(`pair ${k}: four others hang`, mixedWith(`p${k}-hang`), 2 * rate);
+      each.push({
+        with_answering: sameLoad,
+        with_hanging: during,
+        ratio: sameLoad.p99 > 0 ? round(during.p99 / sameLoad.p99, 2) : undefined,
+        hanging_requests: hanging.map((h) => h.requests()),
+      });
     } finally {
-      connection.disconnect();
+      for (const h of [...hanging, ...calm]) await h.close(); // attempts in flight fail at once: the worker stops quickly
+      await stopWorker();
+      // the hanging webhooks' deliveries still waiting for a retry would go on costing the next
+      // pair's and phases' worker (attempts, records, jobs): their retry queue is emptied (nothing
+      // else is in it)
+      const connection = new IORedis(REDIS_URL, { maxRetriesPerRequest: null });
+      try {
+        await new Queue(RETRY_QUEUE, { connection, prefix: RETRY_PREFIX }).obliterate({ force: true });
+      } finally {
+        connection.disconnect();
+      }
     }
   }
+  // the verdict: the median pair (by ratio)
+  const byRatio = [...each].filter((p) => p.ratio !== undefined).sort((a, b) => a.ratio - b.ratio);
+  const median = byRatio[Math.floor((byRatio.length - 1) / 2)] ?? each[0];
+  details.isolation = {
+    rate_per_s: rate,
+    hanging_rate_per_s: rate / 4,
+    seconds,
+    delivery_timeout_s: 5,
+    pairs,
+    alone: before,
+    with_answering: median.with_answering,
+    with_hanging: median.with_hanging,
+    each_pair: each,
+  };
+  // the verdict's baseline: the same webhook at the same total load with its neighbours answering
+  // (what the hanging ones change, not what doubling the load changes); alone is reported too
+  results.isolation_p99_ratio = median.ratio;
+  results.isolation_pair_ratios = each.map((p) => p.ratio);
+  results.isolation_ms = {
+    alone_p99: before.p99,
+    same_load_p99: median.with_answering.p99,
+    with_hanging_p99: median.with_hanging.p99,
+  };
 }
 
 async function phaseFanout() {
@@ -861,6 +896,29 @@ async function phaseFanout() {
   await waitBacklogZero(10_000);
 }
 
+/** One line of the drain's timeline (BENCH_TIMELINE): what the worker holds and where its deliveries go. */
+async function drainTimeline(w, port, t0) {
+  try {
+    const st = await receiver.stats();
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const sum = (name, match = '') =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(name) && l.includes(match))
+        .reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const outcomes = [...text.matchAll(/^devhooks_delivery_attempts_total\{([^}]*)\} (\S+)/gm)]
+      .map((m) => `${m[1].replace(/[a-z_]+="/g, '').replace(/"/g, '')}=${m[2]}`)
+      .join(' ');
+    const m = w.memory();
+    log(
+      `drain timeline ${((now() - t0) / 1000).toFixed(0)} s: received ${st.unique}; worker RSS ${Math.round((m?.rssKb ?? 0) / 1024)} MB, ` +
+        `in progress ${sum('devhooks_worker_deliveries_in_progress')}, retries pending ${sum('devhooks_retries_pending')}; attempts ${outcomes}`,
+    );
+  } catch (err) {
+    log(`drain timeline: ${err.message}`);
+  }
+}
+
 async function phaseMemory() {
   const N = SIZES.memoryN;
   const H = SIZES.memoryHooks;
@@ -901,7 +959,14 @@ async function phaseMemory() {
     `memory: draining ${deliveries} deliveries with one fresh worker (at most ${SIZES.drainMaxSec} s), sampling its RSS every 100 ms`,
   );
   const t0 = now();
-  const w = new Proc('worker', 'apps/worker/dist/main.js', devhooksEnv());
+  // BENCH_TIMELINE: every 5 s, deliveries received, the worker's RSS and in-progress count, its
+  // retry queue and what its attempts ended in (from the worker's /metrics)
+  const metricsPort = process.env.BENCH_TIMELINE ? 19_000 + Math.floor(Math.random() * 1_000) : undefined;
+  const w = new Proc(
+    'worker',
+    'apps/worker/dist/main.js',
+    devhooksEnv({ ...(metricsPort ? { DEVHOOKS_WORKER_PORT: String(metricsPort) } : {}), ...benchWorkerEnv() }),
+  );
   procs.push(w);
   worker = w;
   let peakKb = 0;
@@ -914,12 +979,14 @@ async function phaseMemory() {
     }
   };
   const sampler = setInterval(sample, 100);
+  const timeline = metricsPort ? setInterval(() => void drainTimeline(w, metricsPort, t0), 5_000) : undefined;
   let r;
   try {
     r = await reached;
     sample();
   } finally {
     clearInterval(sampler);
+    clearInterval(timeline);
   }
   const st = await receiver.stats();
   const end = r.reached ? r.at : now();
@@ -1038,7 +1105,7 @@ function table(r, t) {
     [
       `healthy webhook p99 (200/s) while 4 others (4 × 50/s) answer → hang`,
       r.isolation_ms
-        ? `alone ${fmt(r.isolation_ms.alone_p99)}; four answering ${fmt(r.isolation_ms.same_load_p99)} → hanging ${fmt(r.isolation_ms.with_hanging_p99)} ms (${fmt(r.isolation_p99_ratio, 2)} ×)`
+        ? `alone ${fmt(r.isolation_ms.alone_p99)}; four answering ${fmt(r.isolation_ms.same_load_p99)} → hanging ${fmt(r.isolation_ms.with_hanging_p99)} ms (${fmt(r.isolation_p99_ratio, 2)} ×${r.isolation_pair_ratios?.length > 1 ? `, median of ${r.isolation_pair_ratios.map((x) => fmt(x, 2)).join(', ')} ×` : ''})`
         : '—',
       '≤ 2 ×',
       verdict(t.isolation_p99_le_2x),
@@ -1269,6 +1336,7 @@ async function main() {
     latency_ms: r.latency_ms ?? null,
     isolation_ms: r.isolation_ms ?? null,
     isolation_p99_ratio: round(r.isolation_p99_ratio, 2) ?? null,
+    isolation_pair_ratios: r.isolation_pair_ratios ?? null,
     fanout_10k_s: r.fanout_10k_s ?? null,
     fanout_vs_limit: round(r.fanout_vs_limit, 3) ?? null,
     fanout_filter_ratio: round(r.fanout_filter_ratio, 3) ?? null,
