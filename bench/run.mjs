@@ -901,10 +901,10 @@ async function drainTimeline(w, port, t0) {
   try {
     const st = await receiver.stats();
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const sum = (name, match = '') =>
+    const sum = (name) =>
       text
         .split('\n')
-        .filter((l) => l.startsWith(name) && l.includes(match))
+        .filter((l) => l.startsWith(name))
         .reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
     const outcomes = [...text.matchAll(/^devhooks_delivery_attempts_total\{([^}]*)\} (\S+)/gm)]
       .map((m) => `${m[1].replace(/[a-z_]+="/g, '').replace(/"/g, '')}=${m[2]}`)
