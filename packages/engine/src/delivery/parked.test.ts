@@ -10,8 +10,9 @@ import { counterValue, testDelivery, testEngine, testWebhook, type TestEngine } 
 import { eventually } from '../../../../test/support/receiver';
 import { redisForTestFile, testRedisUrl } from '../../../../test/support/redis';
 import { RETRY_QUEUE } from '@devhooks/core';
-import { DelayedError, Worker } from 'bullmq';
+import { DelayedError, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { luaCommands } from '../redis/lua-commands';
 import { RETRY_JOB_NAME } from '../retry/retry-queue';
 import { toTarget, type Target } from '../stores/webhook-directory';
 import { attemptDelivery, type AttemptOutcome } from './attempt';
@@ -109,17 +110,17 @@ describe('parking', () => {
     for (const x of [a, b, c]) w.settle(x.d, x.out, { asJob: false });
     await commit(engine.ctx, w);
 
-    expect(await wakeParked(engine.ctx, target.origin)).toEqual({ woken: 2, stillRunning: 0 });
+    expect(await wakeParked(engine.ctx, target.origin)).toEqual({ woken: 2, kept: 0 });
     expect(await jobState(0, a.d.id)).toBe('waiting');
     expect(await jobState(1, b.d.id)).toBe('waiting');
     expect(await jobState(0, c.d.id)).toBe('delayed');
     expect(await redis.exists(keys.shard(0).parked(target.origin), keys.shard(1).parked(target.origin))).toBe(0);
     expect(await redis.zcard(keys.shard(0).parked(other.origin))).toBe(1);
     // nothing left: a second wake finds nothing
-    expect(await wakeParked(engine.ctx, target.origin)).toEqual({ woken: 0, stillRunning: 0 });
+    expect(await wakeParked(engine.ctx, target.origin)).toEqual({ woken: 0, kept: 0 });
   });
 
-  it('a parked id whose time has come is dropped, not woken; one whose job is gone is skipped', async () => {
+  it('a parked id whose time has come is dropped, not woken; one whose job is gone is taken off, nothing promoted', async () => {
     const origin = 'http://parked.test:81';
     const now = Date.now();
     await parkDeliveries(
@@ -131,12 +132,12 @@ describe('parking', () => {
       now - 2_000,
     );
     expect(await redis.zcard(keys.shard(0).parked(origin))).toBe(2);
-    expect(await wakeParked(engine.ctx, origin, now)).toEqual({ woken: 1, stillRunning: 0 });
+    expect(await wakeParked(engine.ctx, origin, now)).toEqual({ woken: 0, kept: 0 });
     expect(await jobState(0, 'dlv_nojob')).toBeUndefined();
     expect(await redis.exists(keys.shard(0).parked(origin))).toBe(0);
   });
 
-  it('one parked while its job still runs is put back, and the next pass promotes it once delayed', async () => {
+  it('one parked while its job still runs is kept, and the next pass promotes it once delayed', async () => {
     // a retry job parks its delivery when it commits the attempt, then moves itself back to delayed
     const origin = 'http://parked.test:83';
     const queue = engine.ctx.queues.of(0);
@@ -160,11 +161,11 @@ describe('parking', () => {
       await eventually(async () => (await jobState(0, 'dlv_running')) === 'active');
       const runAt = Date.now() + 300_000;
       await parkDeliveries(engine.ctx, [{ shard: 0, origin, id: 'dlv_running', runAt }]);
-      expect(await wakeParked(engine.ctx, origin)).toEqual({ woken: 0, stillRunning: 1 });
+      expect(await wakeParked(engine.ctx, origin)).toEqual({ woken: 0, kept: 1 });
       expect(await redis.zscore(keys.shard(0).parked(origin), 'dlv_running')).toBe(String(runAt));
       parkedWhileRunning();
       await eventually(async () => (await jobState(0, 'dlv_running')) === 'delayed');
-      expect(await wakeParked(engine.ctx, origin)).toEqual({ woken: 1, stillRunning: 0 });
+      expect(await wakeParked(engine.ctx, origin)).toEqual({ woken: 1, kept: 0 });
       // promoted: it runs again now, not in 5 min (then its queue removes it, completed)
       await eventually(() => runs === 2 || undefined);
       expect(runs).toBe(2);
@@ -272,6 +273,48 @@ describe('parking', () => {
       } finally {
         waker.close();
       }
+    });
+
+    it('one that died in the middle of a wake leaves them parked, and the next worker wakes them', async () => {
+      // the dying worker read the parked sets, then promoted nothing: its Redis connection is gone
+      // (as when it is killed there). Before, a wake took the ids off the set first, and they then
+      // waited for their fallback time, minutes later (a CI run of the crash-safety test, shard 6)
+      const { target, a, b, waker } = await parkedThenTakenOver();
+      const gone = new Redis(testRedisUrl(), { maxRetriesPerRequest: 0, enableOfflineQueue: false });
+      const queue = new Queue(RETRY_QUEUE, { connection: gone, prefix: engine.ctx.queues.of(0).opts.prefix });
+      try {
+        await queue.waitUntilReady();
+        gone.disconnect();
+        const dying = { ...engine.ctx, queues: { of: () => queue } as unknown as typeof engine.ctx.queues };
+        expect(await wakeParked(dying, target.origin)).toEqual({ woken: 0, kept: 2 });
+        expect(await redis.zscore(keys.shard(0).parked(target.origin), a.d.id)).not.toBeNull();
+        expect(await redis.zscore(keys.shard(1).parked(target.origin), b.d.id)).not.toBeNull();
+        expect((await attemptDelivery(engine.ctx, testDelivery(target))).outcome).toBe('success');
+        await eventually(
+          async () => (await jobState(0, a.d.id)) === 'waiting' && (await jobState(1, b.d.id)) === 'waiting',
+        );
+        expect(await redis.exists(keys.shard(0).parked(target.origin), keys.shard(1).parked(target.origin))).toBe(0);
+      } finally {
+        waker.close();
+        await queue.close().catch(() => undefined);
+      }
+    });
+
+    it('a delivery parked again after its wake read it keeps its new place', async () => {
+      // woken, run, turned away again and parked with a new time, all before the wake took it off
+      const target = await refusingTarget();
+      const { d, out } = await parkedOutcome(target);
+      const w = new PendingWrites();
+      w.settle(d, out, { asJob: false });
+      await commit(engine.ctx, w);
+      const key = keys.shard(0).parked(target.origin);
+      const first = Number(await redis.zscore(key, d.id));
+      const later = first + 5_000;
+      expect(await luaCommands(redis).unpark(key, [[later, d.id]])).toBe(0);
+      await parkDeliveries(engine.ctx, [{ shard: 0, origin: target.origin, id: d.id, runAt: later }]);
+      expect(await luaCommands(redis).unpark(key, [[first, d.id]])).toBe(0); // the time the wake read
+      expect(await redis.zscore(key, d.id)).toBe(String(later));
+      expect(await luaCommands(redis).unpark(key, [[later, d.id]])).toBe(1);
     });
 
     describe('it died after adding their retry jobs, before parking them (delivery/commit.ts)', () => {

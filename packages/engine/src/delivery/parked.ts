@@ -14,7 +14,9 @@
  *
  * Nothing waits forever: a parked job runs at its own time if no wake comes (no answer came, a
  * wake failed); a wake only brings it forward. A promote that finds the job gone, running or
- * already waiting changes nothing.
+ * already waiting changes nothing. A delivery leaves its parked set only once its job has been
+ * promoted: a worker killed in the middle of a wake leaves the rest for the next one (before, a
+ * wake took its deliveries off the set first, and one cut short left them to their fallback time).
  */
 import { Job } from 'bullmq';
 import type { EngineContext } from '../runtime/engine-context';
@@ -60,48 +62,62 @@ export async function parkDeliveries(
   );
 }
 
-/** What a wake pass did: deliveries whose jobs it promoted, and ones put back because their job still ran. */
+/** What a wake pass did: jobs it promoted, and deliveries it left parked for the next pass. */
 export interface WakeResult {
   woken: number;
   /**
-   * Parked while their job was still running (a retry job parks its delivery when it commits the
-   * attempt, before it moves itself back to delayed): put back in the set for the next pass, since
-   * a promote cannot bring forward a job that is not delayed yet.
+   * Left in the set for the next pass: parked while their job still ran (a retry job parks its
+   * delivery when it commits the attempt, before it moves itself back to delayed), so a promote
+   * could not bring it forward yet; or Redis did not say where the job is.
    */
-  stillRunning: number;
+  kept: number;
 }
 
-/** Promotes the jobs of `origin`'s parked deliveries in every shard (it answers again). */
+/**
+ * Promotes the jobs of `origin`'s parked deliveries in every shard (it answers again). A delivery
+ * leaves the set only after its job was promoted, or found with nothing to bring forward: a pass
+ * cut short (its process killed, Redis gone) leaves the rest parked for the next wake, never
+ * stranded until their fallback time minutes later.
+ */
 export async function wakeParked(
   ctx: Pick<EngineContext, 'redis' | 'keys' | 'shards' | 'queues'>,
   origin: string,
   now = Date.now(),
 ): Promise<WakeResult> {
   const lua = luaCommands(ctx.redis);
-  const result: WakeResult = { woken: 0, stillRunning: 0 };
+  const result: WakeResult = { woken: 0, kept: 0 };
   for (let shard = 0; shard < ctx.shards; shard++) {
     const key = ctx.keys.shard(shard).parked(origin);
     const queue = ctx.queues.of(shard);
     for (;;) {
-      const taken = await lua.unpark(key, now, CHUNK);
-      if (!taken.length) break;
-      const running: Array<[number, string]> = [];
+      const read = await lua.peekParked(key, now, CHUNK);
+      if (!read.length) break;
+      const done: Array<[number, string]> = [];
+      let kept = 0;
       await Promise.all(
-        taken.map(([runAt, id]) =>
-          // a job object is all promote needs (its id). Not delayed: gone, waiting or retried by
-          // hand (nothing to do), or still running the attempt that parked it, or moved back to
-          // delayed just after the promote looked (put back: the next pass promotes it)
-          new Job<RetryJobData>(queue, RETRY_JOB_NAME, { deliveryId: id }, {}, id).promote().catch(async () => {
-            const state = await queue.getJobState(id).catch(() => 'unknown');
-            if (state === 'active' || state === 'delayed') running.push([runAt, id]);
-          }),
+        read.map(([runAt, id]) =>
+          // a job object is all promote needs (its id)
+          new Job<RetryJobData>(queue, RETRY_JOB_NAME, { deliveryId: id }, {}, id).promote().then(
+            () => {
+              done.push([runAt, id]);
+              result.woken++;
+            },
+            async () => {
+              // not delayed: gone, waiting or retried by hand (nothing to bring forward: taken off);
+              // still running the attempt that parked it, or moved back to delayed just after the
+              // promote looked, or no answer from Redis (kept: the next pass tries again)
+              const state = await queue.getJobState(id).catch(() => undefined);
+              if (state === undefined || state === 'active' || state === 'delayed') kept++;
+              else done.push([runAt, id]);
+            },
+          ),
         ),
       );
-      if (running.length) await lua.park(key, now, running);
-      result.woken += taken.length - running.length;
-      result.stillRunning += running.length;
-      // with some put back, the rest of the set waits for the next pass (they would be taken again)
-      if (running.length || taken.length < CHUNK) break;
+      // off the set once their jobs moved; one parked again meanwhile (a new time) stays
+      if (done.length) await lua.unpark(key, done);
+      result.kept += kept;
+      // with some kept, the rest of the set waits for the next pass (they would be read again)
+      if (kept || read.length < CHUNK) break;
     }
   }
   return result;
@@ -158,9 +174,9 @@ export class ParkedWaker {
 
   private async pass(origin: string): Promise<void> {
     try {
-      const { woken: n, stillRunning } = await wakeParked(this.ctx, origin);
-      // put back while their jobs still ran: another pass once they are delayed
-      if (stillRunning) this.passAgain(origin);
+      const { woken: n, kept } = await wakeParked(this.ctx, origin);
+      // kept while their jobs still ran: another pass once they are delayed
+      if (kept) this.passAgain(origin);
       if (n) {
         this.ctx.metrics.parked.inc({ event: 'woken' }, n);
         this.ctx.logger.info('receiver answers again: parked deliveries woken', { origin, deliveries: n });

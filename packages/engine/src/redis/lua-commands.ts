@@ -227,16 +227,32 @@ return redis.call('ZCARD', KEYS[1])
 `;
 
 /**
- * Takes up to `count` parked deliveries off an origin's parked set, soonest first, to promote
- * their jobs (the origin answers again); members whose time has come are dropped, not returned
- * (their jobs run on their own).
- * KEYS: parked set. ARGV: now (ms), count. Returns the deliveries taken: id, run at, id, run at…
+ * Reads up to `count` parked deliveries of an origin's set, soonest first, to promote their jobs
+ * (the origin answers again); members whose time has come are dropped, not returned (their jobs run
+ * on their own). They stay in the set until `unpark` takes them off, after their promote: a wake
+ * cut short (its process killed, Redis not answering) leaves them for the next one.
+ * KEYS: parked set. ARGV: now (ms), count. Returns the deliveries read: id, run at, id, run at…
+ */
+const PEEK_PARKED = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+return redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
+`;
+
+/**
+ * Takes woken deliveries off an origin's parked set: each only if it still has the run-at time it
+ * was read with. One parked again since (its promoted job ran, was turned away again and parked
+ * with a new time) stays, for the wake that its next answer brings.
+ * KEYS: parked set. ARGV: per delivery: run at (ms), delivery id. Returns the number taken off.
  */
 const UNPARK = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
-local taken = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
-for i = 1, #taken, 2 do redis.call('ZREM', KEYS[1], taken[i]) end
-return taken
+local n = 0
+for i = 1, #ARGV, 2 do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i + 1])
+  if score and tonumber(score) == tonumber(ARGV[i]) then
+    n = n + redis.call('ZREM', KEYS[1], ARGV[i + 1])
+  end
+end
+return n
 `;
 
 export interface LuaCommands {
@@ -255,8 +271,10 @@ export interface LuaCommands {
   showRunAt(jobKey: string, delayedKey: string, jobId: string, runAt: number): Promise<number>;
   /** Deliveries the parked set holds after adding these ([run at, delivery id] each). */
   park(parked: string, now: number, entries: Array<[runAt: number, id: string]>): Promise<number>;
-  /** The deliveries taken off the set, soonest first. */
-  unpark(parked: string, now: number, count: number): Promise<Array<[runAt: number, id: string]>>;
+  /** The set's first `count` deliveries, soonest first (left in the set). */
+  peekParked(parked: string, now: number, count: number): Promise<Array<[runAt: number, id: string]>>;
+  /** Deliveries taken off the set (those still holding the run-at time given). */
+  unpark(parked: string, entries: Array<[runAt: number, id: string]>): Promise<number>;
 }
 
 /**
@@ -292,6 +310,7 @@ const rateLimit = new LuaScript(RATE_LIMIT);
 const replaceField = new LuaScript(REPLACE_FIELD);
 const showRunAt = new LuaScript(SHOW_RUN_AT);
 const park = new LuaScript(PARK);
+const peekParked = new LuaScript(PEEK_PARKED);
 const unpark = new LuaScript(UNPARK);
 
 export function luaCommands(redis: Redis): LuaCommands {
@@ -314,11 +333,17 @@ export function luaCommands(redis: Redis): LuaCommands {
       showRunAt.run(redis, [jobKey, delayedKey], [jobId, runAt]) as Promise<number>,
     park: (parked, now, entries) =>
       park.run(redis, [parked], [now, ...entries.flatMap(([at, id]) => [Math.ceil(at), id])]) as Promise<number>,
-    unpark: async (parked, now, count) => {
-      const flat = (await unpark.run(redis, [parked], [now, count])) as string[];
-      const taken: Array<[number, string]> = [];
-      for (let i = 0; i < flat.length; i += 2) taken.push([Number(flat[i + 1]), flat[i]]);
-      return taken;
+    peekParked: async (parked, now, count) => {
+      const flat = (await peekParked.run(redis, [parked], [now, count])) as string[];
+      const read: Array<[number, string]> = [];
+      for (let i = 0; i < flat.length; i += 2) read.push([Number(flat[i + 1]), flat[i]]);
+      return read;
     },
+    unpark: (parked, entries) =>
+      unpark.run(
+        redis,
+        [parked],
+        entries.flatMap(([at, id]) => [at, id]),
+      ) as Promise<number>,
   };
 }
