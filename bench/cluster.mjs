@@ -33,6 +33,9 @@ export async function startCluster(masters = 3) {
     ),
   );
   const nodes = ports.map((port) => new IORedis({ port, host: '127.0.0.1', lazyConnect: true }));
+  // a node still starting refuses the first connections: retried below, and a failing command
+  // rejects on its own, so the connection errors are not printed as unhandled
+  for (const n of nodes) n.on('error', () => undefined);
   for (const n of nodes) {
     for (let i = 0; i < 100; i++) {
       try {

@@ -30,7 +30,7 @@ async function runOne(o) {
   try {
     const org = await request(pool, 'POST', '/v1/orgs', token, { name: 'scale' });
     const { key } = await request(pool, 'POST', `/v1/orgs/${org.id}/keys`, token, { name: 'k', role: 'admin' });
-    await request(pool, 'POST', '/v1/webhooks', key, {
+    const hook = await request(pool, 'POST', '/v1/webhooks', key, {
       name: 'rx',
       url: `${o.receiver.origin}/scale`,
       topics: ['deviceauth'],
@@ -46,6 +46,7 @@ async function runOne(o) {
     const cpuW0 = workers.map((p) => procCpuSplit(p.pid));
     const cpuR0 = await Promise.all(o.redisNodes.map(redisCpuSplit));
     const t0 = now();
+    const tail = process.env.BENCH_TAIL ? tailWatch({ ...o, pool, key, hook, prefix, t0, procs: workers }) : undefined;
     let next = 0;
     const batches = Math.ceil(o.n / 100);
     await Promise.all(
@@ -61,6 +62,7 @@ async function runOne(o) {
       }),
     );
     const r = await reached;
+    if (tail) clearInterval(tail);
     const seconds = ((r.reached ? r.at : now()) - t0) / 1000;
     const st = await o.receiver.stats();
     // CPU used meanwhile, in user mode and in the kernel (sockets), summed over processes / nodes
@@ -94,6 +96,57 @@ async function runOne(o) {
     const r = o.cleanup;
     await deleteKeys(r, [`{${prefix}}*`, `{${prefix}:s*}*`]).catch(() => undefined);
   }
+}
+
+/**
+ * BENCH_TAIL=1: where the deliveries not yet received are, 10 s and 25 s into a run (the bulk
+ * arrives within 4–6 s): per shard, the stream entries pending in the group (and whose), the retry
+ * jobs delayed, waiting and active; the first pending records; what the workers logged. It found
+ * the ~40 s tail of the cluster runs: entries pending in the worker's name, held by nothing.
+ */
+function tailWatch(o) {
+  const marks = [10, 25];
+  const t = setInterval(async () => {
+    const sec = (now() - o.t0) / 1000;
+    if (!marks.length || sec < marks[0]) return;
+    marks.shift();
+    const { redisKeys, CONSUMER_GROUP } = await import('../packages/core/dist/index.js');
+    const keys = redisKeys(o.prefix);
+    const st = await o.receiver.stats();
+    const lines = [`tail at ${round(sec, 1)} s: ${st.unique} of ${o.n} received`];
+    const r = o.cleanup;
+    for (let shard = 0; shard < Number(o.env.DEVHOOKS_SHARDS ?? 1); shard++) {
+      const k = keys.shard(shard);
+      const pend = await r.xpending(k.stream, CONSUMER_GROUP).catch((e) => e.message);
+      const q = `${k.queuePrefix}:retries`;
+      const [delayed, wait, active] = await Promise.all([
+        r.zcard(`${q}:delayed`).catch(() => -1),
+        r.llen(`${q}:wait`).catch(() => -1),
+        r.llen(`${q}:active`).catch(() => -1),
+      ]);
+      if ((Array.isArray(pend) && pend[0]) || delayed || wait || active)
+        lines.push(`  shard ${shard} pending=${JSON.stringify(pend)} delayed=${delayed} wait=${wait} active=${active}`);
+    }
+    const list = await request(
+      o.pool,
+      'GET',
+      `/v1/webhooks/${o.hook.id}/deliveries?status=pending&limit=8`,
+      o.key,
+    ).catch((e) => ({ error: e.message }));
+    lines.push(`  pending records: ${list.total ?? list.error}`);
+    for (const d of list.deliveries ?? []) {
+      const full = await request(o.pool, 'GET', `/v1/deliveries/${d.id}`, o.key).catch((e) => ({ error: e.message }));
+      lines.push(
+        `  ${d.id} created=${full.created_at} next=${full.next_attempt_at} attempts=${full.attempts} log=${JSON.stringify(full.attempt_log)}`,
+      );
+    }
+    for (const p of o.procs) {
+      lines.push(`  ${p.name} pid ${p.pid} problems: ${p.problems.slice(0, 10).join('\n    ')}`);
+      lines.push(`  ${p.name} said: ${JSON.stringify(p.messages)}`);
+    }
+    log(lines.join('\n'));
+  }, 1_000);
+  return t;
 }
 
 /** Raw undici's CPU per request against the same receiver, in its own process. */

@@ -2,7 +2,9 @@
  * The stream consumer when Redis fails in the middle of a reclaim (issue 13, defect 7): the
  * entries it claimed must not stay registered as in progress (held, heartbeated for ever, so no
  * other worker could claim them); they stay pending in the group and another consumer claims and
- * delivers them once idle.
+ * delivers them once idle. Also: its own entries are never claimed back while it still works on
+ * them, and never left held by nothing (an entry put aside for its batch, looked at again while
+ * the fan-out that put it aside still waits on Redis).
  */
 import { CONSUMER_GROUP } from '@devhooks/core';
 import { capturedLogger, testEngine, testEvent, testWebhook, type TestEngine } from '../../../../test/support/engine';
@@ -176,4 +178,43 @@ it('never claims back its own entries while their fan-out waits on Redis (no sec
   expect([got.length, new Set(got.map((r) => r.headers['webhook-id'])).size]).toEqual([N, N]);
   expect(c.held).toBe(0);
   rx.respond = undefined;
+});
+
+it('delivers an entry put aside for its batch although the fan-out that put it aside is still waiting on Redis', async () => {
+  for (const g of groups.splice(0)) await g.stop(0);
+  const w = testWebhook({ url: rx.url('/late-batch'), topics: ['deviceauth'] });
+  const { id: _i, org_id, created_at: _c, updated_at: _u, ...fields } = w;
+  await engine.ctx.webhooks.create(org_id, [fields]);
+  await redis.xgroup('CREATE', stream, CONSUMER_GROUP, '$', 'MKSTREAM').catch(() => undefined);
+  // an entry of a batch across shards whose commit mark is not written yet: put aside, looked at
+  // again 50 ms later. The fan-out that put it aside then reads the webhook directory, which
+  // answers after 1.5 s; the batch commits meanwhile, so the second look finds it ready
+  const batch = 'b-late';
+  class SlowDirectory extends WebhookDirectory {
+    private slowed = false;
+    override async refresh(orgs: Iterable<string>): Promise<void> {
+      const list = [...orgs];
+      if (!this.slowed) {
+        this.slowed = true;
+        await redis.set(keys.batchMarker(batch), 'c');
+        await new Promise((r) => setTimeout(r, 1_500));
+      }
+      return super.refresh(list);
+    }
+  }
+  const ctx: EngineContext = { ...engine.ctx, directory: new SlowDirectory(redis, keys) };
+  const late = {
+    ...testEvent({ org: org_id, id: 'late-batch-0', type: 'device-status-changed', topic: 'deviceauth' }),
+    batch,
+  };
+  const plain = testEvent({ org: org_id, id: 'late-batch-1', type: 'device-status-changed', topic: 'deviceauth' });
+  for (const e of [late, plain]) await redis.xadd(stream, '*', FIELDS[0], encodeEvent(e)[0]);
+  // claims only after a minute: the entry must not wait for one (before, it did, skipped by the
+  // second look as still being handled, and held by nothing)
+  const c = consumer('late-batch', ctx, 60_000);
+  await c.start();
+  const got = await rx.waitOn('/late-batch', 2, 10_000);
+  expect(new Set(got.map((r) => r.headers['webhook-id']))).toEqual(new Set(['late-batch-0', 'late-batch-1']));
+  await eventually(async () => ((await redis.xpending(stream, CONSUMER_GROUP)) as [number])[0] === 0, 10_000);
+  expect(c.held).toBe(0);
 });

@@ -59,7 +59,7 @@ export class StreamConsumer {
   private capacityWaiter: (() => void) | undefined;
   private idleWaiter: (() => void) | undefined;
   /** Entries of batches across shards not yet committed: looked at again shortly (log/batch-gate.ts). */
-  private readonly parked = new Map<string, RawEntry>();
+  private readonly parked = new Map<string, { entry: RawEntry; reclaimed: boolean }>();
   private parkTimer: NodeJS.Timeout | undefined;
   private readonly gate: BatchGate;
   /**
@@ -212,10 +212,19 @@ export class StreamConsumer {
     // an entry this worker already holds in any way is not fanned out twice
     const raw = all.filter((e) => !this.holds(e[0]));
     for (const [id] of raw) this.handling.add(id);
+    // entries put aside for their batch (`park`): no longer this call's, even while it goes on
+    let putAside: Set<string> | undefined;
     try {
       const gated = await this.gate.sort(this.decode(raw));
       for (const x of gated.dropped) this.ack(x.entryId);
-      if (gated.waiting.length) this.park(raw, gated.waiting, o);
+      if (gated.waiting.length) {
+        // held as parked from here: the recheck may come while this call still waits on Redis, and
+        // must not find them still being handled here (it would skip them, and nothing would hold
+        // them until their claim-idle time: the ~40 s tail of the bench's cluster runs)
+        putAside = new Set(gated.waiting.map((w) => w.entryId));
+        for (const id of putAside) this.handling.delete(id);
+        this.park(raw, gated.waiting, o);
+      }
       const items = gated.ready;
       await this.ctx.directory.refresh(items.map((i) => i.event.org));
       const { singles, batched, fanned } = this.plan(items);
@@ -260,7 +269,7 @@ export class StreamConsumer {
         entries: raw.length,
       });
     } finally {
-      for (const [id] of raw) this.handling.delete(id);
+      for (const [id] of raw) if (!putAside?.has(id)) this.handling.delete(id);
     }
     this.commits.schedule();
   }
@@ -275,12 +284,17 @@ export class StreamConsumer {
   /** Holds entries of undecided batches and hands them to `handle` again shortly. */
   private park(raw: RawEntry[], waiting: Array<{ entryId: string }>, o: { reclaimed: boolean }): void {
     const byId = new Map(raw.map((r) => [r[0], r]));
-    for (const w of waiting) this.parked.set(w.entryId, byId.get(w.entryId)!);
+    for (const w of waiting) this.parked.set(w.entryId, { entry: byId.get(w.entryId)!, reclaimed: o.reclaimed });
     this.parkTimer ??= setTimeout(() => {
       this.parkTimer = undefined;
       const again = [...this.parked.values()];
       this.parked.clear();
-      if (!this.stopping) void this.handle(again, o);
+      if (this.stopping) return;
+      // each as it came: a claimed entry's deliveries may have settled before (reclaim.ts)
+      for (const reclaimed of [false, true]) {
+        const entries = again.filter((p) => p.reclaimed === reclaimed).map((p) => p.entry);
+        if (entries.length) void this.handle(entries, { reclaimed });
+      }
     }, PARK_RECHECK_MS);
   }
 
