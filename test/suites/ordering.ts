@@ -160,7 +160,13 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
     }
     await eventually(() => seen.size === total || undefined, 120_000, 100).catch(async (err) => {
       const redis = backend.redis();
-      const left: string[] = [];
+      // the events never accepted (their devices' chains: what came after them waits too)
+      const missing = Array.from({ length: devices }, (_, d) =>
+        Array.from({ length: per }, (_, n) => `dev-${d}.${String(n).padStart(3, '0')}`),
+      )
+        .flat()
+        .filter((id) => !seen.has(id));
+      const left: string[] = [`never accepted: ${missing.length}: ${missing.slice(0, 10).join(' ')}`];
       for (const k of shardKeys(prefix, backend.shards)) {
         const pend = await redis.xpending(k.stream, CONSUMER_GROUP).catch((e: Error) => e.message);
         const held = await redis.zcard(k.orderHeld).catch(() => -1);
@@ -214,10 +220,11 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
         .flatMap((w, i) => w.output.split('\n').map((l) => `w${i} ${l}`))
         .filter((l) => /released|without|expired|crash|error|woken/.test(l))
         .slice(0, 30);
+      // what is left first: a CI log shown cut keeps its start and its end
       throw new Error(
         `${(err as Error).message}: ${seen.size} of ${total} accepted (${atKill} at the kill)\n` +
+          `${left.join('\n')}\n${timeline.join('\n')}\n` +
           `workers said:\n${said.join('\n')}\n` +
-          `${timeline.join('\n')}\n${left.join('\n')}\n` +
           `worker said:\n${workers[workers.length - 1].output.slice(-3000)}`,
       );
     });
