@@ -46,7 +46,9 @@ async function runOne(o) {
     const cpuW0 = workers.map((p) => procCpuSplit(p.pid));
     const cpuR0 = await Promise.all(o.redisNodes.map(redisCpuSplit));
     const t0 = now();
-    const tail = process.env.BENCH_TAIL ? tailWatch({ ...o, pool, key, hook, prefix, t0, procs: workers }) : undefined;
+    const stopTail = process.env.BENCH_TAIL
+      ? tailWatch({ ...o, pool, key, hook, prefix, t0, procs: workers })
+      : undefined;
     let next = 0;
     const batches = Math.ceil(o.n / 100);
     await Promise.all(
@@ -62,7 +64,7 @@ async function runOne(o) {
       }),
     );
     const r = await reached;
-    if (tail) clearInterval(tail);
+    stopTail?.();
     const seconds = ((r.reached ? r.at : now()) - t0) / 1000;
     const st = await o.receiver.stats();
     // CPU used meanwhile, in user mode and in the kernel (sockets), summed over processes / nodes
@@ -105,11 +107,8 @@ async function runOne(o) {
  * the ~40 s tail of the cluster runs: entries pending in the worker's name, held by nothing.
  */
 function tailWatch(o) {
-  const marks = [10, 25];
-  const t = setInterval(async () => {
+  const report = async () => {
     const sec = (now() - o.t0) / 1000;
-    if (!marks.length || sec < marks[0]) return;
-    marks.shift();
     const { redisKeys, CONSUMER_GROUP } = await import('../packages/core/dist/index.js');
     const keys = redisKeys(o.prefix);
     const st = await o.receiver.stats();
@@ -145,8 +144,12 @@ function tailWatch(o) {
       lines.push(`  ${p.name} said: ${JSON.stringify(p.messages)}`);
     }
     log(lines.join('\n'));
-  }, 1_000);
-  return t;
+  };
+  // a stop for both reports (the run ended first)
+  const timers = [10_000, 25_000].map((ms) =>
+    setTimeout(() => report().catch((e) => log(`tail report failed: ${e.message}`)), ms),
+  );
+  return () => timers.forEach(clearTimeout);
 }
 
 /** Raw undici's CPU per request against the same receiver, in its own process. */

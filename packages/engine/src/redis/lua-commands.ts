@@ -339,11 +339,6 @@ export function luaCommands(redis: Redis): LuaCommands {
       for (let i = 0; i < flat.length; i += 2) read.push([Number(flat[i + 1]), flat[i]]);
       return read;
     },
-    unpark: (parked, entries) =>
-      unpark.run(
-        redis,
-        [parked],
-        entries.flatMap(([at, id]) => [at, id]),
-      ) as Promise<number>,
+    unpark: (parked, entries) => unpark.run(redis, [parked], entries.flat()) as Promise<number>,
   };
 }
