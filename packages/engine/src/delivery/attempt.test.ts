@@ -295,6 +295,37 @@ describe('attemptDelivery (loopback receiver)', () => {
     expect(Date.parse(third.record.next_attempt_at!) - Date.now()).toBeGreaterThan(200_000);
   });
 
+  it('a parked delivery run before its time and turned away again uses no attempt and keeps its place', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const target = toTarget(testWebhook({ url: `http://127.0.0.1:${port}/gone` }));
+    await attemptDelivery(engine.ctx, testDelivery(target)); // refused: the breaker opens
+    await attemptDelivery(engine.ctx, testDelivery(target)); // the open period's scout
+    const d = testDelivery(target);
+    const parked = await attemptDelivery(engine.ctx, d);
+    expect(parked).toMatchObject({ parked: true, decision: { kind: 'retry', consumed: true } });
+    expect(parked.record).toMatchObject({ attempts: 1, error: 'circuit_open' });
+
+    // woken minutes early (a probe of another worker succeeded), this breaker still open
+    d.record = parked.record;
+    const early = await attemptDelivery(engine.ctx, d);
+    expect(early).toMatchObject({ parked: true, outcome: 'deferred', decision: { kind: 'retry', consumed: false } });
+    expect(early.record).toMatchObject({ attempts: 1, error: 'circuit_open', status: 'pending' });
+    expect(early.record.attempt_log).toHaveLength(1);
+    // its place: its time, 1 ms later (so the wake that promoted it does not take it off the parked set)
+    expect(Date.parse(early.record.next_attempt_at!)).toBe(Date.parse(parked.record.next_attempt_at!) + 1);
+    const until = (early.decision as { delayMs: number }).delayMs;
+    expect(Date.now() + until).toBeGreaterThanOrEqual(Date.parse(parked.record.next_attempt_at!) - 1_000);
+
+    // at its time, turned away again: that counts, as the schedule goes on
+    d.record = { ...parked.record, next_attempt_at: new Date(Date.now() - 10).toISOString() };
+    const due = await attemptDelivery(engine.ctx, d);
+    expect(due.decision).toMatchObject({ kind: 'retry', consumed: true });
+    expect(due.record).toMatchObject({ attempts: 2, error: 'circuit_open' });
+  });
+
   it('a delivery whose schedule is spent fails when the breaker turns it away, parked or not', async () => {
     await engine.close();
     engine = testEngine(redis, keys, { schedule: [0], origins: { breakerThreshold: 1 } });

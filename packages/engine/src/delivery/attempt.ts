@@ -53,6 +53,12 @@ export interface AttemptOutcome {
 /** The scout of an open period comes back when a probe may go, plus up to this fraction of that wait. */
 const SCOUT_SPREAD = 0.1;
 
+/**
+ * A delivery run this much or more before its record's `next_attempt_at` (a parked one woken
+ * early) that an open breaker turns away uses no attempt (ms; more than clocks of two hosts drift).
+ */
+export const EARLY_TURN_AWAY_MS = 1_000;
+
 /** An attempt cut short by a stall of ours runs again this much later, without using an attempt (ms). */
 export const STALLED_RETRY_MS = 1_000;
 
@@ -99,6 +105,18 @@ async function attemptOnce(ctx: EngineContext, d: Delivery): Promise<AttemptOutc
 
   const startedAt = Date.now();
   if (!admission.ok) {
+    const due = d.record?.next_attempt_at ? Date.parse(d.record.next_attempt_at) : undefined;
+    if (due !== undefined && due - startedAt > EARLY_TURN_AWAY_MS && !d.trigger) {
+      // run before its time (woken when a probe of another process, or another breaker period,
+      // found the receiver answering; not by hand) and turned away by this process's breaker,
+      // still open: not its turn, so no attempt is used, and it goes back to its place, parked
+      // until a probe succeeds or its time comes. Counted, each such wake burnt an attempt: with
+      // several workers, each waking what the others' breakers then turned away, a 12-step
+      // schedule was spent in seconds while the receiver answered most requests (ADR 0005,
+      // "Parked"). Parked 1 ms later than before: the wake that promoted it takes it off the
+      // parked set only if its time is unchanged (parked.ts), and must leave it there now.
+      return { ...deferred(d, due + 1 - startedAt, startedAt), parked: true };
+    }
     // the next attempt no sooner than the breaker lets a probe through: its schedule is not burnt
     // through while the breaker stays open (a short schedule would fail for good in seconds).
     // One delivery per open period (the scout) comes back then, to be the probe; the others are
