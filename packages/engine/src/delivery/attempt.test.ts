@@ -232,6 +232,15 @@ describe('requestHeaders', () => {
   });
 });
 
+/** A webhook whose loopback port was free a moment ago: connections to it are refused. */
+async function refusingTarget() {
+  const closed = http.createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  return toTarget(testWebhook({ url: `http://127.0.0.1:${port}/gone` }));
+}
+
 describe('attemptDelivery (loopback receiver)', () => {
   const { keys, redis } = redisForTestFile(__filename);
   let engine: TestEngine;
@@ -262,11 +271,7 @@ describe('attemptDelivery (loopback receiver)', () => {
   });
 
   it('a refused connection opens the breaker; the next attempt is circuit_open without a request', async () => {
-    const closed = http.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
-    const target = toTarget(testWebhook({ url: `http://127.0.0.1:${port}/gone` }));
+    const target = await refusingTarget();
 
     const first = await attemptDelivery(engine.ctx, testDelivery(target));
     expect(first.record.error).toBe('connection_refused');
@@ -296,11 +301,7 @@ describe('attemptDelivery (loopback receiver)', () => {
   });
 
   it('a parked delivery run before its time and turned away again uses no attempt and keeps its place', async () => {
-    const closed = http.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
-    const target = toTarget(testWebhook({ url: `http://127.0.0.1:${port}/gone` }));
+    const target = await refusingTarget();
     await attemptDelivery(engine.ctx, testDelivery(target)); // refused: the breaker opens
     await attemptDelivery(engine.ctx, testDelivery(target)); // the open period's scout
     const d = testDelivery(target);
@@ -329,11 +330,7 @@ describe('attemptDelivery (loopback receiver)', () => {
   it('a delivery whose schedule is spent fails when the breaker turns it away, parked or not', async () => {
     await engine.close();
     engine = testEngine(redis, keys, { schedule: [0], origins: { breakerThreshold: 1 } });
-    const closed = http.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
-    const target = toTarget(testWebhook({ url: `http://127.0.0.1:${port}/gone` }));
+    const target = await refusingTarget();
     expect((await attemptDelivery(engine.ctx, testDelivery(target))).decision.kind).toBe('failed');
     for (let i = 0; i < 2; i++) {
       const out = await attemptDelivery(engine.ctx, testDelivery(target));
