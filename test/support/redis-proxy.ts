@@ -17,6 +17,9 @@ export class RedisProxy {
   private hold: { when: (chunk: Buffer) => boolean; ms: number } | undefined;
   /** Set once a chunk was held back. */
   held = false;
+  /** What happened lately, for a failing test's message: connections, the marker, the cut (last 40). */
+  readonly events: string[] = [];
+  private connections = 0;
 
   private constructor(
     private readonly server: net.Server,
@@ -78,11 +81,19 @@ export class RedisProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  private note(what: string): void {
+    this.events.push(`${new Date().toISOString().slice(11, 23)} ${what}`);
+    if (this.events.length > 40) this.events.shift();
+  }
+
   private pipe(client: net.Socket, host: string, port: number): void {
+    const n = ++this.connections;
     if (this.refusing) {
+      this.note(`connection ${n} refused`);
       client.destroy();
       return;
     }
+    this.note(`connection ${n}${this.silent ? ' (silent)' : ''}`);
     if (this.silent) {
       // taken, read, never answered: cut only by `close()` or the client itself
       this.sockets.add(client);
@@ -100,6 +111,7 @@ export class RedisProxy {
       this.sockets.add(s);
       s.on('error', () => undefined);
       s.on('close', () => {
+        if (s === client) this.note(`connection ${n} closed`);
         this.sockets.delete(s);
         client.destroy();
         upstream.destroy();
@@ -109,6 +121,7 @@ export class RedisProxy {
       // the marker may straddle two chunks: look at the end of the one before too
       const seen = this.marker ? Buffer.concat([tail, chunk]) : chunk;
       if (this.marker && seen.includes(this.marker)) {
+        this.note(`marker on connection ${n}: ${printable(chunk)}`);
         this.marker = undefined;
         awaitingCut = true;
       }
@@ -133,6 +146,7 @@ export class RedisProxy {
     upstream.on('data', (chunk: Buffer) => {
       if (awaitingCut) {
         // Redis ran the command and answered; the answer is lost with the connection
+        this.note(`cut on connection ${n}, its reply dropped: ${printable(chunk)}`);
         this.cutAfterSend = true;
         this.down();
         return;
@@ -140,4 +154,9 @@ export class RedisProxy {
       client.write(chunk);
     });
   }
+}
+
+/** The start of a RESP chunk, readable on one line. */
+function printable(chunk: Buffer): string {
+  return JSON.stringify(chunk.subarray(0, 80).toString('latin1').replace(/\r\n/g, ' '));
 }

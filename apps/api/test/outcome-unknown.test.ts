@@ -7,6 +7,8 @@
  * comes back by itself once Redis answers again. Real Redis behind
  * a loopback TCP proxy that drops the script's reply (test/support/redis-proxy.ts); no mocks.
  */
+import { Writable } from 'node:stream';
+import winston from 'winston';
 import { startTestApi, type TestApi } from '../../../test/support/api';
 import { RedisProxy } from '../../../test/support/redis-proxy';
 import { testPrefix, testRedis } from '../../../test/support/redis';
@@ -20,6 +22,24 @@ const redis = testRedis();
 let proxy: RedisProxy;
 let api: TestApi;
 let producer: string;
+
+/** What the API logged lately (its answers to Redis failures say which path answered). */
+const logged: string[] = [];
+const logger = winston.createLogger({
+  level: 'debug',
+  format: winston.format.json(),
+  transports: [
+    new winston.transports.Stream({
+      stream: new Writable({
+        write(line, _encoding, done) {
+          logged.push(String(line).trim());
+          if (logged.length > 40) logged.shift();
+          done();
+        },
+      }),
+    }),
+  ],
+});
 
 const alarm = (id: string) => ({ id, type: 'alarm', data: { type: 'X', timestamp: 1 } });
 const post = (body: unknown) => api.call('POST', '/v1/events', { token: producer, body });
@@ -35,12 +55,15 @@ async function postUntilAnswered(body: unknown) {
 
 beforeAll(async () => {
   proxy = await RedisProxy.start();
-  api = await startTestApi(prefix, { DEVHOOKS_REDIS_URL: proxy.url });
+  api = await startTestApi(prefix, { DEVHOOKS_REDIS_URL: proxy.url }, { logger });
   const o = await api.org('outcome', 'producer');
   producer = o.key;
   // loads the ingest script, so the cut below drops the script's own reply (not a NOSCRIPT)
   expect((await post(alarm('warm-up'))).status).toBe(202);
 });
+
+// a test that fails halfway leaves Redis reachable for the next
+afterEach(() => proxy.restore());
 
 afterAll(async () => {
   await api.close();
@@ -58,7 +81,12 @@ test('Redis dies after running the script: 503 outcome_unknown; a retry with the
   expect(hasErrorShape({ status: r.status, headers: Object.fromEntries(r.headers), text: r.text, json: r.body })).toBe(
     true,
   );
-  // the whole error on a mismatch: its message says which path answered
+  // on a mismatch, the whole answer, what the API logged and what the proxy saw: which path answered
+  if (r.body.error?.code !== 'outcome_unknown')
+    throw new Error(
+      `answered ${JSON.stringify(r.body)}\nthe API logged:\n${logged.join('\n')}\n` +
+        `the proxy saw:\n${proxy.events.join('\n')}`,
+    );
   expect(r.body.error).toMatchObject({ code: 'outcome_unknown', message: expect.stringMatching(/same event ids/) });
   expect(r.body.error.message).not.toMatch(/nothing was changed/);
   expect(r.headers.get('retry-after')).toBe('5');
