@@ -105,6 +105,23 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
     const random = seededRandom(seed);
     const accepted = new Map<string, string[]>();
     const seen = new Set<string>();
+    /** The records (request left out) of deliveries carrying any of `events`, at most `max`: the webhook's log paged. */
+    const recordsWith = async (events: Set<string>, max: number) => {
+      const out: Array<Record<string, unknown> & { id: string; event_ids: string[] }> = [];
+      for (let offset = 0; offset < total * 2 && out.length < max; offset += 200) {
+        const page = await client.call('GET', `/v1/webhooks/${hook.body.id}/deliveries?limit=200&offset=${offset}`, {
+          token: org.key,
+        });
+        const rows = (page.body.deliveries ?? []) as Array<{ id: string; event_ids: string[] }>;
+        for (const r of rows.filter((x) => x.event_ids.some((e) => events.has(e))).slice(0, max - out.length)) {
+          const full = await client.call('GET', `/v1/deliveries/${r.id}`, { token: org.key });
+          const { request: _r, ...rest } = full.body as Record<string, unknown>;
+          out.push({ ...rest, id: r.id, event_ids: r.event_ids });
+        }
+        if (rows.length < 200) break;
+      }
+      return out;
+    };
     rx.respond = (r) => {
       if (random() < o.failShare) return { status: 500 };
       const id = String(r.headers['webhook-id']);
@@ -172,31 +189,20 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
       const left: string[] = [`never accepted: ${missing.length}: ${missing.slice(0, 10).join(' ')}`];
       // first, what became of them: their records (status, every attempt), found by paging the log
       const wanted = new Set(missing.slice(0, 5));
-      for (let offset = 0; wanted.size && offset < total * 2; offset += 200) {
-        const page = await client.call('GET', `/v1/webhooks/${hook.body.id}/deliveries?limit=200&offset=${offset}`, {
-          token: org.key,
-        });
-        const rows = (page.body.deliveries ?? []) as Array<{ id: string; event_ids: string[] }>;
-        for (const r of rows.filter((x) => x.event_ids.some((e) => wanted.has(e)))) {
-          for (const e of r.event_ids) wanted.delete(e);
-          const full = (await client.call('GET', `/v1/deliveries/${r.id}`, { token: org.key })).body as Record<
-            string,
-            unknown
-          >;
-          const attempts = ((full.attempt_log ?? []) as Array<Record<string, unknown>>).map(
-            (a) => `${String(a.at).slice(11, 23)} ${a.status_code ?? a.error}${a.trigger ? ` ${a.trigger}` : ''}`,
-          );
-          left.push(
-            `  ${r.event_ids.join(',')} ${r.id}: ${full.status} error=${full.error ?? null} attempts=${attempts.length} ` +
-              `held_by=${full.held_by ?? null} next=${full.next_attempt_at ?? null} [${attempts.join('; ')}]`,
-          );
-          const mentions = workers
-            .flatMap((w, i) => w.output.split('\n').map((l) => `w${i} ${l}`))
-            .filter((l) => l.includes(r.id))
-            .slice(0, 10);
-          left.push(...mentions.map((l) => `    ${l.slice(0, 400)}`));
-        }
-        if (rows.length < 200) break;
+      for (const full of await recordsWith(wanted, wanted.size)) {
+        for (const e of full.event_ids) wanted.delete(e);
+        const attempts = ((full.attempt_log ?? []) as Array<Record<string, unknown>>).map(
+          (a) => `${String(a.at).slice(11, 23)} ${a.status_code ?? a.error}${a.trigger ? ` ${a.trigger}` : ''}`,
+        );
+        left.push(
+          `  ${full.event_ids.join(',')} ${full.id}: ${full.status} error=${full.error ?? null} attempts=${attempts.length} ` +
+            `held_by=${full.held_by ?? null} next=${full.next_attempt_at ?? null} [${attempts.join('; ')}]`,
+        );
+        const mentions = workers
+          .flatMap((w, i) => w.output.split('\n').map((l) => `w${i} ${l}`))
+          .filter((l) => l.includes(full.id))
+          .slice(0, 10);
+        left.push(...mentions.map((l) => `    ${l.slice(0, 400)}`));
       }
       if (wanted.size) left.push(`  no delivery record at all: ${[...wanted].join(' ')}`);
       const quiet: string[] = [];
@@ -283,19 +289,10 @@ export function orderingSuite(file: string, backend: Backend, o: OrderingSuiteOp
     if (outOfOrder.length) {
       const wanted = new Set(outOfOrder.flatMap(([, seq]) => seq.filter((id, i) => seq.indexOf(id) !== i)));
       const found: string[] = [];
-      for (let offset = 0; offset < total * 2 && found.length < 40; offset += 200) {
-        const page = await client.call('GET', `/v1/webhooks/${hook.body.id}/deliveries?limit=200&offset=${offset}`, {
-          token: org.key,
-        });
-        const rows = (page.body.deliveries ?? []) as Array<{ id: string; event_ids: string[] }>;
-        for (const r of rows.filter((x) => x.event_ids.some((e) => wanted.has(e))).slice(0, 10)) {
-          const full = await client.call('GET', `/v1/deliveries/${r.id}`, { token: org.key });
-          const { request: _r, ...rest } = full.body as Record<string, unknown>;
-          const log = (rest.attempt_log ?? []) as Array<{ error: string | null }>;
-          if (log.some((a) => a.error === 'timeout')) for (const e of r.event_ids) abandoned.add(e);
-          found.push(JSON.stringify(rest).slice(0, 1500));
-        }
-        if (rows.length < 200) break;
+      for (const rec of await recordsWith(wanted, 40)) {
+        const log = (rec.attempt_log ?? []) as Array<{ error: string | null }>;
+        if (log.some((a) => a.error === 'timeout')) for (const e of rec.event_ids) abandoned.add(e);
+        found.push(JSON.stringify(rec).slice(0, 1500));
       }
       const takes = (dev: string) =>
         rx.requests

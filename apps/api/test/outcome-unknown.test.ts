@@ -7,9 +7,8 @@
  * comes back by itself once Redis answers again. Real Redis behind
  * a loopback TCP proxy that drops the script's reply (test/support/redis-proxy.ts); no mocks.
  */
-import { Writable } from 'node:stream';
-import winston from 'winston';
 import { startTestApi, type TestApi } from '../../../test/support/api';
+import { capturedLogger } from '../../../test/support/engine';
 import { RedisProxy } from '../../../test/support/redis-proxy';
 import { testPrefix, testRedis } from '../../../test/support/redis';
 import { API_COMMAND_TIMEOUT_MS } from '../src/server';
@@ -23,23 +22,8 @@ let proxy: RedisProxy;
 let api: TestApi;
 let producer: string;
 
-/** What the API logged lately (its answers to Redis failures say which path answered). */
-const logged: string[] = [];
-const logger = winston.createLogger({
-  level: 'debug',
-  format: winston.format.json(),
-  transports: [
-    new winston.transports.Stream({
-      stream: new Writable({
-        write(line, _encoding, done) {
-          logged.push(String(line).trim());
-          if (logged.length > 40) logged.shift();
-          done();
-        },
-      }),
-    }),
-  ],
-});
+/** What the API logs (its answers to Redis failures say which path answered). */
+const { logger, lines: logged } = capturedLogger('debug');
 
 const alarm = (id: string) => ({ id, type: 'alarm', data: { type: 'X', timestamp: 1 } });
 const post = (body: unknown) => api.call('POST', '/v1/events', { token: producer, body });
@@ -84,8 +68,10 @@ test('Redis dies after running the script: 503 outcome_unknown; a retry with the
   // on a mismatch, the whole answer, what the API logged and what the proxy saw: which path answered
   if (r.body.error?.code !== 'outcome_unknown')
     throw new Error(
-      `answered ${JSON.stringify(r.body)}\nthe API logged:\n${logged.join('\n')}\n` +
-        `the proxy saw:\n${proxy.events.join('\n')}`,
+      `answered ${JSON.stringify(r.body)}\nthe API logged:\n${logged
+        .slice(-40)
+        .map((l) => JSON.stringify(l))
+        .join('\n')}\n` + `the proxy saw:\n${proxy.events.join('\n')}`,
     );
   expect(r.body.error).toMatchObject({ code: 'outcome_unknown', message: expect.stringMatching(/same event ids/) });
   expect(r.body.error.message).not.toMatch(/nothing was changed/);

@@ -18,7 +18,7 @@ import { attemptingConsumer } from '../redis/ordering-lua';
 import type { EngineContext } from '../runtime/engine-context';
 import { MAX_ATTEMPT_LOG, type AttemptRecord, type DeliveryRecord } from '../stores/delivery-log';
 import { previousKeyAt } from '../stores/webhook-directory';
-import { isoAt, newRecord, type Delivery } from './delivery';
+import { isoAt, newRecord, runsEarly, type Delivery } from './delivery';
 import type { SlotEnd } from './origin-limiter';
 import { rateLimitWait } from './rate-limit';
 import type { SendResult } from './sender';
@@ -52,12 +52,6 @@ export interface AttemptOutcome {
 
 /** The scout of an open period comes back when a probe may go, plus up to this fraction of that wait. */
 const SCOUT_SPREAD = 0.1;
-
-/**
- * A delivery run this much or more before its record's `next_attempt_at` (a parked one woken
- * early) that an open breaker turns away uses no attempt (ms; more than clocks of two hosts drift).
- */
-export const EARLY_TURN_AWAY_MS = 1_000;
 
 /** An attempt cut short by a stall of ours runs again this much later, without using an attempt (ms). */
 export const STALLED_RETRY_MS = 1_000;
@@ -105,8 +99,7 @@ async function attemptOnce(ctx: EngineContext, d: Delivery): Promise<AttemptOutc
 
   const startedAt = Date.now();
   if (!admission.ok) {
-    const due = d.record?.next_attempt_at ? Date.parse(d.record.next_attempt_at) : undefined;
-    if (due !== undefined && due - startedAt > EARLY_TURN_AWAY_MS && !d.trigger) {
+    if (d.record && runsEarly(d.record, startedAt) && !d.trigger) {
       // run before its time (woken when a probe of another process, or another breaker period,
       // found the receiver answering; not by hand) and turned away by this process's breaker,
       // still open: not its turn, so no attempt is used, and it goes back to its place, parked
@@ -115,7 +108,7 @@ async function attemptOnce(ctx: EngineContext, d: Delivery): Promise<AttemptOutc
       // schedule was spent in seconds while the receiver answered most requests (ADR 0005,
       // "Parked"). Parked 1 ms later than before: the wake that promoted it takes it off the
       // parked set only if its time is unchanged (parked.ts), and must leave it there now.
-      return { ...deferred(d, due + 1 - startedAt, startedAt), parked: true };
+      return { ...deferred(d, Date.parse(d.record.next_attempt_at!) + 1 - startedAt, startedAt), parked: true };
     }
     // the next attempt no sooner than the breaker lets a probe through: its schedule is not burnt
     // through while the breaker stays open (a short schedule would fail for good in seconds).

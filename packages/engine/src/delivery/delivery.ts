@@ -73,6 +73,17 @@ export function makeDelivery(
   return d;
 }
 
+/**
+ * A run this much or more before its record's `next_attempt_at` is early: brought forward (by hand,
+ * or by the wake of a parked delivery), not on schedule (ms; more than two hosts' clocks drift).
+ */
+export const EARLY_RUN_MS = 1_000;
+
+/** Whether a run now is early for this record (EARLY_RUN_MS). */
+export function runsEarly(r: Pick<DeliveryRecord, 'next_attempt_at'>, now: number): boolean {
+  return !!r.next_attempt_at && Date.parse(r.next_attempt_at) - now > EARLY_RUN_MS;
+}
+
 let lastMs = -1;
 let lastIso = '';
 /** ISO 8601 of a time in ms; thousands of deliveries settle per second, many in the same ms. */

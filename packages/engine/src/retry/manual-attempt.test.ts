@@ -1,6 +1,7 @@
 /** Which attempts count as asked for by hand, and the record they reopen. */
 import type { DeliveryRecord } from '../stores/delivery-log';
-import { isManualAttempt, PROMOTED_EARLY_MS, reopened } from './manual-attempt';
+import { EARLY_RUN_MS } from '../delivery/delivery';
+import { isManualAttempt, reopened } from './manual-attempt';
 
 const NOW = Date.parse('2026-11-30T12:00:00.000Z');
 const rec = (over: Partial<DeliveryRecord>) =>
@@ -20,7 +21,7 @@ describe('isManualAttempt', () => {
     expect(isManualAttempt({ deliveryId: 'd' }, rec({ next_attempt_at: at(60_000) }), NOW)).toBe(true);
     // on time, or early by less than the clock margin: the schedule's own attempt
     expect(isManualAttempt({ deliveryId: 'd' }, rec({ next_attempt_at: at(-5) }), NOW)).toBe(false);
-    expect(isManualAttempt({ deliveryId: 'd' }, rec({ next_attempt_at: at(PROMOTED_EARLY_MS) }), NOW)).toBe(false);
+    expect(isManualAttempt({ deliveryId: 'd' }, rec({ next_attempt_at: at(EARLY_RUN_MS) }), NOW)).toBe(false);
   });
 
   it('a delivery parked behind an open breaker, woken early by a probe that succeeded', () => {

@@ -4,14 +4,9 @@
  * recognised by the retry worker from the record). Each is recorded in the delivery's attempt log
  * with trigger `manual`, and the delivery reads `pending` while its attempt runs.
  */
+import { runsEarly } from '../delivery/delivery';
 import type { DeliveryLog, DeliveryRecord } from '../stores/delivery-log';
 import type { RetryJobData } from './retry-queue';
-
-/**
- * A job run this much before its record's `next_attempt_at` was promoted by hand (a scheduled run
- * is never early; the margin allows for clock differences between worker hosts).
- */
-export const PROMOTED_EARLY_MS = 1_000;
 
 /**
  * Whether the attempt a job is about to make was asked for by hand: the job says so (API, or a
@@ -25,7 +20,8 @@ export function isManualAttempt(data: RetryJobData, rec: DeliveryRecord, now = D
   // parked behind an open breaker (its last attempt turned away): early because a probe's success
   // woke it (delivery/parked.ts), not a person
   if (rec.attempt_log[rec.attempt_log.length - 1]?.error === 'circuit_open') return false;
-  return Date.parse(rec.next_attempt_at) - now > PROMOTED_EARLY_MS;
+  // a scheduled run is never early (EARLY_RUN_MS allows for clocks of two hosts)
+  return runsEarly(rec, now);
 }
 
 /** The record reopened for an attempt by hand: `pending`, its next attempt now. */
